@@ -1,0 +1,98 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tl_keras.cli import main
+
+
+def _write_image_folders(root, classes=("red", "blue"), per_class=6, size=40):
+    rng = np.random.default_rng(0)
+    for index, name in enumerate(classes):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 60, (size, size, 3)).astype("uint8")
+            image[..., 0 if index == 0 else 2] += 180
+            encode = tf.io.encode_png if i % 2 else tf.io.encode_jpeg
+            tf.io.write_file(str(folder / f"{i}.{'png' if i % 2 else 'jpg'}"),
+                             encode(tf.constant(image)))
+    return root
+
+
+def test_bases_command_runs_as_a_console_entry_point():
+    completed = subprocess.run([sys.executable, "-m", "tl_keras.cli", "bases"],
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0].split()[:2] == ["name", "default"]
+    inception = next(line for line in lines if line.startswith("inception_v3 "))
+    assert inception.split()[1:5] == ["299", "75", "2048", "tf"]
+    assert len(lines) == 1 + 40  # a header and every base
+
+
+def test_train_then_predict(tmp_path, capsys):
+    data = _write_image_folders(tmp_path / "colours")
+    export = tmp_path / "saved_models" / "colours"
+    status = main(["train", "--data", str(data), "--base", "mobilenet_v3_small",
+                   "--weights", "none", "--image-size", "32", "--epochs", "1",
+                   "--fine-tune-epochs", "1", "--batch-size", "4",
+                   "--export", str(export)])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "Phase 1/2" in out and "Phase 2/2" in out
+    version = export / "1"
+    assert (version / "saved_model.pb").exists()
+    assert (version / "training_curves.png").stat().st_size > 1000
+    card = json.loads((version / "model_card.json").read_text())
+    assert card["classes"] == ["blue", "red"] and card["base"]["name"] == "mobilenet_v3_small"
+    assert "val_accuracy" in card["metrics"]
+
+    image = str(data / "red" / "0.jpg")
+    assert main(["predict", str(export), image, "--top", "2"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith(f"{image}: ")
+    ranked = [part.split()[0] for part in line.split(": ", 1)[1].split(", ")]
+    assert sorted(ranked) == ["blue", "red"]
+
+
+def test_assert_accuracy_at_least_fails_the_run(tmp_path, capsys):
+    data = _write_image_folders(tmp_path / "colours")
+    status = main(["train", "--data", str(data), "--base", "mobilenet_v3_small",
+                   "--weights", "none", "--image-size", "32", "--epochs", "1",
+                   "--fine-tune-epochs", "0", "--export", str(tmp_path / "out"),
+                   "--assert-accuracy-at-least", "1.01"])
+    assert status == 1
+    assert "below --assert-accuracy-at-least 1.01" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--base", "mobilenet_v5"], "Did you mean one of ['mobilenet_v2'"),
+    (["--base", "vgg16", "--image-size", "16"], "at least 32"),
+    (["--base", "vgg16", "--weights", "missing.h5"], "Received: weights='missing.h5'"),
+])
+def test_train_errors_exit_2_with_the_message(tmp_path, capsys, args, message):
+    data = _write_image_folders(tmp_path / "colours", per_class=2)
+    status = main(["train", "--data", str(data), "--export", str(tmp_path / "out")] + args)
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_train_rejects_folders_that_are_not_a_dataset(tmp_path, capsys):
+    (tmp_path / "one_class" / "a").mkdir(parents=True)
+    assert main(["train", "--data", str(tmp_path / "one_class"), "--base", "vgg16"]) == 2
+    assert "at least two class subfolders" in capsys.readouterr().err
+    _write_image_folders(tmp_path / "with_empty", per_class=1)
+    (tmp_path / "with_empty" / "green").mkdir()
+    assert main(["train", "--data", str(tmp_path / "with_empty"), "--base", "vgg16"]) == 2
+    assert "Class folder 'green' holds no images" in capsys.readouterr().err
+
+
+def test_predict_errors(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), "x.jpg"]) == 2
+    assert "Expected an exported model" in capsys.readouterr().err

@@ -1,0 +1,100 @@
+"""Bases from `keras.applications`, with ImageNet weights, none, or a local file."""
+
+import os
+import re
+
+import keras
+
+from tl_keras.errors import DownloadError
+
+# Arguments that load_base decides itself: the base is always headless and
+# unpooled, so the head and pooling are tl_keras's.
+_RESERVED_KWARGS = ("include_top", "pooling", "classes", "classifier_activation",
+                    "input_tensor")
+
+_URL_PATTERN = re.compile(r"(https?://\S+?\.h5)")
+
+
+def check_weights(weights):
+    """Validates `weights`: `"imagenet"`, `None` or the path of an existing file."""
+    if weights is None or weights == "imagenet":
+        return weights
+    if isinstance(weights, (str, os.PathLike)):
+        path = os.fspath(weights)
+        if os.path.isfile(path):
+            return path
+        raise FileNotFoundError(
+            "Weights file not found. Expected `weights` to be 'imagenet', None or "
+            f"the path to an existing weights file. Received: weights={weights!r}"
+        )
+    raise ValueError(
+        "Expected `weights` to be 'imagenet', None or the path to a weights file. "
+        f"Received: weights={weights!r}"
+    )
+
+
+def check_input_shape(spec, input_shape):
+    """Returns a valid `(height, width, 3)` input shape for `spec`."""
+    if input_shape is None:
+        return spec.default_input_shape
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[-1] != 3:
+        raise ValueError(
+            "Expected `input_shape` to be (height, width, 3): RGB images, "
+            f"channels last. Received: input_shape={input_shape!r}"
+        )
+    small = [d for d in shape[:2] if d is not None and d < spec.min_size]
+    if small:
+        raise ValueError(
+            f"Input size too small for base '{spec.name}': height and width must be "
+            f"at least {spec.min_size} (its default is {spec.default_size}). "
+            f"Received: input_shape={input_shape!r}"
+        )
+    return shape
+
+
+def load_application_base(spec, *, weights, input_shape, **kwargs):
+    """Builds the headless, unpooled `keras.applications` model named by `spec`."""
+    for key in _RESERVED_KWARGS:
+        if key in kwargs:
+            raise ValueError(
+                f"`{key}` is set by tl_keras: bases are loaded without their "
+                "classifier and pooling, and `build_model` adds the head. Remove it. "
+                f"Received: {key}={kwargs[key]!r}"
+            )
+    weights = check_weights(weights)
+    input_shape = check_input_shape(spec, input_shape)
+    constructor = getattr(keras.applications, spec.constructor)
+    try:
+        model = constructor(
+            include_top=False, weights=weights, input_shape=input_shape, **kwargs
+        )
+    except Exception as error:  # keras raises a bare Exception on download failure
+        if weights == "imagenet" and "URL fetch failure" in str(error):
+            raise DownloadError(_download_message(spec, error)) from error
+        if weights not in (None, "imagenet"):
+            raise ValueError(
+                f"Could not load the weights file into base '{spec.name}' "
+                f"(built with input_shape={input_shape} and {kwargs or 'no extra arguments'}). "
+                "The file must hold weights of this architecture, headless "
+                f"(include_top=False), with the same constructor arguments. "
+                f"Keras said: {error} Received: weights={weights!r}"
+            ) from error
+        raise
+    return model
+
+
+def _download_message(spec, error):
+    match = _URL_PATTERN.search(str(error))
+    url = match.group(1) if match else None
+    filename = url.rsplit("/", 1)[-1] if url else f"the {spec.constructor} no-top weights"
+    cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")),
+                         "models")
+    where = f" from {url}" if url else ""
+    return (
+        f"Could not download the ImageNet weights of base '{spec.name}' "
+        f"({filename}{where}): no network? Download that file on a machine "
+        f"with network and pass its path, `weights='/path/to/{filename}'` (CLI: "
+        f"--weights /path/to/{filename}), or copy it into {cache}/ where Keras "
+        f"looks first. Received: weights='imagenet'"
+    )

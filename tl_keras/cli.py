@@ -1,0 +1,194 @@
+"""`tl-keras`: the command line over tl_keras's public API.
+
+    tl-keras bases
+    tl-keras train --data DIR --base NAME [--weights imagenet|none|PATH] ...
+    tl-keras predict MODEL_DIR IMAGE...
+    tl-keras demo
+"""
+
+import argparse
+import os
+import sys
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="tl-keras", description="Transfer learning with Keras 3 and TensorFlow."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("bases", help="list the named bases and their input sizes")
+
+    train = commands.add_parser(
+        "train", help="train a classifier on folders of images (one per class) and export it"
+    )
+    train.add_argument("--data", required=True,
+                       help="directory with one subfolder of images per class")
+    train.add_argument("--base", required=True,
+                       help="a name from `tl-keras bases`, or an exported model directory")
+    train.add_argument("--weights", default="imagenet",
+                       help="imagenet, none, or the path to a weights file (default: imagenet)")
+    train.add_argument("--image-size", type=int, default=None,
+                       help="square input size in pixels (default: the base's own)")
+    train.add_argument("--epochs", type=int, default=5, help="phase 1 epochs (default: 5)")
+    train.add_argument("--fine-tune-epochs", type=int, default=5,
+                       help="phase 2 epochs; 0 skips fine-tuning (default: 5)")
+    train.add_argument("--fine-tune-at", default=None,
+                       help="layer name, index, or fraction where unfreezing starts "
+                            "(default: the top third)")
+    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--validation-split", type=float, default=0.2)
+    train.add_argument("--alpha", type=float, default=None,
+                       help="width multiplier of the MobileNet bases")
+    train.add_argument("--export", default=None,
+                       help="export directory (default: saved_models/<data folder name>)")
+    train.add_argument("--assert-accuracy-at-least", type=float, default=None,
+                       help="exit non-zero when the final validation accuracy is lower "
+                            "(makes the command a smoke test)")
+
+    predict = commands.add_parser("predict", help="top classes of images from an export")
+    predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
+    predict.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, BMP)")
+    predict.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
+
+    demo = commands.add_parser("demo", help="the offline transfer-learning demo")
+    demo.add_argument("--output", default="saved_models",
+                      help="where the demo's models and plot go (default: saved_models)")
+    return parser
+
+
+def main(argv=None):
+    """Runs `tl-keras`; returns the exit status."""
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tl_keras.errors import DownloadError
+
+    try:
+        return _COMMANDS[args.command](args) or 0
+    except (ValueError, FileNotFoundError, FileExistsError, DownloadError) as error:
+        print(f"tl-keras {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _bases(args):
+    from tl_keras.bases import get_spec
+    from tl_keras.bases import list_bases
+
+    print(f"{'name':<22}{'default size':>13}{'min size':>10}{'features':>10}  preprocessing")
+    for name in list_bases():
+        spec = get_spec(name)
+        print(f"{name:<22}{spec.default_size:>13}{spec.min_size:>10}"
+              f"{spec.feature_dim:>10}  {spec.preprocessing}")
+
+
+def _train(args):
+    import tl_keras as tlk
+    from tl_keras.bases import get_spec
+    from tl_keras.bases import is_registered
+    from tl_keras.plots import plot_history
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    kwargs = {} if args.alpha is None else {"alpha": args.alpha}
+    if args.image_size:
+        size = args.image_size
+    elif is_registered(args.base):
+        size = get_spec(args.base).default_size
+    else:  # an exported model: its own input size
+        size = tlk.load_base(args.base).input_shape[1]
+    from tl_keras.data import class_folders
+
+    class_names = class_folders(args.data)  # checks the folders before any work
+    model = tlk.build_model(
+        args.base, num_classes=len(class_names), weights=weights,
+        input_shape=(size, size, 3), **kwargs,
+    )
+    train, val, class_names = tlk.image_dataset(
+        args.data, image_size=(size, size), batch_size=args.batch_size,
+        validation_split=args.validation_split,
+    )
+    history = tlk.fit_two_phase(
+        model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_at=_number_or_name(args.fine_tune_at), learning_rate=args.learning_rate,
+        fine_tune_learning_rate=args.fine_tune_learning_rate, verbose=2,
+    )
+    export_dir = args.export or os.path.join(
+        "saved_models", os.path.basename(os.path.normpath(args.data)))
+    path = tlk.export_saved_model(model, export_dir, class_names=class_names,
+                                  history=history)
+    curves = os.path.join(path, "training_curves.png")
+    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
+    print(f"Exported to {path} (classes: {', '.join(class_names)}); curves: {curves}")
+    accuracy = history.history.get("val_accuracy", history.history.get("accuracy"))
+    if args.assert_accuracy_at_least is not None:
+        final = accuracy[-1] if accuracy else float("nan")
+        if not final >= args.assert_accuracy_at_least:
+            print(f"tl-keras train: error: final accuracy {final:.4f} is below "
+                  f"--assert-accuracy-at-least {args.assert_accuracy_at_least}",
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+def _number_or_name(value):
+    if value is None:
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _predict(args):
+    import numpy as np
+    import tensorflow as tf
+
+    from tl_keras.bases.exported import resolve_version_dir
+    from tl_keras.data import load_images
+
+    version_dir = resolve_version_dir(args.model_dir)
+    if version_dir is None:
+        raise ValueError(
+            "Expected an exported model: saved_models/NAME (its latest version) or a "
+            f"version directory with saved_model.pb. Received: model_dir={args.model_dir!r}"
+        )
+    missing = [path for path in args.images if not os.path.isfile(path)]
+    if missing:
+        raise FileNotFoundError(f"Image files not found. Received: {missing}")
+    serve = tf.saved_model.load(version_dir).signatures["serving_default"]
+    height, width = serve.structured_input_signature[1]["images"].shape[1:3]
+    images = load_images(args.images, (height, width))
+    outputs = serve(images=tf.constant(images))
+    print(f"Model: {version_dir}")
+    for index, path in enumerate(args.images):
+        if "classes" in outputs:
+            classes = [c.decode() for c in outputs["classes"][index].numpy()[:args.top]]
+            scores = outputs["scores"][index].numpy()[:args.top]
+        else:
+            probabilities = outputs["probabilities"][index].numpy()
+            order = np.argsort(-probabilities)[:args.top]
+            classes, scores = [str(i) for i in order], probabilities[order]
+        ranked = ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
+        print(f"{path}: {ranked}")
+    return 0
+
+
+def _demo(args):
+    from tl_keras.demo import run_demo
+
+    result = run_demo(args.output)
+    if result["transfer_accuracy"] <= result["scratch_accuracy"]:
+        print("tl-keras demo: error: transfer did not beat training from scratch",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+_COMMANDS = {"bases": _bases, "train": _train, "predict": _predict, "demo": _demo}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
