@@ -194,8 +194,8 @@ def run_demo(output_dir="saved_models", *, source_per_class=750, target_per_clas
     model = tlk.build_model(base, num_classes=len(TARGET_CLASSES), dropout=0.2)
     history = tlk.fit_two_phase(
         model, (xa, ya), (xa_val, ya_val), epochs=target_epochs,
-        fine_tune_epochs=fine_tune_epochs, fine_tune_at=0.0, learning_rate=3e-3,
-        fine_tune_learning_rate=1e-4, batch_size=8, verbose=verbose,
+        fine_tune_epochs=fine_tune_epochs, learning_rate=3e-3,
+        fine_tune_learning_rate=3e-5, batch_size=8, verbose=verbose,
     )
     transfer_time = time.time() - start
     transfer_acc = model.evaluate(xa_val, ya_val, verbose=0)[1]
