@@ -21,6 +21,7 @@ if _keras.backend.backend() != "tensorflow":
         f"Received: keras backend={_keras.backend.backend()!r}"
     )
 
+from tl_keras.bases import HubLayer  # noqa: E402
 from tl_keras.bases import list_bases  # noqa: E402
 from tl_keras.bases import load_base  # noqa: E402
 from tl_keras.data import image_dataset  # noqa: E402
@@ -35,7 +36,7 @@ from tl_keras.training import freeze_base  # noqa: E402
 from tl_keras.training import unfreeze_base  # noqa: E402
 
 __all__ = [
-    "DownloadError", "Preprocessing", "TwoPhaseHistory", "build_model",
+    "DownloadError", "HubLayer", "Preprocessing", "TwoPhaseHistory", "build_model",
     "export_saved_model", "fit_two_phase", "freeze_base", "get_base",
     "image_dataset", "list_bases", "load_base", "unfreeze_base",
 ]

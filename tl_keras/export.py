@@ -147,9 +147,9 @@ def _resolve_version(export_dir, version):
 
 # === Signatures ===
 
-def serving_outputs(model, images, class_names):
-    """The `serving_default` outputs for a batch of [0, 255] pixels."""
-    probabilities = tf.cast(model(images, training=False), tf.float32)
+def serving_outputs(model, inputs, class_names):
+    """The `serving_default` outputs for a batch of [0, 255] pixels (or texts)."""
+    probabilities = tf.cast(model(inputs, training=False), tf.float32)
     outputs = {"probabilities": probabilities}
     if class_names:
         ranked = probabilities
@@ -161,18 +161,24 @@ def serving_outputs(model, images, class_names):
     return outputs
 
 
+def input_name(model):
+    """The serving input name: `texts` for a string-input model, else `images`."""
+    return "texts" if model.inputs[0].dtype == "string" else "images"
+
+
 def _write_saved_model(model, path, class_names):
     input_shape = tuple(model.input_shape[1:])
+    dtype = tf.string if input_name(model) == "texts" else tf.float32
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    def serve(images):
-        return serving_outputs(model, images, class_names)
+    def serve(inputs):
+        return serving_outputs(model, inputs, class_names)
 
     archive.add_endpoint(
         name="serving_default",
         fn=serve,
-        input_signature=[tf.TensorSpec((None,) + input_shape, tf.float32, name="images")],
+        input_signature=[tf.TensorSpec((None,) + input_shape, dtype, name=input_name(model))],
     )
     archive.write_out(path, verbose=False)
 
@@ -187,6 +193,15 @@ def _write_labels(path, class_names):
 
 
 # === Model card ===
+
+def _input_card(model):
+    if input_name(model) == "texts":
+        return {"name": "texts", "shape": list(model.input_shape[1:]), "dtype": "string",
+                "signature": "string [batch]"}
+    return {"name": "images", "shape": list(model.input_shape[1:]), "dtype": "float32",
+            "pixels": "RGB, [0, 255]; preprocessing is inside the model",
+            "signature": "float32 [batch, height, width, 3]"}
+
 
 def model_card(model, export_dir, version, class_names, history=None, metrics=None):
     """Returns the model card of an export as a JSON-ready dict."""
@@ -215,19 +230,14 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "model": model.name,
         "base": base_card,
         "lineage": lineage,
-        "input": {
-            "name": "images",
-            "shape": list(model.input_shape[1:]),
-            "dtype": "float32",
-            "pixels": "RGB, [0, 255]; preprocessing is inside the model",
-        },
+        "input": _input_card(model),
         "output": {"units": int(model.output_shape[-1]), "activation": activation},
         "classes": class_names,
         "metrics": card_metrics,
         "parameters": int(model.count_params()),
         "signatures": {
             "serving_default": {
-                "inputs": {"images": "float32 [batch, height, width, 3]"},
+                "inputs": {input_name(model): _input_card(model)["signature"]},
                 "outputs": ["probabilities"] + (["classes", "scores"] if class_names else []),
             }
         },

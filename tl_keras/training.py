@@ -97,7 +97,8 @@ def unfreeze_base(model, fine_tune_at=None, *, recompile=True):
         fine_tune_at: where unfreezing starts: a layer name, a layer index
             (negative counts from the top), or a fraction in [0, 1) of the
             base's layers (`0.0` unfreezes all). Defaults to `None`: `2/3`,
-            the top third.
+            the top third. A base of one layer (a TF Hub module) is unfrozen
+            as a whole.
         recompile: recompile a compiled model with its own compile settings.
             Defaults to `True`.
 
@@ -143,6 +144,8 @@ def _leaf_layers(model):
 
 def _fine_tune_index(layers, fine_tune_at, base_name):
     count = len(layers)
+    if count == 1:  # a TF Hub module: no layers to cut, unfrozen as a whole
+        return 0
     if fine_tune_at is None:
         fine_tune_at = DEFAULT_FINE_TUNE_AT
     if isinstance(fine_tune_at, str):

@@ -5,11 +5,17 @@ written by `tl_keras.export_saved_model`, or a `keras.Model` of your own.
 """
 
 import os
+import re
 
 import keras
 
 from tl_keras.bases.applications import load_application_base
+from tl_keras.bases.exported import KERAS_MODEL
 from tl_keras.bases.exported import load_exported_base
+from tl_keras.bases.exported import resolve_version_dir
+from tl_keras.bases.hub import HubLayer
+from tl_keras.bases.hub import is_hub_handle
+from tl_keras.bases.hub import is_saved_model_dir
 from tl_keras.bases.registry import BaseSpec
 from tl_keras.bases.registry import get_spec
 from tl_keras.bases.registry import is_registered
@@ -27,8 +33,10 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
         base: a registry name from `tl_keras.list_bases()` (`"resnet50"`), the
             directory of a model exported by `tl_keras.export_saved_model`
             (`"saved_models/NAME"` for its latest version, or
-            `"saved_models/NAME/2"`), or a `keras.Model` of your own that
-            takes [0, 255] RGB pixels.
+            `"saved_models/NAME/2"`), a TF Hub image module (a tfhub.dev or
+            Kaggle URL, a Kaggle Models handle, or a local module directory;
+            it takes [0, 1] pixels and `build_model` rescales to that), or a
+            `keras.Model` of your own that takes [0, 255] RGB pixels.
         weights: `"imagenet"`, `None` (random initialization) or the path to a
             weights file (`.h5` or `.weights.h5`). Only for registry names.
             Defaults to `"imagenet"`.
@@ -36,7 +44,8 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
             default size (224x224 for most, 299x299 for Inception/Xception).
         trainable: whether the returned base is trainable. Defaults to `False`.
         **kwargs: passed to the `keras.applications` constructor, for example
-            `alpha=0.25` for the MobileNets.
+            `alpha=0.25` for the MobileNets; for a TF Hub module, to
+            `tl_keras.HubLayer` (`output_key`, `signature`, `arguments`).
 
     Returns:
         A `keras.Model` from preprocessed pixels (registry names) or raw pixels
@@ -80,22 +89,66 @@ def resolve_base(base, *, weights="imagenet", input_shape=None, trainable=False,
         )
         model.name = spec.name
         info = {"name": spec.name, "preprocessing": spec.preprocessing, "lineage": []}
-    elif isinstance(base, (str, os.PathLike)) and os.path.isdir(base):
+    elif _is_exported_model(base):
         _reject_application_arguments(base, kwargs)
         model, info = load_exported_base(base)
         _check_exported_input_shape(base, model, input_shape)
-    elif isinstance(base, str) and (base.startswith(("http://", "https://")) or
-                                    base.count("/") >= 3):
-        raise ValueError(
-            "TF Hub handles are not supported as bases by this version of tl_keras; "
-            "pass a registry name from tl_keras.list_bases() or an exported model "
-            f"directory. Received: base={base!r}"
-        )
+    elif is_hub_handle(base) or (isinstance(base, (str, os.PathLike))
+                                 and is_saved_model_dir(base)):
+        model, info = load_hub_base(base, input_shape=input_shape, trainable=trainable,
+                                    **kwargs)
+    elif isinstance(base, (str, os.PathLike)) and os.path.isdir(base):
+        model, info = load_exported_base(base)  # raises: says what is missing
     else:
         raise ValueError(unknown_base_message(base))
     model.trainable = trainable
     object.__setattr__(model, _INFO_ATTR, info)
     return model, info
+
+
+def _is_exported_model(base):
+    if not isinstance(base, (str, os.PathLike)) or not os.path.isdir(base):
+        return False
+    version_dir = resolve_version_dir(base)
+    return version_dir is not None and os.path.isfile(os.path.join(version_dir, KERAS_MODEL))
+
+
+def load_hub_base(handle, *, input_shape=None, trainable=False, **kwargs):
+    """Wraps an image module (a `HubLayer`) as a base model on [0, 1] pixels.
+
+    The module's fixed input size is used when it has one; a free-size module
+    defaults to 224x224. `kwargs` go to `HubLayer` (`output_key`, `signature`,
+    `arguments`).
+    """
+    unknown = set(kwargs) - {"output_key", "signature", "arguments"}
+    if unknown:
+        raise ValueError(
+            "A TF Hub base takes `output_key`, `signature` and `arguments` only. "
+            f"Received: {sorted(unknown)}"
+        )
+    layer = HubLayer(handle, trainable=trainable, **kwargs)
+    spec = layer._module_input_spec
+    fixed = tuple(spec.shape[1:]) if spec is not None and spec.shape.rank == 4 else ()
+    if spec is not None and (spec.dtype == "string" or spec.shape.rank != 4):
+        raise ValueError(
+            "This TF Hub module does not take images (batch, height, width, 3): its "
+            f"input is {spec}. Text modules go through the text API, not image bases. "
+            f"Received: base={os.fspath(handle)!r}"
+        )
+    if input_shape is None:
+        input_shape = tuple(d if d is not None else 224 for d in fixed) or (224, 224, 3)
+    inputs = keras.Input(tuple(input_shape))
+    outputs = layer(inputs)  # checks the size against a fixed-size module
+    name = _module_name(handle)
+    model = keras.Model(inputs, outputs, name=name)
+    return model, {"name": name, "preprocessing": "unit", "lineage": [],
+                   "handle": os.fspath(handle)}
+
+
+def _module_name(handle):
+    parts = [p for p in re.split(r"[/\\]+", os.fspath(handle)) if p and not p.isdigit()]
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", parts[-1] if parts else "hub_module").strip("_")
+    return name or "hub_module"
 
 
 def base_info(base):
@@ -122,6 +175,6 @@ def _check_exported_input_shape(base, model, input_shape):
 
 
 __all__ = [
-    "BaseSpec", "base_info", "get_spec", "list_bases", "load_base",
+    "BaseSpec", "HubLayer", "base_info", "get_spec", "list_bases", "load_base",
     "register_base", "resolve_base",
 ]

@@ -76,16 +76,17 @@ def load_exported_base(path):
     version_dir = resolve_version_dir(path)
     if version_dir is None:
         raise ValueError(
-            "Not an exported model: expected a directory with integer version "
-            "subdirectories (saved_models/NAME) or one version directory holding "
-            f"saved_model.pb (saved_models/NAME/1). Received: base={os.fspath(path)!r}"
+            "Not an exported model nor a SavedModel: expected a directory with "
+            "integer version subdirectories (saved_models/NAME), one version "
+            "directory (saved_models/NAME/1), or a TF Hub module directory holding "
+            f"saved_model.pb. Received: base={os.fspath(path)!r}"
         )
     keras_path = os.path.join(version_dir, KERAS_MODEL)
     if not os.path.isfile(keras_path):
         raise ValueError(
             "This SavedModel was not exported by tl_keras (it has no "
-            f"{KERAS_MODEL}), so it cannot be reused as a Keras base. TF Hub-format "
-            "SavedModels are not supported as bases yet. "
+            f"{KERAS_MODEL}), so it cannot be reused as a Keras base; pass the "
+            "version directory itself to load it as a TF Hub module. "
             f"Received: base={os.fspath(path)!r}"
         )
     card = read_model_card(version_dir)
