@@ -20,14 +20,18 @@ def _toy_task(n=48, size=32, classes=3, seed=0):
 
 
 class Snapshots(keras.callbacks.Callback):
-    """Copies every weight of the model when each fit (phase) begins."""
+    """Copies every weight of the full model when each fit (phase) begins.
 
-    def __init__(self):
+    (A cached phase 1 fits the head model, so `self.model` is not used.)
+    """
+
+    def __init__(self, model):
         super().__init__()
+        self.full_model = model
         self.at_start = []
 
     def on_train_begin(self, logs=None):
-        self.at_start.append(weights_by_path(self.model))
+        self.at_start.append(weights_by_path(self.full_model))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,7 @@ def two_phase_run():
     model = tlk.build_model("mobilenet_v2", num_classes=3, weights=None,
                             input_shape=(32, 32, 3), alpha=0.35)
     x, y = _toy_task()
-    snapshots = Snapshots()
+    snapshots = Snapshots(model)
     history = tlk.fit_two_phase(
         model, (x, y), (x[:16], y[:16]), epochs=2, fine_tune_epochs=2,
         fine_tune_at="block_14_expand", learning_rate=1e-2,

@@ -27,6 +27,7 @@ from tl_keras.bases import load_base  # noqa: E402
 from tl_keras.data import image_dataset  # noqa: E402
 from tl_keras.errors import DownloadError  # noqa: E402
 from tl_keras.export import export_saved_model  # noqa: E402
+from tl_keras.features import extract_features  # noqa: E402
 from tl_keras.models import build_model  # noqa: E402
 from tl_keras.models import get_base  # noqa: E402
 from tl_keras.preprocessing import Preprocessing  # noqa: E402
@@ -37,6 +38,6 @@ from tl_keras.training import unfreeze_base  # noqa: E402
 
 __all__ = [
     "DownloadError", "HubLayer", "Preprocessing", "TwoPhaseHistory", "build_model",
-    "export_saved_model", "fit_two_phase", "freeze_base", "get_base",
+    "export_saved_model", "extract_features", "fit_two_phase", "freeze_base", "get_base",
     "image_dataset", "list_bases", "load_base", "unfreeze_base",
 ]

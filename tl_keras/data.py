@@ -1,37 +1,79 @@
-"""Image datasets: folders of images, one subfolder per class, or arrays."""
+"""Image datasets: folders of class subfolders, TFDS names, or arrays.
 
+Every pipeline yields batches of `(images, labels)`: float32 RGB pixels in
+[0, 255] at `image_size`, and integer labels.
+"""
+
+import collections
+import hashlib
 import os
+import warnings
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+from tl_keras.errors import DownloadError
+from tl_keras.images import DEFAULT_RESIZE
+from tl_keras.images import IMAGE_EXTENSIONS
+from tl_keras.images import check_resize
+from tl_keras.images import decode_rgb
+from tl_keras.images import image_problem
+from tl_keras.images import load_images  # noqa: F401  (re-exported for the CLI)
+from tl_keras.images import resize_image
+
+AUTOTUNE = tf.data.AUTOTUNE
+_SHUFFLE_BUFFER_AFTER_CACHE = 4096
+
+ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names skipped")
 
 
-def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, seed=0):
-    """Returns `(train, validation, class_names)` batched pipelines of raw pixels.
+def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, seed=0,
+                  split=None, resize=DEFAULT_RESIZE, cache=False, shuffle=True,
+                  data_dir=None):
+    """Returns `(train, validation, class_names)`: batched pipelines of raw pixels.
 
-    Images are float32 RGB pixels in [0, 255], resized to `image_size`, with
-    integer labels; grayscale and RGBA images become RGB.
+    Images are float32 RGB pixels in [0, 255] at `image_size` (grayscale and
+    RGBA become RGB), labels are integer class indices. Decoding runs in
+    parallel and batches are prefetched.
+
+    Folders: the split is stable, decided by a hash of each file's path within
+    its class folder, so a file stays on its side of the split when files are
+    added and validation never leaks into training. Files that are not
+    decodable images (a text file named `.jpg`, a truncated JPEG) are skipped,
+    counted and reported once, with their names and reasons, before training
+    starts; they never crash an epoch.
 
     Args:
-        source: a directory with one subfolder per class (JPEG, PNG, GIF or
-            BMP files; class names are the subfolder names, sorted), or a
-            tuple `(x, y)` of arrays (`y` integer class indices).
-        image_size: `(height, width)` or an integer for square images.
+        source: a directory with one subfolder of images per class (JPEG, PNG,
+            GIF, BMP); `"tfds:NAME"` for a TensorFlow Datasets image dataset
+            (downloaded by tensorflow-datasets where there is network); or a
+            tuple `(x, y)` of arrays (images `[n, h, w, 3]`, integer labels).
+        image_size: `(height, width)`, or an integer for square images.
         batch_size: images per batch. Defaults to `32`.
-        validation_split: share of the images held out for validation, in
-            [0, 1). Defaults to `0.2`.
-        seed: seed of the shuffle and split. Defaults to `0`.
+        validation_split: share held out for validation, in [0, 1). Defaults
+            to `0.2`.
+        seed: seed of the split and the shuffle. Defaults to `0`.
+        split: TFDS only: the split(s) to load, a name or `[train, validation]`
+            (e.g. `["train[:80%]", "train[80%:]"]`). Defaults to `None`: the
+            `train` split, divided by `validation_split`.
+        resize: `"crop"` (to the aspect ratio, then resize), `"stretch"` or
+            `"pad"`. Defaults to `"crop"`.
+        cache: `False`, `True` (decoded images kept in memory after the first
+            epoch) or a file path prefix for an on-disk cache. Only decoded
+            images are cached: augmentation lives in the model and is never
+            baked in. Defaults to `False`.
+        shuffle: shuffle the training pipeline every epoch. Defaults to `True`.
+        data_dir: TFDS only: where prepared datasets are (offline, pass the
+            directory you copied them to). Defaults to `None`: TFDS's own.
 
     Returns:
-        A tuple `(train, validation, class_names)`: two `tf.data.Dataset`s
-        (validation is `None` when `validation_split=0`) and the class names.
+        A tuple `(train, validation, class_names)`; `validation` is `None` when
+        `validation_split=0` (and no validation split is named).
 
     Raises:
-        ValueError: a missing directory, fewer than two classes, an empty
-            class folder, or a bad `validation_split`.
+        ValueError: a missing directory, fewer than two classes, an empty class
+            folder, a split that leaves validation empty, or bad arguments.
+        tl_keras.DownloadError: a TFDS dataset could not be downloaded.
 
     Example:
 
@@ -39,19 +81,23 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
     ...     "flower_photos", image_size=(224, 224))
     """
     image_size = _check_image_size(image_size)
+    check_resize(resize)
     if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
         raise ValueError("Expected `validation_split` in [0, 1). "
                          f"Received: validation_split={validation_split!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Expected `batch_size` >= 1. Received: batch_size={batch_size!r}")
+    options = dict(image_size=image_size, batch_size=batch_size, seed=seed, resize=resize,
+                   cache=cache, shuffle=shuffle)
     if isinstance(source, (tuple, list)):
-        return _from_arrays(source, image_size, batch_size, validation_split, seed)
+        return _from_arrays(source, validation_split=validation_split, **options)
     if isinstance(source, str) and source.startswith("tfds:"):
-        raise ValueError(
-            "TFDS sources are not supported by this version of tl_keras; pass a "
-            f"directory of class folders or (x, y) arrays. Received: source={source!r}"
-        )
-    return _from_directory(os.fspath(source), image_size, batch_size,
-                           validation_split, seed)
+        return _from_tfds(source[len("tfds:"):], split=split, data_dir=data_dir,
+                          validation_split=validation_split, **options)
+    return _from_directory(os.fspath(source), validation_split=validation_split, **options)
 
+
+# === Folders ===
 
 def class_folders(directory):
     """Returns the sorted class names of a directory of class folders, checked."""
@@ -70,8 +116,7 @@ def class_folders(directory):
             f"classes). Received: source={directory!r} with class folders {names}"
         )
     for name in names:
-        folder = os.path.join(directory, name)
-        if not any(f.lower().endswith(IMAGE_EXTENSIONS) for f in os.listdir(folder)):
+        if not _image_files(os.path.join(directory, name)):
             raise ValueError(
                 f"Class folder {name!r} holds no images ({', '.join(IMAGE_EXTENSIONS)}). "
                 f"Add images or remove the folder. Received: source={directory!r}"
@@ -79,57 +124,214 @@ def class_folders(directory):
     return names
 
 
-def _from_directory(directory, image_size, batch_size, validation_split, seed):
-    names = class_folders(directory)
-    count = sum(
-        f.lower().endswith(IMAGE_EXTENSIONS)
-        for name in names for f in os.listdir(os.path.join(directory, name))
-    )
-    if validation_split and int(count * validation_split) < 1:
+def _image_files(folder):
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(root, f) for f in sorted(files)
+                     if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith("."))
+    return found
+
+
+def scan_image_folder(directory):
+    """Lists the images of a directory of class folders, checking each file.
+
+    Returns:
+        An `ImageFolder(paths, labels, class_names, skipped)`: the decodable
+        images with their class indices, and `(path, reason)` for each file
+        that was skipped.
+    """
+    class_names = class_folders(directory)
+    paths, labels, skipped = [], [], []
+    for label, name in enumerate(class_names):
+        for path in _image_files(os.path.join(directory, name)):
+            problem = image_problem(path)
+            if problem:
+                skipped.append((os.path.relpath(path, directory), problem))
+            else:
+                paths.append(path)
+                labels.append(label)
+    for label, name in enumerate(class_names):
+        if label not in labels:
+            raise ValueError(
+                f"Class folder {name!r} holds no decodable image (all its files were "
+                f"skipped: see the report above). Received: source={directory!r}"
+            )
+    return ImageFolder(paths, labels, class_names, skipped)
+
+
+def in_validation(relative_path, validation_split, seed=0):
+    """Whether a file goes to validation: a stable hash of its path in [0, 1)."""
+    digest = hashlib.sha1(f"{seed}:{relative_path}".encode("utf-8")).hexdigest()
+    return (int(digest[:12], 16) % 1_000_000) / 1_000_000 < validation_split
+
+
+def _report_skipped(directory, skipped, total):
+    if not skipped:
+        return
+    shown = "; ".join(f"{path} ({reason})" for path, reason in skipped[:20])
+    more = f"; and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+    warnings.warn(
+        f"Skipped {len(skipped)} of {total} files in {directory} that are not decodable "
+        f"images: {shown}{more}", UserWarning, stacklevel=3)
+
+
+def _from_directory(directory, *, image_size, batch_size, validation_split, seed, resize,
+                    cache, shuffle):
+    folder = scan_image_folder(directory)
+    _report_skipped(directory, folder.skipped, len(folder.paths) + len(folder.skipped))
+    train_idx, val_idx = [], []
+    for index, path in enumerate(folder.paths):
+        relative = os.path.relpath(path, directory).replace(os.sep, "/")
+        side = val_idx if validation_split and in_validation(relative, validation_split,
+                                                             seed) else train_idx
+        side.append(index)
+    if validation_split and not val_idx:
         raise ValueError(
-            f"validation_split={validation_split} of {count} images leaves no validation "
-            "image. Add images, or pass validation_split=0 to train without validation. "
-            f"Received: source={directory!r}"
+            f"validation_split={validation_split} of {len(folder.paths)} images leaves no "
+            "validation image. Add images, or pass validation_split=0 to train without "
+            f"validation. Received: source={directory!r}"
         )
-    common = dict(
-        labels="inferred", label_mode="int", class_names=names, color_mode="rgb",
-        image_size=image_size, batch_size=batch_size, seed=seed, verbose=False,
-    )
-    if validation_split:
-        train, val = keras.utils.image_dataset_from_directory(
-            directory, validation_split=validation_split, subset="both", **common
-        )
+    paths = np.asarray(folder.paths)
+    labels = np.asarray(folder.labels, dtype="int32")
+
+    def make(indices, is_train):
+        ds = tf.data.Dataset.from_tensor_slices((paths[indices], labels[indices]))
+
+        def load(path, label):
+            return resize_image(decode_rgb(tf.io.read_file(path)), image_size, resize), label
+
+        part = "train" if is_train else "validation"
+        dataset = _finish(ds, load, len(indices), batch_size=batch_size, seed=seed,
+                          shuffle=shuffle and is_train, cache=_cache_for(cache, part))
+        files = []
+        for path in paths[indices]:
+            stat = os.stat(path)
+            files.append((str(path), stat.st_size, stat.st_mtime_ns))
+        return _fingerprinted(dataset, "folder", files, image_size, resize, part)
+
+    val = make(val_idx, False) if val_idx else None
+    return make(train_idx, True), val, folder.class_names
+
+
+def _cache_for(cache, part):
+    if isinstance(cache, (str, os.PathLike)) and not isinstance(cache, bool):
+        return f"{os.fspath(cache)}_{part}"
+    return bool(cache)
+
+
+def _finish(ds, load, count, *, batch_size, seed, shuffle, cache):
+    """Shuffle, parallel decode, cache of decoded images, batch, prefetch."""
+    if shuffle and not cache:
+        ds = ds.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    ds = ds.ignore_errors()  # a file that changed after the scan never crashes an epoch
+    if cache:
+        ds = ds.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), y))  # 4x smaller
+        ds = ds.cache(cache if isinstance(cache, str) else "")
+        if shuffle:
+            ds = ds.shuffle(min(max(count, 1), _SHUFFLE_BUFFER_AFTER_CACHE), seed=seed,
+                            reshuffle_each_iteration=True)
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+# === TFDS ===
+
+def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_split, seed,
+               resize, cache, shuffle):
+    import tensorflow_datasets as tfds
+
+    if split is None:
+        if validation_split:
+            cut = int(round(100 * (1 - validation_split)))
+            splits = [f"train[:{cut}%]", f"train[{cut}%:]"]
+        else:
+            splits = ["train"]
     else:
-        train, val = keras.utils.image_dataset_from_directory(directory, **common), None
-    prefetch = lambda ds: ds.prefetch(tf.data.AUTOTUNE) if ds is not None else None  # noqa: E731
-    return prefetch(train), prefetch(val), names
+        splits = [split] if isinstance(split, str) else list(split)
+        if len(splits) not in (1, 2):
+            raise ValueError("Expected `split` to name one split or [train, validation]. "
+                             f"Received: split={split!r}")
+    try:
+        datasets, info = tfds.load(name, split=splits, as_supervised=True, with_info=True,
+                                   data_dir=data_dir, shuffle_files=False)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        raise ValueError(f"Unknown TFDS dataset. See tfds.list_builders(). "
+                         f"Received: source='tfds:{name}'") from error
+    except Exception as error:  # download and preparation failures
+        raise DownloadError(
+            f"Could not load TFDS dataset {name!r} ({type(error).__name__}: "
+            f"{str(error)[:300]}). No network? Prepare it where there is one "
+            "(tfds.load or `tfds build`), copy its data directory here and pass "
+            f"data_dir='/path/to/tensorflow_datasets'. Received: source='tfds:{name}'"
+        ) from error
+    label = info.features["label"]
+    class_names = list(getattr(label, "names", None) or
+                       [str(i) for i in range(label.num_classes)])
+
+    def load(image, label_value):
+        if image.shape.rank == 3 and image.shape[-1] == 1:
+            image = tf.image.grayscale_to_rgb(image)
+        return resize_image(image, image_size, resize), tf.cast(label_value, tf.int32)
+
+    def make(ds, is_train, part):
+        count = int(ds.cardinality()) if int(ds.cardinality()) > 0 else 10_000
+        return _finish(ds, load, count, batch_size=batch_size, seed=seed,
+                       shuffle=shuffle and is_train, cache=_cache_for(cache, part))
+
+    train = _fingerprinted(make(datasets[0], True, "train"), "tfds", name, splits[0],
+                           data_dir, image_size, resize)
+    val = None
+    if len(datasets) == 2:
+        val = _fingerprinted(make(datasets[1], False, "validation"), "tfds", name,
+                             splits[1], data_dir, image_size, resize)
+    return train, val, class_names
 
 
-def _from_arrays(source, image_size, batch_size, validation_split, seed):
+# === Arrays ===
+
+def _from_arrays(source, *, image_size, batch_size, validation_split, seed, resize,
+                 cache, shuffle):
     if len(source) != 2:
         raise ValueError(f"Expected a tuple (x, y) of arrays. Received: {len(source)} items")
-    x = np.asarray(source[0], dtype="float32")
+    x = np.asarray(source[0])
     y = np.asarray(source[1])
-    if x.ndim != 4 or len(x) != len(y):
+    if x.ndim != 4 or x.shape[-1] != 3 or len(x) != len(y):
         raise ValueError(
             "Expected x of shape (n, height, width, 3) and y of shape (n,). "
             f"Received: x.shape={x.shape}, y.shape={y.shape}"
         )
-    if tuple(x.shape[1:3]) != image_size:
-        x = tf.image.resize(x, image_size).numpy()
+    if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
+        raise ValueError("Expected integer class indices >= 0 as labels. "
+                         f"Received: y of dtype {y.dtype}")
     order = np.random.default_rng(seed).permutation(len(x))
     n_val = int(round(len(x) * validation_split))
     val_idx, train_idx = order[:n_val], order[n_val:]
-    num_classes = int(y.max()) + 1
-    names = [str(i) for i in range(num_classes)]
+    names = [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
 
-    def make(indices, shuffle):
+    def load(image, label):
+        return resize_image(image, image_size, resize), tf.cast(label, tf.int32)
+
+    def make(indices, is_train, part):
         ds = tf.data.Dataset.from_tensor_slices((x[indices], y[indices]))
-        if shuffle:
-            ds = ds.shuffle(len(indices), seed=seed)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        dataset = _finish(ds, load, len(indices), batch_size=batch_size, seed=seed,
+                          shuffle=shuffle and is_train, cache=_cache_for(cache, part))
+        content = hashlib.sha1(np.ascontiguousarray(x[indices]).tobytes())
+        content.update(np.ascontiguousarray(y[indices]).tobytes())
+        return _fingerprinted(dataset, "arrays", content.hexdigest(), image_size, resize)
 
-    return make(train_idx, True), (make(val_idx, False) if n_val else None), names
+    val = make(val_idx, False, "validation") if n_val else None
+    return make(train_idx, True, "train"), val, names
+
+
+def _fingerprinted(dataset, *identity):
+    """Attaches what identifies the data, for the phase-1 feature cache."""
+    from tl_keras.features import FINGERPRINT_ATTR
+
+    setattr(dataset, FINGERPRINT_ATTR,
+            hashlib.sha1(repr(identity).encode("utf-8")).digest())
+    return dataset
 
 
 def _check_image_size(image_size):
@@ -139,17 +341,8 @@ def _check_image_size(image_size):
         height, width = image_size
     except (TypeError, ValueError):
         height = width = None
-    if not all(isinstance(d, int) and d > 0 for d in (height, width)):
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+               for d in (height, width)):
         raise ValueError("Expected `image_size` to be (height, width) or an integer. "
                          f"Received: image_size={image_size!r}")
     return (height, width)
-
-
-def load_images(paths, image_size):
-    """Decodes image files to a float32 [n, height, width, 3] batch of [0, 255] pixels."""
-    images = []
-    for path in paths:
-        data = tf.io.read_file(os.fspath(path))
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-        images.append(tf.image.resize(tf.cast(image, tf.float32), image_size))
-    return tf.stack(images).numpy()

@@ -10,12 +10,15 @@ runs in inference mode and its statistics never drift), recompiles at a low
 learning rate and goes on counting epochs, so the curves of both phases join.
 """
 
+import contextlib
 import math
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras import features as feature_cache
 from tl_keras.models import get_base
 
 DEFAULT_FINE_TUNE_AT = 2 / 3  # unfreeze the top third of the base's layers
@@ -310,7 +313,11 @@ def _with_label_check(dataset, kind, units):
         ]):
             return (element[0], tf.identity(element[1])) + tuple(element[2:])
 
-    return dataset.map(check)
+    checked = dataset.map(check)
+    fingerprint = getattr(dataset, feature_cache.FINGERPRINT_ATTR, None)
+    if fingerprint is not None:  # the same data: the feature cache may reuse it
+        setattr(checked, feature_cache.FINGERPRINT_ATTR, fingerprint)
+    return checked
 
 
 def _balanced_class_weight(labels, units):
@@ -327,7 +334,7 @@ def _balanced_class_weight(labels, units):
 def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
                   fine_tune_epochs=5, fine_tune_at=None, learning_rate=1e-3,
                   fine_tune_learning_rate=1e-5, callbacks=None, class_weight=None,
-                  batch_size=32, verbose="auto"):
+                  batch_size=32, cache_features="auto", verbose="auto"):
     """Trains a transfer-learning model in two phases.
 
     Phase 1 trains the head with the base frozen at `learning_rate`. Phase 2
@@ -358,6 +365,16 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
             inversely proportional to class frequency in `train_data`), or
             `None`. Defaults to `None`.
         batch_size: batch size for array inputs. Defaults to `32`.
+        cache_features: phase 1 computes the frozen base's features once and
+            trains the head on them, instead of running the base every epoch.
+            `"auto"` does so when it gives the same result: no augmentation in
+            front of the base, a head that is a chain of layers after
+            `pooling`, and 2 or more epochs (otherwise it says why not and
+            trains through the full model). `True` insists (an error says why
+            it cannot), `False` never caches. Features are kept in memory, or
+            in a file when larger than 2 GiB, and reused by later calls with
+            the same base weights and data. Callbacks of a cached phase 1 see
+            the head model. Defaults to `"auto"`.
         verbose: passed to `model.fit`; `0` also silences the phase lines.
             Defaults to `"auto"`.
 
@@ -431,14 +448,34 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         _auto_compile_args(kind, activation)
     say = print if verbose != 0 else (lambda *a, **k: None)
 
+    if cache_features not in ("auto", True, False):
+        raise ValueError("Expected `cache_features` to be 'auto', True or False. "
+                         f"Received: cache_features={cache_features!r}")
+    split, reason = (None, "cache_features=False")
+    if cache_features and epochs:
+        split, reason = feature_cache.split_head(model)
+        if split and epochs < 2 and cache_features == "auto":
+            split, reason = None, "one epoch gains nothing from it"
+        if split is None and cache_features is True:
+            raise ValueError(f"Cannot cache phase 1 features: {reason}. "
+                             "Received: cache_features=True")
+
     freeze_base(model, recompile=False)
     _compile(model, compile_args, learning_rate)
     say(f"Phase 1/2: training the head, base '{base.name}' frozen: {epochs} epochs at "
         f"learning rate {learning_rate:g} ({_count(model.trainable_weights)} "
         "trainable parameters).")
-    phase1 = model.fit(epochs=epochs, **fit_args) if epochs else keras.callbacks.History()
     if not epochs:
+        phase1 = keras.callbacks.History()
         phase1.history = {}
+    elif split is not None:
+        phase1 = _fit_head_on_features(split, fit_args, compile_args, learning_rate,
+                                       epochs, batch_size, say)
+    else:
+        if cache_features and reason:
+            say(f"Feature cache off ({reason}): the base runs every epoch.")
+        with _unknown_length_is_expected():
+            phase1 = model.fit(epochs=epochs, **fit_args)
     if not fine_tune_epochs:
         return TwoPhaseHistory(phase1)
 
@@ -448,8 +485,51 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         f"weights unfrozen, BatchNormalization kept frozen): {fine_tune_epochs} epochs "
         f"at learning rate {fine_tune_learning_rate:g} "
         f"({_count(model.trainable_weights)} trainable parameters).")
-    phase2 = model.fit(initial_epoch=epochs, epochs=epochs + fine_tune_epochs, **fit_args)
+    with _unknown_length_is_expected():
+        phase2 = model.fit(initial_epoch=epochs, epochs=epochs + fine_tune_epochs,
+                           **fit_args)
     return TwoPhaseHistory(phase1, phase2)
+
+
+def _fit_head_on_features(split, fit_args, compile_args, learning_rate, epochs,
+                          batch_size, say):
+    """Phase 1 on cached features: one pass of the base, then `epochs` of the head.
+
+    The head shares its layers with the full model, so the trained weights are
+    the full model's.
+    """
+    extractor, head = split
+    verbose = fit_args["verbose"]
+    train = fit_args["x"] if "y" not in fit_args else (fit_args["x"], fit_args["y"])
+    head_batch = feature_cache.head_batch_size(train, batch_size)
+    train_features, hit = feature_cache.cached_features(
+        extractor, train, batch_size=batch_size, verbose=verbose)
+    say(f"Feature cache: {'reused' if hit else 'computed'} the frozen base's features of "
+        f"{len(train_features.x)} training examples ({train_features.x.shape[1]} each); "
+        "the base runs once, not every epoch.")
+    validation = None
+    if fit_args.get("validation_data") is not None:
+        val_features, _ = feature_cache.cached_features(
+            extractor, fit_args["validation_data"], batch_size=batch_size, verbose=verbose)
+        validation = (val_features.x, val_features.y)
+        if val_features.sample_weight is not None:
+            validation += (val_features.sample_weight,)
+    _compile(head, compile_args, learning_rate)
+    return head.fit(
+        train_features.x, train_features.y, sample_weight=train_features.sample_weight,
+        batch_size=head_batch, epochs=epochs, validation_data=validation, shuffle=True,
+        callbacks=fit_args["callbacks"], class_weight=fit_args["class_weight"],
+        verbose=verbose,
+    )
+
+
+@contextlib.contextmanager
+def _unknown_length_is_expected():
+    """tl_keras pipelines skip undecodable images, so Keras cannot know their
+    length and warns at the end of every epoch that the data "ran out"."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
 
 
 def _check_counts(**counts):

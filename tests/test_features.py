@@ -1,0 +1,144 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tl_keras as tlk
+from tl_keras import features as feature_cache
+from tests.conftest import random_images
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    feature_cache.clear_feature_cache()
+    yield
+    feature_cache.clear_feature_cache()
+
+
+def _summing_base(size=16):
+    """A base whose pooled feature is 3x the mean pixel: easy to check."""
+    inputs = keras.Input((size, size, 3))
+    conv = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones")
+    return keras.Model(inputs, conv(inputs), name="summing")
+
+
+def _label_images(n, size=16):
+    labels = np.arange(n) % 4
+    images = np.repeat(labels[:, None, None, None] * 10.0, size * size * 3)
+    return images.reshape(n, size, size, 3).astype("float32"), labels.astype("int32")
+
+
+def test_extract_features_keeps_labels_paired_in_a_shuffled_dataset(tmp_path):
+    base = _summing_base()
+    x, y = _label_images(24)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(24, seed=3).batch(5)
+    features, labels = tlk.extract_features(base, data, output=str(tmp_path / "f.npz"),
+                                            verbose=0)
+    assert features.shape == (24, 1)
+    np.testing.assert_allclose(features[:, 0], 30.0 * labels, rtol=1e-5)
+    saved = np.load(tmp_path / "f.npz")
+    np.testing.assert_array_equal(saved["labels"], labels)
+    # Arrays in, arrays out; a build_model model gives its pooling output.
+    model = tlk.build_model(base, num_classes=4)
+    only = tlk.extract_features(model, x[:3], verbose=0)
+    np.testing.assert_allclose(only[:, 0], [0, 30, 60], rtol=1e-5)
+
+
+def test_extract_features_of_a_registry_base_applies_its_preprocessing():
+    base = tlk.load_base("vgg16", weights=None, input_shape=(32, 32, 3))
+    images = random_images(2)
+    features = tlk.extract_features(base, images, verbose=0)
+    expected = keras.layers.GlobalAveragePooling2D()(
+        base(keras.applications.vgg16.preprocess_input(images.copy())))
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)
+
+
+def _toy(n=16, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 2).astype("int32")
+    x = rng.uniform(0, 100, (n, size, size, 3)).astype("float32")
+    x[y == 1, ..., 0] += 120
+    return x, y
+
+
+def _model(seed=0):
+    keras.utils.set_random_seed(seed)
+    return tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
+                           dropout=0.0)
+
+
+def test_cached_and_uncached_phase1_train_the_same_head(capsys):
+    x, y = _toy()
+    cached, plain = _model(), _model()
+    kwargs = dict(epochs=3, fine_tune_epochs=0, batch_size=16, verbose=1)  # full batch
+    history_cached = tlk.fit_two_phase(cached, (x, y), (x, y), **kwargs)
+    out = capsys.readouterr().out
+    assert "Feature cache: computed the frozen base's features of 16 training" in out
+    history_plain = tlk.fit_two_phase(plain, (x, y), (x, y), cache_features=False, **kwargs)
+    for a, b in zip(cached.get_layer("predictions").weights,
+                    plain.get_layer("predictions").weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(history_cached.history["val_loss"],
+                               history_plain.history["val_loss"], rtol=1e-4)
+    assert sorted(history_cached.history) == sorted(history_plain.history)
+
+
+def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes():
+    x, y = _toy()
+    model = _model()
+    fit = lambda data: tlk.fit_two_phase(model, data, epochs=2, fine_tune_epochs=0,  # noqa
+                                         verbose=0)
+    fit((x, y))
+    assert feature_cache.cache_info()["misses"] == 1
+    fit((x, y))
+    assert feature_cache.cache_info()["hits"] == 1
+    fit((x + 1, y))  # the data changed
+    assert feature_cache.cache_info()["misses"] == 2
+    conv = tlk.get_base(model).get_layer("block5_conv3")
+    conv.kernel.assign(conv.kernel * 0.5)  # the base changed (as fine-tuning does)
+    fit((x + 1, y))
+    assert feature_cache.cache_info() == {"hits": 1, "misses": 3, "entries": 3}
+
+
+def test_folder_data_invalidated_when_a_file_changes(tmp_path):
+    from tests.test_data import make_folder
+
+    root = make_folder(tmp_path / "pets", per_class=4, size=(32, 32))
+    model = _model()
+
+    def fit():
+        train, _, _ = tlk.image_dataset(str(root), image_size=32, validation_split=0)
+        tlk.fit_two_phase(model, train, epochs=2, fine_tune_epochs=0, verbose=0)
+
+    fit()
+    fit()
+    assert feature_cache.cache_info()["hits"] == 1
+    target = root / "cats" / "cats_1.png"
+    other = (root / "dogs" / "dogs_1.png").read_bytes()
+    target.write_bytes(other)
+    fit()
+    assert feature_cache.cache_info()["misses"] == 2
+
+
+def test_augmentation_falls_back_and_says_so(capsys):
+    x, y = _toy(8)
+    keras.utils.set_random_seed(0)
+    model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
+                            augmentation="default")
+    tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=1)
+    assert "Feature cache off (augmentation sits in front of the base" in capsys.readouterr().out
+    assert feature_cache.cache_info()["misses"] == 0
+    with pytest.raises(ValueError, match="Cannot cache phase 1 features: augmentation"):
+        tlk.fit_two_phase(model, (x, y), epochs=2, cache_features=True, verbose=0)
+
+
+def test_large_features_go_to_disk(monkeypatch, tmp_path):
+    monkeypatch.setattr(feature_cache, "MEMORY_LIMIT_BYTES", 0)
+    x, y = _toy()
+    extractor, _ = feature_cache.split_head(_model())[0]
+    features, hit = feature_cache.cached_features(extractor, (x, y), batch_size=8,
+                                                  cache_dir=str(tmp_path), verbose=0)
+    assert isinstance(features.x, np.memmap) and not hit
+    assert features.x.shape == (16, 512)
+    np.testing.assert_allclose(features.x, extractor.predict(x, verbose=0), rtol=1e-5,
+                               atol=1e-5)

@@ -1,0 +1,104 @@
+"""Image files: a cheap validity check, decoding to RGB, and resize policies.
+
+The same decode and resize run in training pipelines (`tl_keras.image_dataset`)
+and in `tl-keras predict`, so a model sees images prepared one way.
+"""
+
+import os
+
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+
+# resize policy -> what it does
+RESIZE_POLICIES = {
+    "crop": "central crop to the target aspect ratio, then resize (no distortion; "
+            "the default, as ImageNet evaluation does)",
+    "stretch": "resize to the target size, changing the aspect ratio",
+    "pad": "resize to fit inside the target, then pad with black (nothing cut off)",
+}
+DEFAULT_RESIZE = "crop"
+
+
+def check_resize(resize):
+    if resize not in RESIZE_POLICIES:
+        raise ValueError(f"Unknown resize policy. Expected one of {sorted(RESIZE_POLICIES)}. "
+                         f"Received: resize={resize!r}")
+    return resize
+
+
+def image_problem(path):
+    """Returns why `path` is not a decodable image, or None when it is one.
+
+    Reads the file's first and last bytes (magic number, end marker); only a
+    file whose end looks wrong is decoded in full to decide.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(16)
+            f.seek(max(0, size - 16))
+            tail = f.read(16)
+    except OSError as error:
+        return f"unreadable: {error.strerror or error}"
+    if size == 0:
+        return "empty file"
+    if head.startswith(b"\xff\xd8"):
+        complete = tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    elif head.startswith(b"\x89PNG\r\n\x1a\n"):
+        complete = b"IEND" in tail
+    elif head.startswith((b"GIF87a", b"GIF89a")):
+        complete = tail.rstrip(b"\x00").endswith(b"\x3b")
+    elif head.startswith(b"BM"):
+        complete = int.from_bytes(head[2:6], "little") <= size
+    else:
+        return f"not an image (starts with {head[:8]!r})"
+    if complete:
+        return None
+    try:  # an unusual ending: let the decoder decide
+        with open(path, "rb") as f:
+            tf.io.decode_image(f.read(), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, ValueError) as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "bad data"
+        return f"truncated or corrupt: {message[:120]}"
+    return None
+
+
+def decode_rgb(data):
+    """Decodes JPEG/PNG/GIF/BMP bytes to uint8 RGB (grayscale and RGBA become RGB;
+    an animated GIF gives its first frame)."""
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def resize_image(image, size, resize=DEFAULT_RESIZE):
+    """Resizes one image `[h, w, 3]` to `size` by the policy; float32 in [0, 255]."""
+    height, width = size
+    image = tf.cast(image, tf.float32)
+    if resize == "stretch":
+        out = tf.image.resize(image, size)
+    elif resize == "pad":
+        out = tf.image.resize_with_pad(image, height, width)
+    else:  # crop to the target aspect ratio, centred
+        shape = tf.shape(image)
+        h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+        target = width / height
+        crop_h = tf.minimum(h, w / target)
+        crop_w = tf.minimum(w, h * target)
+        top = tf.cast((h - crop_h) / 2, tf.int32)
+        left = tf.cast((w - crop_w) / 2, tf.int32)
+        image = tf.image.crop_to_bounding_box(
+            image, top, left, tf.maximum(tf.cast(crop_h, tf.int32), 1),
+            tf.maximum(tf.cast(crop_w, tf.int32), 1))
+        out = tf.image.resize(image, size)
+    out = tf.clip_by_value(out, 0.0, 255.0)
+    out.set_shape([height, width, 3])
+    return out
+
+
+def load_images(paths, image_size, resize=DEFAULT_RESIZE):
+    """Decodes image files to a float32 `[n, height, width, 3]` batch in [0, 255]."""
+    images = [resize_image(decode_rgb(tf.io.read_file(os.fspath(p))), image_size, resize)
+              for p in paths]
+    return tf.stack(images).numpy()
