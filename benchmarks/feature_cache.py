@@ -7,7 +7,7 @@ Real data (cats vs dogs, 2,000 training and 1,000 validation JPEGs) and MobileNe
    (decoding included, as in any pass over the files).
 2. Phase 1 (head training, base frozen) for 5 and 20 epochs, with
    `cache_features=True` and `cache_features=False`, same data, seed and
-   epochs, with validation each epoch; wall time and final validation accuracy.
+   epochs; wall time, then the validation accuracy of the trained model.
 3. The input pipeline alone (`tl_keras.image_dataset`: decode, resize, batch)
    in images/s, against the rate at which the base consumes images already in
    memory.
@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -59,6 +60,9 @@ def main(argv=None):
         if not os.path.exists(path):
             print(f"skipped: {path} not found (see ../shared/assets/README.md)")
             return 0
+    # tl_keras pipelines skip undecodable files, so Keras does not know their
+    # length in advance and warns at the end of each pass: expected here.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
     size = (args.image_size, args.image_size)
     train, val, names = _datasets(args, size)
 
@@ -69,17 +73,19 @@ def main(argv=None):
     feature_cache.compute_features(extractor, train, verbose=0)
     floor = time.perf_counter() - start
 
-    # 2. Phase 1, cached vs not, side by side.
+    # 2. Phase 1, cached vs not, side by side; validation accuracy measured after
+    #    (not timed: the floor is a pass over the training set only).
     rows = []
     for epochs in args.epochs:
         for cache in (True, False):
             feature_cache.clear_feature_cache()
             model = _model(args, size, len(names))
             start = time.perf_counter()
-            history = tlk.fit_two_phase(model, train, val, epochs=epochs, fine_tune_epochs=0,
-                                        cache_features=cache, verbose=0)
+            tlk.fit_two_phase(model, train, epochs=epochs, fine_tune_epochs=0,
+                              cache_features=cache, verbose=0)
             seconds = time.perf_counter() - start
-            rows.append((epochs, cache, seconds, history.history["val_accuracy"][-1]))
+            accuracy = model.evaluate(val, verbose=0)[1]
+            rows.append((epochs, cache, seconds, accuracy))
 
     # 3. Pipeline throughput vs the base's consumption rate.
     count = 0

@@ -100,6 +100,24 @@ def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes():
     assert feature_cache.cache_info() == {"hits": 1, "misses": 3, "entries": 3}
 
 
+def test_a_rebuilt_model_with_the_same_weights_reuses_the_features():
+    x, y = _toy()
+    for _ in range(2):  # the same notebook cell, run twice
+        model = _model(seed=7)
+        tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=0)
+    assert feature_cache.cache_info()["hits"] == 1
+
+
+def test_after_a_cached_phase_the_full_model_evaluates_correctly():
+    x, y = _toy(32)
+    model = _model()
+    # (A metric object shared by the head and the full model once mixed their counts.)
+    tlk.fit_two_phase(model, (x, y), epochs=3, fine_tune_epochs=0, verbose=0)
+    accuracy = model.evaluate(x, y, verbose=0)[1]
+    predicted = model.predict(x, verbose=0).argmax(axis=1)
+    assert accuracy == pytest.approx(np.mean(predicted == y))
+
+
 def test_folder_data_invalidated_when_a_file_changes(tmp_path):
     from tests.test_data import make_folder
 

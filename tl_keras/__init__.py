@@ -24,20 +24,24 @@ if _keras.backend.backend() != "tensorflow":
 from tl_keras.bases import HubLayer  # noqa: E402
 from tl_keras.bases import list_bases  # noqa: E402
 from tl_keras.bases import load_base  # noqa: E402
+from tl_keras.check import check_export  # noqa: E402
 from tl_keras.data import image_dataset  # noqa: E402
 from tl_keras.errors import DownloadError  # noqa: E402
 from tl_keras.export import export_saved_model  # noqa: E402
 from tl_keras.features import extract_features  # noqa: E402
+from tl_keras.library import list_models  # noqa: E402
 from tl_keras.models import build_model  # noqa: E402
 from tl_keras.models import get_base  # noqa: E402
 from tl_keras.preprocessing import Preprocessing  # noqa: E402
 from tl_keras.training import TwoPhaseHistory  # noqa: E402
 from tl_keras.training import fit_two_phase  # noqa: E402
 from tl_keras.training import freeze_base  # noqa: E402
+from tl_keras.tflite import export_tflite  # noqa: E402
 from tl_keras.training import unfreeze_base  # noqa: E402
 
 __all__ = [
     "DownloadError", "HubLayer", "Preprocessing", "TwoPhaseHistory", "build_model",
-    "export_saved_model", "extract_features", "fit_two_phase", "freeze_base", "get_base",
+    "check_export", "export_saved_model", "export_tflite", "extract_features",
+    "fit_two_phase", "list_models", "freeze_base", "get_base",
     "image_dataset", "list_bases", "load_base", "unfreeze_base",
 ]

@@ -3,6 +3,8 @@
     tl-keras bases
     tl-keras train --data DIR --base NAME [--weights imagenet|none|PATH] ...
     tl-keras predict MODEL_DIR IMAGE...
+    tl-keras check PATH
+    tl-keras models [--root saved_models]
     tl-keras demo
 """
 
@@ -52,6 +54,14 @@ def _parser():
     predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
     predict.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, BMP)")
     predict.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
+
+    check = commands.add_parser(
+        "check", help="check an export before shipping it to TF Serving (exit 1 on failure)")
+    check.add_argument("path", help="saved_models/NAME (latest version) or .../NAME/N")
+
+    models = commands.add_parser("models", help="list the model library and its lineage")
+    models.add_argument("--root", default="saved_models",
+                        help="the library's root directory (default: saved_models)")
 
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
@@ -147,7 +157,9 @@ def _predict(args):
     import tensorflow as tf
 
     from tl_keras.bases.exported import resolve_version_dir
-    from tl_keras.data import load_images
+    from tl_keras.bases.exported import read_model_card
+    from tl_keras.images import DEFAULT_RESIZE
+    from tl_keras.images import load_images
 
     version_dir = resolve_version_dir(args.model_dir)
     if version_dir is None:
@@ -160,7 +172,8 @@ def _predict(args):
         raise FileNotFoundError(f"Image files not found. Received: {missing}")
     serve = tf.saved_model.load(version_dir).signatures["serving_default"]
     height, width = serve.structured_input_signature[1]["images"].shape[1:3]
-    images = load_images(args.images, (height, width))
+    resize = read_model_card(version_dir).get("resize", DEFAULT_RESIZE)
+    images = load_images(args.images, (height, width), resize)
     outputs = serve(images=tf.constant(images))
     print(f"Model: {version_dir}")
     for index, path in enumerate(args.images):
@@ -176,6 +189,24 @@ def _predict(args):
     return 0
 
 
+def _check(args):
+    from tl_keras.check import check_export
+
+    return 0 if check_export(args.path).ok else 1
+
+
+def _models(args):
+    from tl_keras.library import format_models
+    from tl_keras.library import list_models
+
+    entries = list_models(args.root)
+    if not entries:
+        print(f"No exported models under {args.root}.")
+        return 0
+    print(format_models(entries))
+    return 0
+
+
 def _demo(args):
     from tl_keras.demo import run_demo
 
@@ -187,7 +218,8 @@ def _demo(args):
     return 0
 
 
-_COMMANDS = {"bases": _bases, "train": _train, "predict": _predict, "demo": _demo}
+_COMMANDS = {"bases": _bases, "train": _train, "predict": _predict, "check": _check,
+             "models": _models, "demo": _demo}
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 
 ```
 export_dir/
-  .tmp-3-1f2e...      while writing: TF Serving ignores non-integer names
-  3/                  after an atomic rename
+  .tmp-3-PID-1f2e...    while writing: TF Serving ignores non-integer names
+  3/                    after an atomic rename
     saved_model.pb, variables/
     assets/labels.txt
+    assets.extra/tf_serving_warmup_requests
     model_card.json
-    keras/model.keras  for reuse as a base (tl_keras.load_base(export_dir))
+    keras/model.keras   for reuse as a base (tl_keras.load_base(export_dir))
 ```
 """
 
@@ -18,6 +19,7 @@ import os
 import platform
 import shutil
 import uuid
+import warnings
 
 import keras
 import numpy as np
@@ -27,24 +29,43 @@ from tl_keras.bases import base_info
 from tl_keras.bases.exported import KERAS_MODEL
 from tl_keras.bases.exported import MODEL_CARD
 from tl_keras.bases.exported import list_versions
+from tl_keras.images import DEFAULT_RESIZE
+from tl_keras.images import check_resize
 from tl_keras.models import get_base
+from tl_keras.signatures import add_signatures
+from tl_keras.signatures import check_signatures
+from tl_keras.signatures import is_text_model
+from tl_keras.signatures import mark_classify_method
+from tl_keras.warmup import write_warmup_requests
 
 LABELS_FILE = os.path.join("assets", "labels.txt")
 
 
 def export_saved_model(model, export_dir, *, class_names=None, version=None,
-                       history=None, metrics=None):
+                       history=None, metrics=None, top_k=5, signatures=None,
+                       resize=DEFAULT_RESIZE, warmup=True):
     """Exports `model` as a SavedModel version that TF Serving serves as it is.
 
     Writes `export_dir/<version>/` atomically: everything goes to a temporary
     sibling whose name TF Serving ignores, then one rename makes it visible.
     An existing version is never overwritten.
 
-    The `serving_default` signature takes `images` (float32,
-    `[batch, height, width, 3]`, RGB pixels in [0, 255]; preprocessing is
-    inside) and returns `probabilities`, and when `class_names` are given also
-    `classes` (class-name strings, best first) and `scores` (their
-    probabilities). Loading it needs TensorFlow only: no Keras, no tl_keras.
+    Signatures (see `tl_keras.signatures`), all TensorFlow ops, preprocessing
+    and class names inside, loadable with TensorFlow alone (no Keras, no
+    tl_keras):
+
+    - `serving_default`: `images` (float32 `[batch, height, width, 3]`, RGB
+      pixels in [0, 255]) -> `probabilities`, and with class names `classes`
+      (best first, top k) and `scores`;
+    - `serving_bytes`: `image_bytes` (encoded JPEG/PNG/GIF/BMP strings, as TF
+      Serving's REST API sends `{"b64": ...}`) -> the same outputs;
+    - `classify`: TF Serving's Classify API (`inputs`: serialized
+      `tf.Example`s with `image/encoded`) -> `classes`, `scores`;
+    - `features`: `images` -> `features`, the pooled feature vector.
+
+    A text model (string input) gets `serving_default` on `texts`. The version
+    also holds `assets/labels.txt`, `model_card.json`, TF Serving warmup
+    requests in `assets.extra/`, and `keras/model.keras` (for reuse as a base).
 
     Args:
         model: a Keras image classifier (from `tl_keras.build_model`).
@@ -57,6 +78,15 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             values go into the model card's metrics. Defaults to `None`.
         metrics: a dict of extra metrics for the model card (such as test
             accuracy). Defaults to `None`.
+        top_k: how many `classes` and `scores` to return. Defaults to `5`
+            (all classes when fewer).
+        signatures: the signatures to write, a subset of `serving_default`,
+            `serving_bytes`, `classify`, `features`. Defaults to `None`: all
+            that apply (`classify` needs class names).
+        resize: how `serving_bytes` and `classify` fit images to the input
+            size: `"crop"`, `"stretch"` or `"pad"`, as in
+            `tl_keras.image_dataset`. Defaults to `"crop"`.
+        warmup: write TF Serving warmup requests. Defaults to `True`.
 
     Returns:
         The path of the written version directory.
@@ -80,16 +110,31 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             f"subdirectory per version), but it is a file. Received: export_dir={export_dir!r}"
         )
     units = model.output_shape[-1]
-    class_names = _check_class_names(class_names, units)
+    class_names = check_class_names(class_names, units)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"Expected `top_k` to be a positive integer. Received: top_k={top_k!r}")
+    check_resize(resize)
+    chosen = check_signatures(model, class_names, signatures)
+    if class_names is None:
+        warnings.warn(
+            "Exporting without class_names: serving returns `probabilities` only (no "
+            "`classes`, no `scores`, no `classify` signature). Pass class_names=[...] "
+            "to serve class names.", UserWarning, stacklevel=2)
     version = _resolve_version(export_dir, version)
 
     os.makedirs(export_dir, exist_ok=True)
+    _remove_abandoned_temporaries(export_dir)
     final_dir = os.path.join(export_dir, str(version))
-    tmp_dir = os.path.join(export_dir, f".tmp-{version}-{uuid.uuid4().hex[:12]}")
+    tmp_dir = os.path.join(export_dir,
+                           f".tmp-{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
-        _write_saved_model(model, tmp_dir, class_names)
+        _write_saved_model(model, tmp_dir, class_names, chosen, top_k, resize)
         _write_labels(tmp_dir, class_names)
-        card = model_card(model, export_dir, version, class_names, history, metrics)
+        if warmup:
+            write_warmup_requests(tmp_dir, _name(export_dir), model.input_shape[1:], chosen,
+                                  text=is_text_model(model))
+        card = model_card(model, export_dir, version, class_names, history, metrics,
+                          signatures=chosen, top_k=top_k, resize=resize)
         with open(os.path.join(tmp_dir, MODEL_CARD), "w", encoding="utf-8") as f:
             json.dump(card, f, indent=2)
         keras_path = os.path.join(tmp_dir, KERAS_MODEL)
@@ -107,7 +152,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     return final_dir
 
 
-def _check_class_names(class_names, units):
+def check_class_names(class_names, units):
     if class_names is None:
         return None
     names = list(class_names)
@@ -145,42 +190,30 @@ def _resolve_version(export_dir, version):
     return int(version)
 
 
-# === Signatures ===
-
-def serving_outputs(model, inputs, class_names):
-    """The `serving_default` outputs for a batch of [0, 255] pixels (or texts)."""
-    probabilities = tf.cast(model(inputs, training=False), tf.float32)
-    outputs = {"probabilities": probabilities}
-    if class_names:
-        ranked = probabilities
-        if probabilities.shape[-1] == 1:  # one sigmoid unit: [negative, positive]
-            ranked = tf.concat([1.0 - probabilities, probabilities], axis=-1)
-        scores, indices = tf.math.top_k(ranked, k=len(class_names))
-        outputs["classes"] = tf.gather(tf.constant(class_names), indices)
-        outputs["scores"] = scores
-    return outputs
+def _remove_abandoned_temporaries(export_dir):
+    """Removes `.tmp-*` directories left by exports whose process died."""
+    for entry in os.listdir(export_dir):
+        parts = entry.split("-")
+        if not entry.startswith(".tmp-") or len(parts) < 4 or not parts[2].isdigit():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(export_dir, entry), ignore_errors=True)
+        except OSError:
+            pass
 
 
-def input_name(model):
-    """The serving input name: `texts` for a string-input model, else `images`."""
-    return "texts" if model.inputs[0].dtype == "string" else "images"
+def _name(export_dir):
+    return os.path.basename(os.path.normpath(os.path.abspath(export_dir)))
 
 
-def _write_saved_model(model, path, class_names):
-    input_shape = tuple(model.input_shape[1:])
-    dtype = tf.string if input_name(model) == "texts" else tf.float32
+def _write_saved_model(model, path, class_names, signatures, top_k, resize):
     archive = keras.export.ExportArchive()
     archive.track(model)
-
-    def serve(inputs):
-        return serving_outputs(model, inputs, class_names)
-
-    archive.add_endpoint(
-        name="serving_default",
-        fn=serve,
-        input_signature=[tf.TensorSpec((None,) + input_shape, dtype, name=input_name(model))],
-    )
+    add_signatures(archive, model, class_names, signatures, top_k=top_k, resize=resize)
     archive.write_out(path, verbose=False)
+    mark_classify_method(path)
 
 
 def _write_labels(path, class_names):
@@ -194,16 +227,42 @@ def _write_labels(path, class_names):
 
 # === Model card ===
 
+def input_name(model):
+    """The serving input name: `texts` for a string-input model, else `images`."""
+    return "texts" if is_text_model(model) else "images"
+
+
 def _input_card(model):
     if input_name(model) == "texts":
-        return {"name": "texts", "shape": list(model.input_shape[1:]), "dtype": "string",
-                "signature": "string [batch]"}
+        return {"name": "texts", "shape": list(model.input_shape[1:]), "dtype": "string"}
     return {"name": "images", "shape": list(model.input_shape[1:]), "dtype": "float32",
-            "pixels": "RGB, [0, 255]; preprocessing is inside the model",
-            "signature": "float32 [batch, height, width, 3]"}
+            "pixels": "RGB, [0, 255]; preprocessing is inside the model"}
 
 
-def model_card(model, export_dir, version, class_names, history=None, metrics=None):
+def _outputs(class_names):
+    return ["probabilities"] + (["classes", "scores"] if class_names else [])
+
+
+SIGNATURE_DOCS = {
+    "serving_default": lambda names, key: {
+        "inputs": {key: "string [batch]" if key == "texts"
+                   else "float32 [batch, height, width, 3], pixels in [0, 255]"},
+        "outputs": _outputs(names)},
+    "serving_bytes": lambda names, key: {
+        "inputs": {"image_bytes": "string [batch]: encoded JPEG, PNG, GIF or BMP"},
+        "outputs": _outputs(names)},
+    "classify": lambda names, key: {
+        "inputs": {"inputs": "string [batch]: serialized tf.Example, image under "
+                             "'image/encoded'"},
+        "outputs": ["classes", "scores"], "method": "tensorflow/serving/classify"},
+    "features": lambda names, key: {
+        "inputs": {"images": "float32 [batch, height, width, 3], pixels in [0, 255]"},
+        "outputs": ["features"]},
+}
+
+
+def model_card(model, export_dir, version, class_names, history=None, metrics=None, *,
+               signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE):
     """Returns the model card of an export as a JSON-ready dict."""
     import tl_keras
 
@@ -224,7 +283,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         base_card, lineage = None, []
     activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
     return {
-        "name": os.path.basename(os.path.normpath(os.path.abspath(export_dir))),
+        "name": _name(export_dir),
         "version": version,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model": model.name,
@@ -235,12 +294,10 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "classes": class_names,
         "metrics": card_metrics,
         "parameters": int(model.count_params()),
-        "signatures": {
-            "serving_default": {
-                "inputs": {input_name(model): _input_card(model)["signature"]},
-                "outputs": ["probabilities"] + (["classes", "scores"] if class_names else []),
-            }
-        },
+        "signatures": {name: SIGNATURE_DOCS[name](class_names, input_name(model))
+                       for name in signatures},
+        "top_k": top_k,
+        "resize": resize,
         "versions": {
             "tl_keras": tl_keras.__version__,
             "tensorflow": tf.__version__,

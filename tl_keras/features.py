@@ -248,15 +248,29 @@ def _cache_key(extractor, data):
     """A hash of the extractor's weights and configuration and of the data, or
     None when the data cannot be fingerprinted (then nothing is reused)."""
     digest = hashlib.sha1()
-    for variable in extractor.weights:
-        digest.update(variable.path.encode())
-        digest.update(np.ascontiguousarray(variable.numpy()).tobytes())
-    digest.update(repr(extractor.get_config()).encode())
+    # What the features depend on, not what the layers are called: a model
+    # built again with the same weights (a notebook cell run twice) hits.
+    for layer in _leaves(extractor):
+        digest.update(type(layer).__name__.encode())
+        digest.update(str(getattr(layer, "mode", "")).encode())
+        for variable in layer.weights:
+            value = np.ascontiguousarray(variable.numpy())
+            digest.update(str(value.shape).encode())
+            digest.update(value.tobytes())
+    digest.update(str(extractor.input_shape).encode())
     fingerprint = data_fingerprint(data)
     if fingerprint is None:
         return None
     digest.update(fingerprint)
     return digest.hexdigest()
+
+
+def _leaves(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaves(layer)
+        else:
+            yield layer
 
 
 def data_fingerprint(data):

@@ -213,30 +213,39 @@ def _check_label_values(labels, kind, units):
 
 
 def _auto_compile_args(kind, activation):
+    """A factory of fresh loss and metric objects chosen from the labels.
+
+    Each compile gets its own objects: a metric object shared between two
+    compiled models (the head and the full model) would mix their counts.
+    """
     from_logits = activation == "linear"
-    if kind == "sparse":
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    elif kind == "one_hot":
-        loss = keras.losses.CategoricalCrossentropy(from_logits=from_logits)
-        metric = keras.metrics.CategoricalAccuracy(name="accuracy")
-    else:  # binary, multi_label
-        loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
-        metric = keras.metrics.BinaryAccuracy(
-            name="accuracy", threshold=0.0 if from_logits else 0.5
-        )
-    return {"loss": loss, "metrics": [metric]}
+
+    def make():
+        if kind == "sparse":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+            metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        elif kind == "one_hot":
+            loss = keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+            metric = keras.metrics.CategoricalAccuracy(name="accuracy")
+        else:  # binary, multi_label
+            loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
+            metric = keras.metrics.BinaryAccuracy(
+                name="accuracy", threshold=0.0 if from_logits else 0.5)
+        return {"loss": loss, "metrics": [metric]}
+
+    return make
 
 
 def _user_compile_args(model):
-    config = model.get_compile_config()
+    """A factory of fresh compile arguments from the model's own compile config."""
+    config = model.get_compile_config() if model.compiled else None
     if not config:
         return None
-    return keras.saving.deserialize_keras_object(config)
+    return lambda: keras.saving.deserialize_keras_object(config)
 
 
-def _compile(model, compile_args, learning_rate):
-    args = dict(compile_args)
+def _compile(model, compile_args, learning_rate, **overrides):
+    args = dict(compile_args(), **overrides)
     optimizer = args.pop("optimizer", None)
     if isinstance(optimizer, keras.optimizers.Optimizer):
         config = optimizer.get_config()
@@ -248,9 +257,9 @@ def _compile(model, compile_args, learning_rate):
 
 
 def _recompile_as_is(model):
-    args = _user_compile_args(model) if model.compiled else None
-    if args:
-        model.compile(**args)
+    make = _user_compile_args(model)
+    if make:
+        model.compile(**make())
 
 
 # === Data ===
@@ -444,8 +453,7 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         class_weight = _balanced_class_weight(all_labels, units)
     fit_args.update(callbacks=callbacks, class_weight=class_weight, verbose=verbose)
 
-    compile_args = (_user_compile_args(model) if model.compiled else None) or \
-        _auto_compile_args(kind, activation)
+    compile_args = _user_compile_args(model) or _auto_compile_args(kind, activation)
     say = print if verbose != 0 else (lambda *a, **k: None)
 
     if cache_features not in ("auto", True, False):
@@ -511,16 +519,31 @@ def _fit_head_on_features(split, fit_args, compile_args, learning_rate, epochs,
     if fit_args.get("validation_data") is not None:
         val_features, _ = feature_cache.cached_features(
             extractor, fit_args["validation_data"], batch_size=batch_size, verbose=verbose)
-        validation = (val_features.x, val_features.y)
-        if val_features.sample_weight is not None:
-            validation += (val_features.sample_weight,)
-    _compile(head, compile_args, learning_rate)
-    return head.fit(
-        train_features.x, train_features.y, sample_weight=train_features.sample_weight,
-        batch_size=head_batch, epochs=epochs, validation_data=validation, shuffle=True,
-        callbacks=fit_args["callbacks"], class_weight=fit_args["class_weight"],
-        verbose=verbose,
-    )
+        validation = tuple(a for a in val_features if a is not None)
+        if not isinstance(val_features.x, np.memmap):
+            validation = _feature_data(val_features, head_batch, shuffle=False)["x"]
+    # A small head on features: one compiled call per epoch, not per batch.
+    steps = -(-len(train_features.x) // head_batch)
+    _compile(head, compile_args, learning_rate, steps_per_execution=max(1, min(steps, 256)))
+    with _unknown_length_is_expected():
+        return head.fit(
+            **_feature_data(train_features, head_batch, shuffle=True), epochs=epochs,
+            validation_data=validation, callbacks=fit_args["callbacks"],
+            class_weight=fit_args["class_weight"], verbose=verbose,
+        )
+
+
+def _feature_data(features, batch_size, shuffle):
+    """`fit` arguments for features: in memory, a shuffled tf.data pipeline (far
+    less per-epoch overhead than NumPy arrays); memory-mapped, NumPy batches."""
+    if isinstance(features.x, np.memmap):
+        return dict(x=features.x, y=features.y, sample_weight=features.sample_weight,
+                    batch_size=batch_size, shuffle="batch" if shuffle else False)
+    arrays = tuple(a for a in features if a is not None)
+    dataset = tf.data.Dataset.from_tensor_slices(arrays)
+    if shuffle:
+        dataset = dataset.shuffle(len(features.x), reshuffle_each_iteration=True)
+    return dict(x=dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), shuffle=False)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,340 @@
+"""check_export: what a careful deployer checks before shipping an export.
+
+1. The layout TF Serving needs: integer version directories holding a
+   SavedModel (foreign entries are reported).
+2. The SavedModel loads with TensorFlow's loader in a fresh process where
+   keras, tf_keras, tensorflow_hub and tl_keras cannot be imported, every op is
+   known to that TensorFlow runtime, and each signature's inputs and outputs
+   are listed.
+3. Its predictions equal the Keras model's (`keras/model.keras`) on sample
+   inputs, and the bytes and classify paths run on a sample image.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+
+from tl_keras.bases.exported import KERAS_MODEL
+from tl_keras.bases.exported import list_versions
+from tl_keras.bases.exported import read_model_card
+from tl_keras.images import DEFAULT_RESIZE
+
+BLOCKED_MODULES = ("keras", "tf_keras", "tensorflow_hub", "tl_keras")
+TOLERANCE = 1e-4
+
+_KERAS_FREE_SCRIPT = textwrap.dedent("""
+    import json, sys
+
+    BLOCKED = %r
+
+    class Hiding:
+        # As if these packages were not installed: every finder says "not found".
+        def __init__(self, finder):
+            self.finder = finder
+
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                return None
+            find = getattr(self.finder, "find_spec", None)
+            return find(name, path, target) if find else None
+
+        def __getattr__(self, attribute):
+            return getattr(self.finder, attribute)
+
+    sys.meta_path[:] = [Hiding(finder) for finder in sys.meta_path]
+    for blocked in BLOCKED:
+        try:
+            __import__(blocked)
+        except ImportError:
+            pass
+        else:
+            raise SystemExit(f"{blocked} could still be imported")
+
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.framework import op_def_registry
+
+    version_dir, request_path, result_path = sys.argv[1:4]
+    with open(request_path) as f:
+        request = json.load(f)
+
+    proto = saved_model_pb2.SavedModel()
+    with open(version_dir + "/saved_model.pb", "rb") as f:
+        proto.ParseFromString(f.read())
+    ops = set()
+    for meta_graph in proto.meta_graphs:
+        ops.update(node.op for node in meta_graph.graph_def.node)
+        for function in meta_graph.graph_def.library.function:
+            ops.update(node.op for node in function.node_def)
+    function_names = {f.signature.name for mg in proto.meta_graphs
+                      for f in mg.graph_def.library.function}
+    unknown_ops = sorted(op for op in ops
+                         if op not in function_names and op_def_registry.get(op) is None)
+    methods = {name: sig.method_name for mg in proto.meta_graphs
+               for name, sig in mg.signature_def.items() if not name.startswith("__")}
+
+    loaded = tf.saved_model.load(version_dir)
+    signatures = {}
+    for name, function in loaded.signatures.items():
+        inputs = function.structured_input_signature[1]
+        signatures[name] = {
+            "inputs": {k: [v.dtype.name, v.shape.as_list()] for k, v in inputs.items()},
+            "outputs": {k: [v.dtype.name, v.shape.as_list()]
+                        for k, v in function.structured_outputs.items()},
+            "method": methods.get(name, ""),
+        }
+
+    def plain(value):
+        array = value.numpy()
+        if array.dtype == object:
+            return [[x.decode() for x in row] for row in array.tolist()]
+        return array.tolist()
+
+    outputs = {}
+    for name, call in request["calls"].items():
+        if name not in loaded.signatures:
+            continue
+        kwargs = {}
+        for key, (kind, value) in call.items():
+            if kind == "npy":
+                kwargs[key] = tf.constant(np.load(value))
+            elif kind == "bytes_files":
+                kwargs[key] = tf.constant([open(p, "rb").read() for p in value])
+            elif kind == "examples":
+                examples = []
+                for p in value:
+                    feature = tf.train.Feature(
+                        bytes_list=tf.train.BytesList(value=[open(p, "rb").read()]))
+                    examples.append(tf.train.Example(features=tf.train.Features(
+                        feature={"image/encoded": feature})).SerializeToString())
+                kwargs[key] = tf.constant(examples)
+            else:
+                kwargs[key] = tf.constant(value)
+        try:
+            result = loaded.signatures[name](**kwargs)
+            outputs[name] = {k: plain(v) for k, v in result.items()}
+        except Exception as error:
+            outputs[name] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+    with open(result_path, "w") as f:
+        json.dump({"signatures": signatures, "outputs": outputs,
+                   "unknown_ops": unknown_ops,
+                   "imported": sorted(m for m in sys.modules
+                                      if m.split(".")[0] in BLOCKED)}, f)
+""") % (BLOCKED_MODULES,)
+
+
+def run_keras_free(version_dir, calls, work_dir):
+    """Loads `version_dir` in a fresh process that cannot import keras, tf_keras,
+    tensorflow_hub or tl_keras, and runs signatures on the given inputs.
+
+    Args:
+        version_dir: a SavedModel directory.
+        calls: `{signature: {input_name: (kind, value)}}` with kind `"npy"` (a
+            path to a .npy file), `"bytes_files"` (image file paths),
+            `"examples"` (image file paths, sent as `tf.Example`s) or
+            `"value"` (a JSON value).
+        work_dir: a directory for the request and result files.
+
+    Returns:
+        A dict with `signatures` (inputs, outputs, method of each),
+        `outputs` (per called signature: its outputs, or `error`),
+        `unknown_ops` and `imported` (blocked modules found imported: `[]`).
+
+    Raises:
+        RuntimeError: if the process failed (the SavedModel did not load).
+    """
+    request_path = os.path.join(work_dir, "request.json")
+    result_path = os.path.join(work_dir, "result.json")
+    script_path = os.path.join(work_dir, "keras_free.py")
+    with open(request_path, "w") as f:
+        json.dump({"calls": calls}, f)
+    with open(script_path, "w") as f:
+        f.write(_KERAS_FREE_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(
+        [sys.executable, script_path, os.fspath(version_dir), request_path, result_path],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip()[-2000:] or "the process failed")
+    with open(result_path) as f:
+        return json.load(f)
+
+
+class ExportReport:
+    """The result of `check_export`: `ok`, and one line per check."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lines = []
+        self.failures = 0
+
+    def add(self, ok, message):
+        self.lines.append(("ok  " if ok else "FAIL") + "  " + message)
+        self.failures += 0 if ok else 1
+
+    def note(self, message):
+        self.lines.append("note  " + message)
+
+    @property
+    def ok(self):
+        return self.failures == 0
+
+    def __str__(self):
+        verdict = "ready to serve" if self.ok else f"{self.failures} check(s) failed"
+        return "\n".join([f"Export check of {self.path}:"] + self.lines + [verdict])
+
+
+def check_export(path, *, verbose=True):
+    """Checks an export the way a careful deployer would, before shipping it.
+
+    Args:
+        path: a model directory (`saved_models/NAME`: its latest version is
+            checked) or one version directory.
+        verbose: print the report. Defaults to `True`.
+
+    Returns:
+        An `ExportReport`; `report.ok` is `False` when any check failed.
+
+    Example:
+
+    >>> report = tl_keras.check_export("saved_models/flowers")
+    >>> report.ok
+    True
+    """
+    path = os.fspath(path)
+    report = ExportReport(path)
+    version_dir = _check_layout(path, report)
+    if version_dir is not None:
+        with tempfile.TemporaryDirectory() as work_dir:
+            _check_serving(version_dir, work_dir, report)
+    if verbose:
+        print(report)
+    return report
+
+
+def _check_layout(path, report):
+    if not os.path.isdir(path):
+        report.add(False, f"layout: {path} is not a directory")
+        return None
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        name = os.path.basename(os.path.normpath(path))
+        report.add(name.isdigit(), f"layout: version directory name {name!r} "
+                   + ("is an integer" if name.isdigit() else
+                      "is not an integer: TF Serving will not find it"))
+        return path
+    versions = list_versions(path)
+    foreign = sorted(e for e in os.listdir(path) if not e.isdigit() and not e.startswith(".")
+                     and os.path.isdir(os.path.join(path, e)))
+    if not versions:
+        report.add(False, f"layout: no integer version directory in {path} (TF Serving "
+                          "serves saved_models/NAME/<integer>/)")
+        return None
+    broken = [v for v in versions
+              if not os.path.isfile(os.path.join(path, str(v), "saved_model.pb"))]
+    report.add(not broken, f"layout: versions {versions}"
+               + (f"; without saved_model.pb: {broken}" if broken else ""))
+    if foreign:
+        report.note(f"layout: directories TF Serving ignores: {foreign}")
+    latest = os.path.join(path, str(versions[-1]))
+    return None if versions[-1] in broken else latest
+
+
+def _check_serving(version_dir, work_dir, report):
+    card = read_model_card(version_dir)
+    text = card.get("input", {}).get("name") == "texts"
+    calls, samples = _sample_calls(card, work_dir, text)
+    try:
+        result = run_keras_free(version_dir, calls, work_dir)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        report.add(False, "loads with TensorFlow alone (no keras, tf_keras, tensorflow_hub, "
+                          f"tl_keras): it did not: {str(error)[-600:]}")
+        return
+    report.add(not result["imported"],
+               "loads with TensorFlow alone (no keras, tf_keras, tensorflow_hub, tl_keras)")
+    report.add(not result["unknown_ops"],
+               "every op is known to this TensorFlow runtime"
+               + (f": unknown {result['unknown_ops']}" if result["unknown_ops"] else ""))
+    for name, signature in sorted(result["signatures"].items()):
+        inputs = ", ".join(f"{k} {v[0]}{v[1]}" for k, v in signature["inputs"].items())
+        outputs = ", ".join(f"{k} {v[0]}{v[1]}" for k, v in signature["outputs"].items())
+        report.add(True, f"signature {name}: ({inputs}) -> ({outputs})")
+    if "serving_default" not in result["signatures"]:
+        report.add(False, "signature serving_default is missing (TF Serving's default)")
+    for name, outputs in sorted(result["outputs"].items()):
+        if "error" in outputs:
+            report.add(False, f"{name} runs on a sample input: {outputs['error']}")
+        else:
+            report.add(True, f"{name} runs on a sample input")
+    classify = result["signatures"].get("classify")
+    if classify is not None:
+        report.add(classify["method"] == "tensorflow/serving/classify",
+                   f"classify has TF Serving's Classify method ({classify['method']!r})")
+    _compare_with_keras(version_dir, card, samples, result["outputs"], report, text)
+
+
+def _sample_calls(card, work_dir, text):
+    from tl_keras.warmup import sample_jpeg
+
+    if text:
+        texts = ["a short sample text", "another one"]
+        return {"serving_default": {"texts": ("value", texts)}}, {"texts": texts}
+    height, width = card.get("input", {}).get("shape", [224, 224, 3])[:2]
+    images = np.random.default_rng(0).uniform(0, 255, (3, height, width, 3)).astype("float32")
+    images_path = os.path.join(work_dir, "images.npy")
+    np.save(images_path, images)
+    jpeg_path = os.path.join(work_dir, "sample.jpg")
+    with open(jpeg_path, "wb") as f:
+        f.write(sample_jpeg((height + 17, width + 9)))  # another size: resized in the graph
+    calls = {
+        "serving_default": {"images": ("npy", images_path)},
+        "serving_bytes": {"image_bytes": ("bytes_files", [jpeg_path])},
+        "classify": {"inputs": ("examples", [jpeg_path])},
+        "features": {"images": ("npy", images_path)},
+    }
+    return calls, {"images": images, "jpeg": jpeg_path, "size": (height, width)}
+
+
+def _compare_with_keras(version_dir, card, samples, outputs, report, text):
+    keras_path = os.path.join(version_dir, KERAS_MODEL)
+    if not os.path.isfile(keras_path):
+        report.note(f"no {KERAS_MODEL}: predictions not compared with a Keras model")
+        return
+    import keras
+
+    model = keras.saving.load_model(keras_path, compile=False, safe_mode=True)
+    served = outputs.get("serving_default", {})
+    if "probabilities" not in served:
+        return
+    if text:
+        import tensorflow as tf
+
+        expected = model.predict(tf.constant(samples["texts"]), verbose=0)
+    else:
+        expected = model.predict(samples["images"], verbose=0)
+    gap = float(np.max(np.abs(np.asarray(served["probabilities"]) - expected)))
+    report.add(gap <= TOLERANCE, f"serving_default predicts what the Keras model predicts "
+                                 f"(largest difference {gap:.2g})")
+    if text or "probabilities" not in outputs.get("serving_bytes", {}):
+        return
+    from tl_keras.images import load_images
+
+    image = load_images([samples["jpeg"]], samples["size"], card.get("resize", DEFAULT_RESIZE))
+    expected = model.predict(image, verbose=0)
+    gap = float(np.max(np.abs(np.asarray(outputs["serving_bytes"]["probabilities"])
+                              - expected)))
+    report.add(gap <= TOLERANCE, "serving_bytes decodes and predicts as the Keras model on "
+                                 f"the same JPEG (largest difference {gap:.2g})")
+    classify = outputs.get("classify", {})
+    if "scores" in classify:
+        ranked = np.concatenate([1 - expected, expected], axis=-1) \
+            if expected.shape[-1] == 1 else expected
+        top = float(np.max(ranked))
+        gap = abs(classify["scores"][0][0] - top)
+        report.add(gap <= TOLERANCE, f"classify's best score matches (difference {gap:.2g})")

@@ -1,0 +1,99 @@
+"""The organisation's model library: the exports under `saved_models/`."""
+
+import json
+import os
+
+from tl_keras.bases.exported import KERAS_MODEL
+from tl_keras.bases.exported import MODEL_CARD
+
+
+def list_models(root="saved_models"):
+    """Lists every exported model version under `root`, from the model cards.
+
+    Args:
+        root: the library's root directory. Defaults to `"saved_models"`.
+
+    Returns:
+        A list of dicts, one per version directory, sorted by name and version:
+        `name`, `version`, `path`, `status` (`"ok"`, or what is wrong with it:
+        `"broken: ..."`, `"foreign: ..."`), `base`, `classes`, `metrics`,
+        `created` and `lineage` (names of the models it descends from).
+
+    Example:
+
+    >>> [(m["name"], m["version"]) for m in tl_keras.list_models()]
+    [('flowers', 1), ('flowers', 2)]
+    """
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise ValueError(f"Expected a directory of exported models. Received: root={root!r}")
+    entries = []
+    for name in sorted(os.listdir(root)):
+        model_dir = os.path.join(root, name)
+        if name.startswith(".") or not os.path.isdir(model_dir):
+            continue
+        children = sorted(c for c in os.listdir(model_dir) if not c.startswith("."))
+        versions = [c for c in children if c.isdigit()
+                    and os.path.isdir(os.path.join(model_dir, c))]
+        if not versions:
+            entries.append(_entry(name, None, model_dir,
+                                  "foreign: no integer version directory"))
+            continue
+        for child in children:
+            path = os.path.join(model_dir, child)
+            if child in versions:
+                entries.append(_version_entry(name, int(child), path))
+            elif os.path.isdir(path):
+                entries.append(_entry(name, child, path,
+                                      "foreign: not an integer version (TF Serving "
+                                      "ignores it)"))
+    return sorted(entries, key=lambda e: (e["name"], _order(e["version"])))
+
+
+def _order(version):
+    return (0, version) if isinstance(version, int) else (1, str(version))
+
+
+def _entry(name, version, path, status, card=None):
+    card = card or {}
+    return {
+        "name": name, "version": version, "path": path, "status": status,
+        "base": (card.get("base") or {}).get("name"),
+        "classes": card.get("classes"),
+        "metrics": card.get("metrics", {}),
+        "created": card.get("created"),
+        "lineage": [f"{step.get('name')}/{step.get('version')}"
+                    for step in card.get("lineage", [])],
+    }
+
+
+def _version_entry(name, version, path):
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return _entry(name, version, path, "broken: no saved_model.pb")
+    card_path = os.path.join(path, MODEL_CARD)
+    if not os.path.isfile(card_path):
+        return _entry(name, version, path, "foreign: a SavedModel without a tl_keras "
+                                           "model card")
+    try:
+        with open(card_path, encoding="utf-8") as f:
+            card = json.load(f)
+    except (OSError, ValueError) as error:
+        return _entry(name, version, path, f"broken: unreadable model card ({error})")
+    status = "ok" if os.path.isfile(os.path.join(path, KERAS_MODEL)) else \
+        "ok (serving only: no Keras model to reuse as a base)"
+    return _entry(name, version, path, status, card)
+
+
+def format_models(entries):
+    """A text table of `list_models` entries."""
+    lines = [f"{'name':<24}{'ver':>4}  {'base':<20}{'classes':>8}  {'val_accuracy':>12}  "
+             f"{'created':<26}status / lineage"]
+    for e in entries:
+        accuracy = e["metrics"].get("val_accuracy")
+        lines.append(
+            f"{e['name']:<24}{str(e['version']):>4}  {str(e['base'] or '-'):<20}"
+            f"{len(e['classes']) if e['classes'] else '-':>8}  "
+            f"{f'{accuracy:.3f}' if accuracy is not None else '-':>12}  "
+            f"{str(e['created'] or '-'):<26}{e['status']}"
+            + (f"; from {' <- '.join(e['lineage'])}" if e["lineage"] else ""))
+    return "\n".join(lines)
