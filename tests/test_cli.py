@@ -48,6 +48,7 @@ def test_train_then_predict(tmp_path, capsys):
     version = export / "1"
     assert (version / "saved_model.pb").exists()
     assert (version / "training_curves.png").stat().st_size > 1000
+    assert (version / "confusion_matrix.png").stat().st_size > 1000
     card = json.loads((version / "model_card.json").read_text())
     assert card["classes"] == ["blue", "red"] and card["base"]["name"] == "mobilenet_v3_small"
     assert "val_accuracy" in card["metrics"]

@@ -36,12 +36,16 @@ from tl_keras.preprocessing import Preprocessing  # noqa: E402
 from tl_keras.training import TwoPhaseHistory  # noqa: E402
 from tl_keras.training import fit_two_phase  # noqa: E402
 from tl_keras.training import freeze_base  # noqa: E402
+from tl_keras.text import build_text_model  # noqa: E402
+from tl_keras.text_data import text_dataset  # noqa: E402
 from tl_keras.tflite import export_tflite  # noqa: E402
 from tl_keras.training import unfreeze_base  # noqa: E402
+from tl_keras.vectors import load_word_vectors  # noqa: E402
 
 __all__ = [
     "DownloadError", "HubLayer", "Preprocessing", "TwoPhaseHistory", "build_model",
     "check_export", "export_saved_model", "export_tflite", "extract_features",
     "fit_two_phase", "list_models", "freeze_base", "get_base",
-    "image_dataset", "list_bases", "load_base", "unfreeze_base",
+    "build_text_model", "image_dataset", "list_bases", "load_base",
+    "load_word_vectors", "text_dataset", "unfreeze_base",
 ]

@@ -2,6 +2,7 @@
 
     tl-keras bases
     tl-keras train --data DIR --base NAME [--weights imagenet|none|PATH] ...
+    tl-keras train-text --data CSV --vectors PATH_OR_HANDLE ...
     tl-keras predict MODEL_DIR IMAGE...
     tl-keras check PATH
     tl-keras models [--root saved_models]
@@ -49,6 +50,27 @@ def _parser():
     train.add_argument("--assert-accuracy-at-least", type=float, default=None,
                        help="exit non-zero when the final validation accuracy is lower "
                             "(makes the command a smoke test)")
+
+    text = commands.add_parser(
+        "train-text", help="train a text classifier on a CSV with pre-trained embeddings")
+    text.add_argument("--data", required=True,
+                      help="a CSV file with a header, or a folder of .txt files per class")
+    text.add_argument("--vectors", required=True,
+                      help="word vectors file (GloVe, word2vec) or a TF Hub text embedding")
+    text.add_argument("--text-column", default="text")
+    text.add_argument("--label-column", default="label")
+    text.add_argument("--encoding", default="utf-8")
+    text.add_argument("--encoder", default="average", choices=["average", "conv", "bilstm"])
+    text.add_argument("--max-tokens", type=int, default=20000)
+    text.add_argument("--sequence-length", type=int, default=200)
+    text.add_argument("--epochs", type=int, default=5)
+    text.add_argument("--fine-tune-epochs", type=int, default=5)
+    text.add_argument("--learning-rate", type=float, default=1e-3)
+    text.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
+    text.add_argument("--batch-size", type=int, default=32)
+    text.add_argument("--validation-split", type=float, default=0.2)
+    text.add_argument("--export", default=None,
+                      help="export directory (default: saved_models/<data file name>)")
 
     predict = commands.add_parser("predict", help="top classes of images from an export")
     predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
@@ -129,7 +151,14 @@ def _train(args):
                                   history=history)
     curves = os.path.join(path, "training_curves.png")
     plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
-    print(f"Exported to {path} (classes: {', '.join(class_names)}); curves: {curves}")
+    print(f"Exported to {path} (classes: {', '.join(class_names)})")
+    print(f"Training curves: {curves}")
+    if val is not None:
+        from tl_keras.plots import plot_confusion_matrix
+
+        matrix = os.path.join(path, "confusion_matrix.png")
+        plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
+        print(f"Confusion matrix (validation): {matrix}")
     accuracy = history.history.get("val_accuracy", history.history.get("accuracy"))
     if args.assert_accuracy_at_least is not None:
         final = accuracy[-1] if accuracy else float("nan")
@@ -138,6 +167,31 @@ def _train(args):
                   f"--assert-accuracy-at-least {args.assert_accuracy_at_least}",
                   file=sys.stderr)
             return 1
+    return 0
+
+
+def _train_text(args):
+    import numpy as np
+
+    import tl_keras as tlk
+
+    train, val, class_names = tlk.text_dataset(
+        args.data, text_column=args.text_column, label_column=args.label_column,
+        batch_size=args.batch_size, validation_split=args.validation_split,
+        encoding=args.encoding)
+    texts = np.concatenate([batch.numpy() for batch, _ in train]).astype(str)
+    model = tlk.build_text_model(
+        args.vectors, len(class_names), texts=texts, max_tokens=args.max_tokens,
+        sequence_length=args.sequence_length, encoder=args.encoder)
+    history = tlk.fit_two_phase(
+        model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+        learning_rate=args.learning_rate,
+        fine_tune_learning_rate=args.fine_tune_learning_rate, verbose=2)
+    name = os.path.splitext(os.path.basename(os.path.normpath(args.data)))[0]
+    path = tlk.export_saved_model(model, args.export or os.path.join("saved_models", name),
+                                  class_names=class_names, history=history)
+    print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
+          "`texts` (strings) in.")
     return 0
 
 
@@ -218,7 +272,8 @@ def _demo(args):
     return 0
 
 
-_COMMANDS = {"bases": _bases, "train": _train, "predict": _predict, "check": _check,
+_COMMANDS = {"bases": _bases, "train": _train, "train-text": _train_text,
+             "predict": _predict, "check": _check,
              "models": _models, "demo": _demo}
 
 

@@ -180,7 +180,13 @@ def split_head(model):
     if any(layer.name == "augmentation" for layer in before):
         return None, ("augmentation sits in front of the base (the features would "
                       "differ every epoch)")
+    trainable = [layer.name for layer in before if layer.trainable_weights]
+    if trainable:
+        return None, (f"layers before 'pooling' have trainable weights ({trainable[0]}), "
+                      "so their output is not fixed")
     pooling = model.layers[index]
+    if pooling.trainable_weights:
+        return None, f"the 'pooling' layer itself has trainable weights ({pooling.name})"
     inputs = keras.Input(pooling.output.shape[1:], name="features")
     x, previous = inputs, pooling
     for layer in model.layers[index + 1:]:

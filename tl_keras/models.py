@@ -98,6 +98,12 @@ def get_base(model):
         layer for layer in model.layers
         if isinstance(layer, keras.Model) and layer.name != "augmentation"
     ]
+    if not candidates:  # a text model: its embedding (word vectors or a TF Hub module)
+        from tl_keras.bases.hub import HubLayer
+
+        candidates = [layer for layer in model.layers if isinstance(layer, HubLayer)
+                      or (layer.name == "embedding"
+                          and isinstance(layer, keras.layers.Embedding))]
     if len(candidates) != 1:
         found = [layer.name for layer in candidates]
         raise ValueError(

@@ -1,4 +1,24 @@
-"""Plots of training (matplotlib is imported only when a plot is made)."""
+"""Plots of training (matplotlib is imported only when a plot is made).
+
+Each function returns a matplotlib `Figure` made without pyplot (no global
+state, works headless); in Jupyter and Colab it shows as an image.
+"""
+
+
+def _new_figure(**kwargs):
+    """A Figure that Jupyter and Colab display as a PNG, pyplot or not."""
+    from matplotlib.figure import Figure
+
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return Figure(**kwargs)
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(
+            Figure, lambda figure: print_figure(figure, "png"))
+    return Figure(**kwargs)
 
 
 def plot_history(history, *, metric="accuracy", title=None):
@@ -19,15 +39,13 @@ def plot_history(history, *, metric="accuracy", title=None):
     >>> fig = tl_keras.plots.plot_history(history)
     >>> fig.savefig("curves.png")
     """
-    from matplotlib.figure import Figure  # no pyplot: works headless, no GUI state
-
     values = history.history
     fine_tune_epoch = getattr(history, "fine_tune_epoch", None)
     panels = [key for key in ("loss", metric) if key in values]
     if not panels:
         raise ValueError(f"Expected a history with 'loss' or {metric!r}. "
                          f"Received: history with {sorted(values)}")
-    figure = Figure(figsize=(6 * len(panels), 4), layout="constrained")
+    figure = _new_figure(figsize=(6 * len(panels), 4), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, key in zip(axes, panels):
         epochs = range(1, len(values[key]) + 1)
@@ -48,4 +66,123 @@ def plot_history(history, *, metric="accuracy", title=None):
         ax.legend()
     if title:
         figure.suptitle(title)
+    return figure
+
+
+def _predict(model, data):
+    """Returns (images or None, true labels, predicted labels) for `data`."""
+    import numpy as np
+    import tensorflow as tf
+
+    images, labels, predicted = [], [], []
+    batches = data if isinstance(data, tf.data.Dataset) else \
+        tf.data.Dataset.from_tensor_slices((data[0], data[1])).batch(64)
+    for x, y in batches:
+        probabilities = np.asarray(model(x, training=False))
+        if probabilities.shape[-1] == 1:
+            predicted.append((probabilities[:, 0] > 0.5).astype(int))
+        else:
+            predicted.append(probabilities.argmax(axis=-1))
+        y = np.asarray(y)
+        labels.append(y.argmax(axis=-1) if y.ndim == 2 and y.shape[-1] > 1 else y.reshape(-1))
+        images.append(np.asarray(x))
+    return np.concatenate(images), np.concatenate(labels).astype(int), \
+        np.concatenate(predicted).astype(int)
+
+
+def confusion_matrix(true, predicted, num_classes):
+    """Counts `[true class, predicted class]` as an int array."""
+    import numpy as np
+
+    matrix = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(matrix, (true, predicted), 1)
+    return matrix
+
+
+def plot_confusion_matrix(model, data, class_names, *, normalize=True, title=None):
+    """Plots the confusion matrix of `model` on `data`.
+
+    Args:
+        model: a trained classifier.
+        data: a batched `tf.data.Dataset` of `(inputs, labels)`, or `(x, y)`.
+        class_names: the class names, in output order.
+        normalize: show each true class's row as shares (summing to 1) rather
+            than counts. Defaults to `True`.
+        title: the figure title. Defaults to `None`: the accuracy.
+
+    Returns:
+        A matplotlib `Figure` with one panel: true classes down, predicted
+        across, each cell annotated.
+
+    Example:
+
+    >>> tl_keras.plots.plot_confusion_matrix(model, val, class_names)
+    """
+    _, true, predicted = _predict(model, data)
+    counts = confusion_matrix(true, predicted, len(class_names))
+    values = counts / counts.sum(axis=1, keepdims=True).clip(min=1) if normalize else counts
+    size = max(4, 0.6 * len(class_names) + 2)
+    figure = _new_figure(figsize=(size + 1, size), layout="constrained")
+    ax = figure.subplots()
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    figure.colorbar(image, ax=ax, shrink=0.8)
+    ticks = range(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+    ax.set_yticks(ticks, class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    threshold = values.max() / 2 if values.size else 0
+    for i in ticks:
+        for j in ticks:
+            text = f"{values[i, j]:.2f}" if normalize else str(values[i, j])
+            ax.text(j, i, text, ha="center", va="center",
+                    color="white" if values[i, j] > threshold else "black")
+    accuracy = (true == predicted).mean() if len(true) else float("nan")
+    ax.set_title(title or f"Confusion matrix ({len(true)} examples, accuracy {accuracy:.3f})")
+    return figure
+
+
+def show_predictions(model, data, class_names, *, n=9):
+    """Shows `n` images with their predicted and true labels; mistakes in red.
+
+    Args:
+        model: a trained image classifier (raw [0, 255] pixels in).
+        data: a batched `tf.data.Dataset` of `(images, labels)`, or `(x, y)`.
+        class_names: the class names, in output order.
+        n: how many images. Defaults to `9`.
+
+    Returns:
+        A matplotlib `Figure` with a grid of `n` panels, each titled
+        "predicted (true: label)".
+    """
+    import math
+
+    import numpy as np
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        data = data.unbatch().take(n).batch(n)
+    else:
+        data = (np.asarray(data[0])[:n], np.asarray(data[1])[:n])
+    images, true, predicted = _predict(model, data)
+    columns = math.ceil(math.sqrt(len(images)))
+    rows = math.ceil(len(images) / columns)
+    figure = _new_figure(figsize=(2.6 * columns, 2.8 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, image, t, p in zip(axes, images, true, predicted):
+        ax.axis("on")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
+        wrong = t != p
+        ax.set_title(f"{class_names[p]}" + (f"\n(true: {class_names[t]})" if wrong else ""),
+                     color="red" if wrong else "green", fontsize=10)
+        for spine in ax.spines.values():  # a red frame around each mistake
+            spine.set_visible(bool(wrong))
+            spine.set_color("red")
+            spine.set_linewidth(4)
+    mistakes = int((true != predicted).sum())
+    figure.suptitle(f"Predictions: {len(images) - mistakes} right, {mistakes} wrong (red)")
     return figure

@@ -134,6 +134,8 @@ def unfreeze_base(model, fine_tune_at=None, *, recompile=True):
 
 
 def _leaf_layers(model):
+    if not isinstance(model, keras.Model):  # a single-layer base (an embedding)
+        return [model]
     leaves = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -425,7 +427,12 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         kind = _label_kind(y, units, activation)
         _check_label_values(y, kind, units)
         _check_input_shape(model, x.shape, "train_data")
-        fit_args.update(x=x, y=y, batch_size=batch_size, shuffle=True)
+        if x.dtype.kind in "USO":  # texts: Keras takes strings as tensors, not NumPy
+            fit_args.update(x=tf.data.Dataset.from_tensor_slices((x.astype(str), y))
+                            .shuffle(len(x), reshuffle_each_iteration=True)
+                            .batch(batch_size), shuffle=False)
+        else:
+            fit_args.update(x=x, y=y, batch_size=batch_size, shuffle=True)
         all_labels = y
     if validation_data is not None:
         if isinstance(validation_data, tf.data.Dataset):
@@ -436,6 +443,9 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         else:
             vx, val_labels = _split_arrays(validation_data, "validation_data")
             shape, val = vx.shape, (vx, val_labels)
+            if vx.dtype.kind in "USO":
+                val = tf.data.Dataset.from_tensor_slices((vx.astype(str), val_labels)) \
+                    .batch(batch_size)
         _check_input_shape(model, shape, "validation_data")
         _check_label_values(val_labels, _label_kind(val_labels, units, activation), units)
         fit_args["validation_data"] = val
@@ -459,6 +469,7 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
     if cache_features not in ("auto", True, False):
         raise ValueError("Expected `cache_features` to be 'auto', True or False. "
                          f"Received: cache_features={cache_features!r}")
+    freeze_base(model, recompile=False)
     split, reason = (None, "cache_features=False")
     if cache_features and epochs:
         split, reason = feature_cache.split_head(model)
@@ -468,7 +479,6 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
             raise ValueError(f"Cannot cache phase 1 features: {reason}. "
                              "Received: cache_features=True")
 
-    freeze_base(model, recompile=False)
     _compile(model, compile_args, learning_rate)
     say(f"Phase 1/2: training the head, base '{base.name}' frozen: {epochs} epochs at "
         f"learning rate {learning_rate:g} ({_count(model.trainable_weights)} "

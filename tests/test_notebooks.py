@@ -1,0 +1,159 @@
+"""The tutorial notebooks run top to bottom, offline, on small local data.
+
+Each notebook's `parameters` cell is followed by an injected cell that points it at
+data made here (image folders, a CSV, a vectors file, TF Hub fixtures, an export)
+with `weights=None` and tiny sizes, as papermill does.
+"""
+
+import glob
+import json
+import os
+
+import nbformat
+import numpy as np
+import pytest
+
+NOTEBOOK_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "notebooks")
+NOTEBOOKS = sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "*.ipynb")))
+
+
+def test_the_five_notebooks_are_there_and_stripped():
+    names = [os.path.basename(n) for n in NOTEBOOKS]
+    assert names == ["01_image_classifier.ipynb", "02_tf_hub.ipynb", "03_text.ipynb",
+                     "04_serving.ipynb", "05_model_library.ipynb"]
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, (path, cell.source[:40])
+        sources = [c.source for c in nb.cells]
+        assert "colab-badge.svg" in sources[0]
+        assert 'if "google.colab" in sys.modules' in sources[1]
+        assert "list_physical_devices(\"GPU\")" in sources[2]
+        assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+        assert "tl_keras" not in json.dumps(nb.metadata).replace("tl_keras.git", "")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    """Small data for every notebook, made on the fly."""
+    import tensorflow as tf
+
+    from tests.hub_fixtures import write_image_feature_vector
+    from tests.hub_fixtures import write_text_embedding
+
+    root = tmp_path_factory.mktemp("notebook_data")
+    rng = np.random.default_rng(0)
+
+    def folders(name, classes, per_class=10):
+        for index, label in enumerate(classes):
+            (root / name / label).mkdir(parents=True)
+            for i in range(per_class):
+                image = rng.integers(0, 60, (36, 36, 3)).astype("uint8")
+                image[..., index % 3] += 190
+                (root / name / label / f"{i}.png").write_bytes(
+                    tf.io.encode_png(tf.constant(image)).numpy())
+        return str(root / name)
+
+    words = ["good", "great", "fun", "bad", "dull", "boring", "film", "plot", "story"]
+    with open(root / "vectors.txt", "w") as f:
+        for i, word in enumerate(words):
+            vector = rng.normal(0, 1, 8) + (3 if i < 3 else -3 if i < 6 else 0)
+            f.write(word + " " + " ".join(f"{v:.4f}" for v in vector) + "\n")
+    with open(root / "reviews.csv", "w") as f:
+        f.write("text,label\n")
+        for i in range(60):
+            positive = i % 2
+            chosen = rng.choice(words[:3] if positive else words[3:6], 2)
+            f.write(f"{' '.join(chosen)} {rng.choice(words[6:])},{'pos' if positive else 'neg'}\n")
+
+    import keras
+
+    import tl_keras as tlk
+
+    keras.utils.set_random_seed(0)
+    model = tlk.build_model("mobilenet_v3_small", num_classes=3, weights=None,
+                            input_shape=(32, 32, 3))
+    export = tlk.export_saved_model(model, str(root / "served" / "flowers"),
+                                    class_names=["red", "green", "blue"])
+    return {
+        "images": folders("flowers", ["red", "green", "blue"]),
+        "images_b": folders("beans", ["healthy", "rust"]),
+        "hub_image": write_image_feature_vector(root / "hub_image"),
+        "hub_text": write_text_embedding(root / "hub_text" / "module"),
+        "vectors": str(root / "vectors.txt"),
+        "csv": str(root / "reviews.csv"),
+        "export": os.path.dirname(export),
+        "work": str(root),
+    }
+
+
+def _run(name, overrides, work_dir):
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    source = "\n".join(f"{key} = {value!r}" for key, value in overrides.items())
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell("# injected by the tests\n" + source))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": work_dir}})
+    client.execute()
+    return nb
+
+
+def _text(nb):
+    out = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            out.append(output.get("text", "") or json.dumps(output.get("data", {}))[:2000])
+    return "\n".join(out)
+
+
+IMAGE_RUN = dict(WEIGHTS=None, IMAGE_SIZE=32, EPOCHS=2, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8)
+
+
+def test_01_image_classifier(local):
+    nb = _run("01_image_classifier.ipynb",
+              dict(IMAGE_RUN, DATASET=local["images"], BASE="mobilenet_v3_small",
+                   EXPORT_DIR=os.path.join(local["work"], "saved_models", "flowers")),
+              local["work"])
+    text = _text(nb)
+    assert "['blue', 'green', 'red']" in text and "Phase 2/2" in text
+    assert "validation accuracy:" in text
+    assert text.count("image/png") >= 3  # curves, confusion matrix, predictions
+    assert os.path.isdir(os.path.join(local["work"], "saved_models", "flowers", "1"))
+
+
+def test_02_tf_hub(local):
+    nb = _run("02_tf_hub.ipynb",
+              dict(HUB_HANDLE=local["hub_image"], DATASET=local["images"], IMAGE_SIZE=32,
+                   EPOCHS=1, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8), local["work"])
+    text = _text(nb)
+    assert "HubLayer trainable: False" in text and "module trainable now: True" in text
+
+
+def test_03_text(local):
+    nb = _run("03_text.ipynb",
+              dict(VECTORS=local["vectors"], VECTORS_LIMIT=None, TEXT_DATASET=local["csv"],
+                   HUB_TEXT_HANDLE=local["hub_text"], EPOCHS=2, FINE_TUNE_EPOCHS=1,
+                   SEQUENCE_LENGTH=8), local["work"])
+    text = _text(nb)
+    assert "Vocabulary coverage" in text and "TF Hub embedding:" in text
+
+
+def test_04_serving(local):
+    nb = _run("04_serving.ipynb", dict(EXPORT_DIR=local["export"], MODEL_NAME="flowers"),
+              local["work"])
+    text = _text(nb)
+    assert "ready to serve" in text and "serving_bytes ['image_bytes']" in text
+
+
+def test_05_model_library(local):
+    nb = _run("05_model_library.ipynb",
+              dict(IMAGE_RUN, TASK_A=local["images"], TASK_B=local["images_b"],
+                   BASE="mobilenet_v3_small",
+                   LIBRARY=os.path.join(local["work"], "library")), local["work"])
+    text = _text(nb)
+    assert "from task_a/1" in text and "validation accuracy:" in text

@@ -1,0 +1,123 @@
+"""Plots render headless to PNG with the content a user expects."""
+
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import tl_keras as tlk
+from tl_keras import plots
+
+
+def _history():
+    return tlk.TwoPhaseHistory(
+        _keras_history({"loss": [1.0, 0.7, 0.5], "val_loss": [1.1, 0.8, 0.6],
+                        "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7]}),
+        _keras_history({"loss": [0.4, 0.3], "val_loss": [0.5, 0.45],
+                        "accuracy": [0.85, 0.9], "val_accuracy": [0.75, 0.8]}))
+
+
+def _keras_history(values):
+    history = keras.callbacks.History()
+    history.history = values
+    return history
+
+
+_WITHOUT_MATPLOTLIB = """
+import sys
+
+class Hiding:  # as if matplotlib were not installed
+    def __init__(self, finder):
+        self.finder = finder
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            return None
+        find = getattr(self.finder, "find_spec", None)
+        return find(name, path, target) if find else None
+
+    def __getattr__(self, attribute):
+        return getattr(self.finder, attribute)
+
+sys.meta_path[:] = [Hiding(finder) for finder in sys.meta_path]
+import tl_keras, tl_keras.plots, tl_keras.cli
+try:
+    tl_keras.plots.plot_history(type("H", (), {"history": {"loss": [1.0]}})())
+except ImportError:
+    print("imported only when plotting")
+"""
+
+
+def test_matplotlib_is_imported_only_when_plotting():
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_MATPLOTLIB], capture_output=True,
+                          text=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "imported only when plotting", done.stderr
+
+
+def test_plot_history_marks_fine_tuning(tmp_path):
+    figure = plots.plot_history(_history(), title="run")
+    loss, accuracy = figure.axes
+    assert [ax.get_title() for ax in figure.axes] == ["loss", "accuracy"]
+    for ax in (loss, accuracy):
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert labels[:2] == [f"training {ax.get_title()}", f"validation {ax.get_title()}"]
+        marker = [line for line in ax.get_lines() if line.get_label() == "fine-tuning starts"]
+        assert len(marker) == 1 and marker[0].get_xdata()[0] == pytest.approx(3.5)
+        assert len(ax.get_lines()[0].get_xdata()) == 5  # both phases on one axis
+        assert any(t.get_text() == "fine-tuning" for t in ax.texts)
+    path = tmp_path / "curves.png"
+    figure.savefig(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_plot_history_without_phase_two_has_no_marker():
+    figure = plots.plot_history(tlk.TwoPhaseHistory(_keras_history({"loss": [1.0, 0.5]})))
+    assert len(figure.axes) == 1
+    assert all(line.get_label() != "fine-tuning starts" for line in figure.axes[0].get_lines())
+
+
+class _ChannelModel(keras.Model):
+    """Predicts the brightest colour channel: a model whose mistakes we know."""
+
+    def call(self, images, training=False):
+        means = keras.ops.mean(images, axis=(1, 2))
+        return keras.ops.softmax(means / 10.0)
+
+
+def _colour_data():
+    rng = np.random.default_rng(0)
+    y = np.array([0, 0, 1, 1, 2, 2, 2, 0, 1])
+    x = rng.uniform(0, 50, (9, 16, 16, 3)).astype("float32")
+    shown = y.copy()
+    shown[-1] = 2  # one image whose colour disagrees with its label
+    x[np.arange(9), :, :, shown] += 200
+    return x, y
+
+
+def test_confusion_matrix_counts_and_render(tmp_path):
+    x, y = _colour_data()
+    figure = plots.plot_confusion_matrix(_ChannelModel(), (x, y), ["red", "green", "blue"],
+                                         normalize=False)
+    ax = figure.axes[0]
+    cells = [t.get_text() for t in ax.texts]
+    assert cells == ["3", "0", "0", "0", "2", "1", "0", "0", "3"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["red", "green", "blue"]
+    assert "accuracy 0.889" in ax.get_title()
+    figure.savefig(tmp_path / "cm.png")
+    normalized = plots.plot_confusion_matrix(_ChannelModel(), (x, y), ["r", "g", "b"])
+    assert normalized.axes[0].texts[4].get_text() == "0.67"
+
+
+def test_show_predictions_marks_mistakes(tmp_path):
+    x, y = _colour_data()
+    figure = plots.show_predictions(_ChannelModel(), (x, y), ["red", "green", "blue"], n=9)
+    panels = [ax for ax in figure.axes if ax.images]
+    assert len(panels) == 9
+    red = [ax for ax in panels if ax.title.get_color() == "red"]
+    assert len(red) == 1 and red[0].get_title() == "blue\n(true: green)"
+    assert "8 right, 1 wrong" in figure._suptitle.get_text()
+    figure.savefig(tmp_path / "predictions.png")

@@ -1,0 +1,219 @@
+"""Word vectors, text models, text datasets and their export."""
+
+import gzip
+import json
+import struct
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tl_keras as tlk
+from tests.hub_fixtures import write_text_embedding
+from tests.keras_free import serve_without_keras
+from tl_keras.cli import main
+
+WORDS = ["good", "great", "fine", "bad", "awful", "poor", "movie", "plot"]
+
+
+def _vectors(dim=6, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(0, 1, (len(WORDS), dim)).astype("float32")
+    vectors[:3, 0] += 4  # positive words share a direction
+    vectors[3:6, 0] -= 4
+    return vectors
+
+
+def _write_glove(path, vectors, words=WORDS):
+    with open(path, "w") as f:
+        for word, vector in zip(words, vectors):
+            f.write(word + " " + " ".join(f"{v:.6f}" for v in vector) + "\n")
+    return str(path)
+
+
+def _write_word2vec_text(path, vectors):
+    with open(path, "w") as f:
+        f.write(f"{len(WORDS)} {vectors.shape[1]}\n")
+        for word, vector in zip(WORDS, vectors):
+            f.write(word + " " + " ".join(f"{v:.6f}" for v in vector) + "\n")
+    return str(path)
+
+
+def _write_word2vec_binary(path, vectors, opener=open):
+    with opener(path, "wb") as f:
+        f.write(f"{len(WORDS)} {vectors.shape[1]}\n".encode())
+        for word, vector in zip(WORDS, vectors):
+            f.write(word.encode() + b" " + struct.pack(f"<{len(vector)}f", *vector) + b"\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("writer,suffix,fmt", [
+    (_write_glove, "glove.txt", "glove"),
+    (_write_word2vec_text, "w2v.txt", "word2vec"),
+    (_write_word2vec_binary, "w2v.bin", "word2vec_binary"),
+    (lambda p, v: _write_word2vec_binary(p, v, gzip.open), "w2v.bin.gz", "word2vec_binary"),
+])
+def test_each_vectors_format(tmp_path, writer, suffix, fmt):
+    vectors = _vectors()
+    path = writer(tmp_path / suffix, vectors)
+    from tl_keras.vectors import detect_format
+    assert detect_format(path) == fmt
+    words, loaded = tlk.load_word_vectors(path)
+    assert words == WORDS and loaded.dtype == np.float32
+    np.testing.assert_allclose(loaded, vectors, atol=1e-5)
+    words, loaded = tlk.load_word_vectors(path, limit=3)
+    assert words == WORDS[:3] and loaded.shape == (3, 6)
+
+
+def test_glove_gz_and_bad_files(tmp_path):
+    vectors = _vectors()
+    text = "".join(w + " " + " ".join(map(str, v)) + "\n" for w, v in zip(WORDS, vectors))
+    with gzip.open(tmp_path / "g.txt.gz", "wt") as f:
+        f.write(text)
+    assert tlk.load_word_vectors(str(tmp_path / "g.txt.gz"))[0] == WORDS
+    lines = text.splitlines()
+    lines[4] = lines[4].rsplit(" ", 1)[0]  # line 5 loses a value
+    (tmp_path / "bad.txt").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"line 5 has 5 values where the file's vectors "
+                                         r"have 6"):
+        tlk.load_word_vectors(str(tmp_path / "bad.txt"))
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(ValueError, match="empty"):
+        tlk.load_word_vectors(str(tmp_path / "empty.txt"))
+
+
+def test_alignment_and_coverage(tmp_path):
+    vectors = _vectors()
+    texts = ["Good movie!", "awful plot", "a great movie", "zzz qqq bad"]
+    model = tlk.build_text_model((WORDS, vectors), 2, texts=texts, sequence_length=8)
+    vocabulary = model.get_layer("vectorizer").get_vocabulary()
+    matrix = model.get_layer("embedding").embeddings.numpy()
+    row = vocabulary.index("movie")
+    np.testing.assert_allclose(matrix[row], vectors[WORDS.index("movie")])  # a known word
+    np.testing.assert_array_equal(matrix[0], 0.0)  # padding
+    np.testing.assert_allclose(matrix[1], vectors.mean(axis=0), rtol=1e-5)  # [UNK]
+    coverage = model.vocabulary_coverage
+    # vocabulary: good movie awful plot a great zzz qqq bad -> 6 of 9 have vectors
+    assert coverage["vocabulary"] == 9 and coverage["found"] == 6
+    assert coverage["types"] == pytest.approx(6 / 9)
+    assert coverage["tokens"] == pytest.approx(7 / 10)  # 10 tokens ("movie" twice), 7 with one
+
+
+def _sentiment(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 2
+        words = rng.choice(WORDS[:3] if label else WORDS[3:6], 2)
+        texts.append(" ".join(list(words) + ["movie", "plot"][: 1 + i % 2]))
+        labels.append(label)
+    return np.asarray(texts), np.asarray(labels, "int32")
+
+
+def test_two_phases_freeze_then_unfreeze_the_embedding():
+    texts, labels = _sentiment()
+    model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6)
+    embedding = model.get_layer("embedding")
+    assert tlk.get_base(model) is embedding and not embedding.trainable
+    start = embedding.embeddings.numpy().copy()
+    snapshots = []
+
+    class Snap(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            snapshots.append(embedding.embeddings.numpy().copy())
+
+    history = tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=10,
+                                fine_tune_epochs=2, learning_rate=1e-2,
+                                fine_tune_learning_rate=1e-2, callbacks=[Snap()], verbose=0)
+    np.testing.assert_array_equal(snapshots[1], start)  # phase 1: frozen
+    assert not np.array_equal(embedding.embeddings.numpy(), start)  # phase 2: tuned
+    assert history.fine_tune_epoch == 10
+    assert history.history["val_accuracy"][-1] >= 0.9
+
+
+def test_bilstm_encoder_trains_through_the_model(capsys):
+    texts, labels = _sentiment(32)
+    model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
+                                 encoder="bilstm")
+    assert model.get_layer("pooling").count_params() > 0
+    tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=0, verbose=1)
+    # The encoder trains in phase 1, so its output cannot be cached.
+    assert "Feature cache off (the 'pooling' layer itself has trainable weights" in \
+        capsys.readouterr().out
+    with pytest.raises(ValueError, match="Unknown encoder.*Received: encoder='gru'"):
+        tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, encoder="gru")
+
+
+def test_text_export_runs_without_keras(tmp_path):
+    texts, labels = _sentiment()
+    model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
+                                 encoder="conv")
+    tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=0, verbose=0)
+    path = tlk.export_saved_model(model, str(tmp_path / "reviews"), class_names=["neg", "pos"])
+    samples = ["good great movie", "awful bad plot", "never seen words"]
+    served = serve_without_keras(path, samples, str(tmp_path))
+    expected = model.predict(tf.constant(samples), verbose=0)
+    np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-4, atol=1e-6)
+    assert served["classes"][0][0] == ("pos" if expected[0, 1] > 0.5 else "neg")
+
+
+def test_tf_hub_text_embedding(tmp_path):
+    handle = write_text_embedding(tmp_path / "module" / "nnlm")
+    model = tlk.build_text_model(handle, 2, dropout=0.0)
+    assert isinstance(tlk.get_base(model), tlk.HubLayer)
+    texts = np.array(["good movie", "awful movie", "great", "bad"] * 4)
+    labels = np.array([1, 0, 1, 0] * 4)
+    history = tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=1,
+                                fine_tune_learning_rate=1e-2, verbose=0)
+    assert tlk.get_base(model).trainable and len(history.epoch) == 3
+
+
+def test_text_dataset_csv_folder_and_bad_rows(tmp_path):
+    rows = ["review,sentiment", "good movie,pos", "awful plot,neg", ",pos",
+            "great film,", "fine,pos", "bad,neg"] + [f"text {i},{'pos' if i % 2 else 'neg'}"
+                                                     for i in range(30)]
+    (tmp_path / "r.csv").write_text("\n".join(rows) + "\n", encoding="latin-1")
+    with pytest.warns(UserWarning, match=r"Skipped 2 of 36 rows: line 4 \(missing text\); "
+                                         r"line 5 \(missing label\)"):
+        train, val, names = tlk.text_dataset(str(tmp_path / "r.csv"), text_column="review",
+                                             label_column="sentiment", encoding="latin-1",
+                                             batch_size=8)
+    assert names == ["neg", "pos"]
+    count = sum(int(x.shape[0]) for x, _ in train) + sum(int(x.shape[0]) for x, _ in val)
+    assert count == 34
+    with pytest.raises(ValueError, match=r"no column 'text'. Its columns: \['review', "
+                                         r"'sentiment'\]"):
+        tlk.text_dataset(str(tmp_path / "r.csv"), encoding="latin-1")
+    (tmp_path / "l.csv").write_bytes("text,label\ncaf\xe9 ok,a\nb,b\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not utf-8 text.*encoding='latin-1'"):
+        tlk.text_dataset(str(tmp_path / "l.csv"))
+    for label in ("pos", "neg"):
+        (tmp_path / "folder" / label).mkdir(parents=True)
+        for i in range(6):
+            (tmp_path / "folder" / label / f"{i}.txt").write_text(f"{label} text {i}")
+    train, val, names = tlk.text_dataset(str(tmp_path / "folder"), validation_split=0.3)
+    assert names == ["neg", "pos"]
+
+
+def test_text_dataset_tfds_offline_with_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        train, val, names = tlk.text_dataset("tfds:imdb_reviews", batch_size=3)
+        texts, labels = next(iter(train))
+    assert names == ["neg", "pos"] and texts.dtype == tf.string
+
+
+def test_cli_train_text(tmp_path, capsys):
+    texts, labels = _sentiment(60)
+    lines = ["text,label"] + [f"{t},{'pos' if y else 'neg'}" for t, y in zip(texts, labels)]
+    (tmp_path / "reviews.csv").write_text("\n".join(lines) + "\n")
+    vectors = _write_glove(tmp_path / "glove.txt", _vectors())
+    status = main(["train-text", "--data", str(tmp_path / "reviews.csv"), "--vectors", vectors,
+                   "--epochs", "2", "--fine-tune-epochs", "1", "--sequence-length", "6",
+                   "--export", str(tmp_path / "out")])
+    assert status == 0
+    assert "Vocabulary coverage" in capsys.readouterr().out
+    card = json.loads((tmp_path / "out" / "1" / "model_card.json").read_text())
+    assert card["classes"] == ["neg", "pos"] and card["input"]["name"] == "texts"

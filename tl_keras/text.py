@@ -1,0 +1,197 @@
+"""Text models over pre-trained word vectors or TF Hub text embeddings.
+
+The model takes raw strings (input `texts`): a `TextVectorization` layer inside
+the model, an `Embedding` initialised from the pre-trained vectors aligned to
+its vocabulary and frozen (or a `HubLayer` text embedding), an encoder, the head.
+`fit_two_phase` trains the head first, then unfreezes the embedding.
+"""
+
+import collections
+import os
+import re
+
+import keras
+import numpy as np
+
+from tl_keras.bases.hub import HubLayer
+from tl_keras.bases.hub import is_hub_handle
+from tl_keras.bases.hub import is_saved_model_dir
+from tl_keras.heads import check_head_arguments
+from tl_keras.vectors import load_word_vectors
+
+ENCODERS = ("average", "conv", "bilstm")
+# TextVectorization's "lower_and_strip_punctuation", for counting tokens.
+_STRIP = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
+PAD, UNKNOWN = "", "[UNK]"
+
+
+def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
+                     max_tokens=20000, sequence_length=200, encoder="average",
+                     dropout=0.2, activation="softmax", seed=0):
+    """Builds a text classifier on pre-trained embeddings; strings in.
+
+    With word vectors, the vocabulary (adapted on `texts`, or given) is aligned
+    to the vectors: each word's row of the frozen `Embedding` is its
+    pre-trained vector. Initialisation of the other rows: padding (index 0) is
+    zeros; the out-of-vocabulary token `[UNK]` (index 1) is the mean of all
+    pre-trained vectors; a vocabulary word without a pre-trained vector is drawn
+    from a normal distribution with the pre-trained vectors' standard deviation
+    (seeded by `seed`). The coverage (the share of vocabulary words, and of the
+    tokens of `texts`, that have a pre-trained vector) is printed and kept in
+    `model.vocabulary_coverage`.
+
+    Args:
+        embeddings: `(words, vectors)` from `tl_keras.load_word_vectors`, the
+            path of a vectors file, or a TF Hub text-embedding handle (a URL,
+            a Kaggle handle or a local module directory) that maps strings to
+            vectors.
+        num_classes: number of output units.
+        texts: training texts to adapt the vocabulary on. Defaults to `None`.
+        vocabulary: a list of words to use instead of adapting. Defaults to
+            `None`. One of `texts` and `vocabulary` is needed with vectors.
+        max_tokens: vocabulary size, padding and `[UNK]` included. Defaults
+            to `20000`.
+        sequence_length: tokens kept per text. Defaults to `200`.
+        encoder: `"average"` (masked mean of the word vectors), `"conv"`
+            (1-D convolution and max pooling) or `"bilstm"`. Defaults to
+            `"average"`.
+        dropout: dropout before the output layer. Defaults to `0.2`.
+        activation: of the output layer. Defaults to `"softmax"`.
+        seed: seed of the initialisation of words without a vector.
+            Defaults to `0`.
+
+    Returns:
+        A functional `keras.Model` from `texts` (string `[batch]`) to class
+        probabilities; the embedding is frozen.
+
+    Raises:
+        ValueError: an unknown encoder, no `texts` nor `vocabulary` for word
+            vectors, or head arguments that cannot work.
+
+    Example:
+
+    >>> words, vectors = tl_keras.load_word_vectors("glove.6B.100d.txt")
+    >>> model = tl_keras.build_text_model((words, vectors), 2, texts=train_texts)
+    """
+    check_head_arguments(num_classes, hidden_units=(), dropout=dropout, pooling="avg",
+                         activation=activation)
+    if encoder not in ENCODERS:
+        raise ValueError(f"Unknown encoder. Expected one of {ENCODERS}. "
+                         f"Received: encoder={encoder!r}")
+    inputs = keras.Input((), dtype="string", name="texts")
+    if _is_hub(embeddings):
+        x = HubLayer(embeddings, name="embedding")(inputs)
+        x = keras.layers.Identity(name="pooling")(x)
+        coverage = None
+    else:
+        words, vectors = _vectors(embeddings)
+        vectorizer = _vectorizer(texts, vocabulary, max_tokens, sequence_length)
+        vocab = vectorizer.get_vocabulary()
+        matrix, coverage = align_vectors(vocab, words, vectors, texts=texts, seed=seed)
+        x = vectorizer(inputs)
+        x = keras.layers.Embedding(
+            len(vocab), matrix.shape[1], mask_zero=encoder != "conv", trainable=False,
+            embeddings_initializer=keras.initializers.Constant(matrix), name="embedding",
+        )(x)
+        x = _encode(x, encoder)
+    if dropout:
+        x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(num_classes, activation=activation, dtype="float32",
+                                 name="predictions")(x)
+    model = keras.Model(inputs, outputs, name=f"text_{encoder}_classifier")
+    if coverage is not None:
+        object.__setattr__(model, "vocabulary_coverage", coverage)
+        print(f"Vocabulary coverage: {coverage['types']:.1%} of {coverage['vocabulary']} "
+              "words have a pre-trained vector"
+              + (f"; {coverage['tokens']:.1%} of the training tokens"
+                 if coverage.get("tokens") is not None else "") + ".")
+    return model
+
+
+def _is_hub(embeddings):
+    return isinstance(embeddings, (str, os.PathLike)) and (
+        is_hub_handle(os.fspath(embeddings)) or is_saved_model_dir(os.fspath(embeddings)))
+
+
+def _vectors(embeddings):
+    if isinstance(embeddings, (str, os.PathLike)):
+        return load_word_vectors(embeddings)
+    try:
+        words, vectors = embeddings
+    except (TypeError, ValueError):
+        words = vectors = None
+    vectors = np.asarray(vectors, dtype="float32") if vectors is not None else None
+    if words is None or vectors is None or vectors.ndim != 2 or len(words) != len(vectors):
+        raise ValueError(
+            "Expected `embeddings` to be (words, vectors) from load_word_vectors, a "
+            "vectors file path or a TF Hub text-embedding handle. "
+            f"Received: embeddings of type {type(embeddings).__name__}")
+    return list(words), vectors
+
+
+def _vectorizer(texts, vocabulary, max_tokens, sequence_length):
+    layer = keras.layers.TextVectorization(
+        max_tokens=max_tokens, output_sequence_length=sequence_length,
+        standardize="lower_and_strip_punctuation", name="vectorizer",
+    )
+    if vocabulary is not None:
+        layer.set_vocabulary([w for w in vocabulary if w not in (PAD, UNKNOWN)]
+                             [:max_tokens - 2])
+    elif texts is not None:
+        layer.adapt(np.asarray(list(texts), dtype=object).astype(str))
+    else:
+        raise ValueError("Expected `texts` (to adapt the vocabulary on) or `vocabulary`. "
+                         "Received: texts=None, vocabulary=None")
+    return layer
+
+
+def align_vectors(vocabulary, words, vectors, *, texts=None, seed=0):
+    """Returns the embedding matrix for `vocabulary` and its coverage.
+
+    Row i is the pre-trained vector of `vocabulary[i]` (looked up as is, then
+    lower-cased); see `build_text_model` for the rows without one.
+
+    Returns:
+        `(matrix, coverage)`: float32 `[len(vocabulary), dim]`, and a dict with
+        `types` (share of vocabulary words with a vector), `tokens` (share of
+        the tokens of `texts`, when given), `vocabulary` and `found`.
+    """
+    index = {}
+    for i, word in enumerate(words):
+        index.setdefault(word, i)
+    for i, word in enumerate(words):
+        index.setdefault(word.lower(), i)
+    rng = np.random.default_rng(seed)
+    scale = float(vectors.std()) or 1.0
+    matrix = rng.normal(0.0, scale, (len(vocabulary), vectors.shape[1])).astype("float32")
+    found = set()
+    for i, word in enumerate(vocabulary):
+        if word == PAD:
+            matrix[i] = 0.0
+        elif word == UNKNOWN:
+            matrix[i] = vectors.mean(axis=0)
+        else:
+            row = index.get(word, index.get(word.lower()))
+            if row is not None:
+                matrix[i] = vectors[row]
+                found.add(word)
+    real = [w for w in vocabulary if w not in (PAD, UNKNOWN)]
+    coverage = {"vocabulary": len(real), "found": len(found),
+                "types": len(found) / max(len(real), 1), "tokens": None}
+    if texts is not None:
+        counts = collections.Counter()
+        for text in texts:
+            counts.update(_STRIP.sub("", str(text).lower()).split())
+        total = sum(counts.values())
+        covered = sum(n for token, n in counts.items() if token in found)
+        coverage["tokens"] = covered / max(total, 1)
+    return matrix, coverage
+
+
+def _encode(x, encoder):
+    if encoder == "average":
+        return keras.layers.GlobalAveragePooling1D(name="pooling")(x)
+    if encoder == "conv":
+        x = keras.layers.Conv1D(128, 5, padding="same", activation="relu", name="conv")(x)
+        return keras.layers.GlobalMaxPooling1D(name="pooling")(x)
+    return keras.layers.Bidirectional(keras.layers.LSTM(64), name="pooling")(x)

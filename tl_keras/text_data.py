@@ -1,0 +1,193 @@
+"""Text datasets: CSV files, folders of .txt files per class, TFDS names, arrays.
+
+Every pipeline yields batches of `(texts, labels)`: strings and integer labels.
+"""
+
+import csv
+import os
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tl_keras.data import in_validation
+from tl_keras.errors import DownloadError
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def text_dataset(source, *, text_column="text", label_column="label", batch_size=32,
+                 validation_split=0.2, seed=0, encoding="utf-8", split=None,
+                 data_dir=None):
+    """Returns `(train, validation, class_names)`: batched pipelines of strings.
+
+    The split is stable: each example's side is decided by a hash of its file
+    path (folders) or of its text (CSV, arrays), so adding examples never moves
+    old ones across it. Rows with a missing text or label are skipped, counted
+    and reported once.
+
+    Args:
+        source: a CSV file (with a header row naming `text_column` and
+            `label_column`); a directory with one subfolder of `.txt` files
+            per class; `"tfds:NAME"` (e.g. `"tfds:imdb_reviews"`); or a tuple
+            `(texts, labels)` of arrays (labels strings or integers).
+        text_column: the CSV column of the texts. Defaults to `"text"`.
+        label_column: the CSV column of the labels. Defaults to `"label"`.
+        batch_size: texts per batch. Defaults to `32`.
+        validation_split: share held out for validation, in [0, 1). Defaults
+            to `0.2`.
+        seed: seed of the split and the shuffle. Defaults to `0`.
+        encoding: of the CSV and `.txt` files (`"latin-1"`, `"utf-16"`...).
+            Defaults to `"utf-8"`.
+        split: TFDS only: the split(s), as in `tl_keras.image_dataset`.
+            Defaults to `None`.
+        data_dir: TFDS only: where prepared datasets are. Defaults to `None`.
+
+    Returns:
+        `(train, validation, class_names)`; class names are the sorted label
+        values (CSV, arrays), the folder names, or TFDS's names.
+
+    Raises:
+        ValueError: a CSV without the named columns (the message lists its
+            columns), fewer than two classes, an unreadable encoding, or bad
+            arguments.
+        tl_keras.DownloadError: a TFDS dataset could not be downloaded.
+
+    Example:
+
+    >>> train, val, class_names = tl_keras.text_dataset(
+    ...     "reviews.csv", text_column="review", label_column="sentiment")
+    """
+    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+        raise ValueError("Expected `validation_split` in [0, 1). "
+                         f"Received: validation_split={validation_split!r}")
+    if isinstance(source, str) and source.startswith("tfds:"):
+        return _from_tfds(source[len("tfds:"):], split, data_dir, batch_size,
+                          validation_split, seed)
+    if isinstance(source, (tuple, list)):
+        if len(source) != 2 or len(source[0]) != len(source[1]):
+            raise ValueError("Expected (texts, labels) of the same length. "
+                             f"Received: {len(source)} items")
+        texts, labels, keys = [str(t) for t in source[0]], list(source[1]), None
+        skipped = []
+    else:
+        path = os.fspath(source)
+        if os.path.isdir(path):
+            texts, labels, keys, skipped = _read_folder(path, encoding)
+        elif os.path.isfile(path):
+            texts, labels, keys, skipped = _read_csv(path, text_column, label_column,
+                                                     encoding)
+        else:
+            raise ValueError(f"Expected a CSV file, a folder of class folders, 'tfds:NAME' "
+                             f"or (texts, labels). Received: source={path!r}")
+    if skipped:
+        shown = "; ".join(skipped[:10]) + (f"; and {len(skipped) - 10} more"
+                                           if len(skipped) > 10 else "")
+        warnings.warn(f"Skipped {len(skipped)} of {len(skipped) + len(texts)} rows: {shown}",
+                      UserWarning, stacklevel=2)
+    class_names = sorted({str(label) for label in labels},
+                         key=lambda v: (not v.lstrip("-").isdigit(),
+                                        int(v) if v.lstrip("-").isdigit() else 0, v))
+    if len(class_names) < 2:
+        raise ValueError(f"Expected at least two classes. Received: labels {class_names}")
+    index = {name: i for i, name in enumerate(class_names)}
+    y = np.asarray([index[str(label)] for label in labels], dtype="int32")
+    keys = keys or texts
+    side = np.asarray([bool(validation_split) and in_validation(k, validation_split, seed)
+                       for k in keys])
+    if validation_split and not side.any():
+        raise ValueError(f"validation_split={validation_split} of {len(texts)} texts leaves "
+                         "no validation text. Add texts or pass validation_split=0. "
+                         f"Received: source={source if isinstance(source, str) else '(arrays)'}")
+    texts = np.asarray(texts, dtype=object)
+
+    def make(mask, shuffle):
+        ds = tf.data.Dataset.from_tensor_slices((texts[mask].astype(str), y[mask]))
+        if shuffle:
+            ds = ds.shuffle(max(int(mask.sum()), 1), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+    val = make(side, False) if side.any() else None
+    return make(~side, True), val, class_names
+
+
+def _read_csv(path, text_column, label_column, encoding):
+    try:
+        with open(path, newline="", encoding=encoding) as f:
+            reader = csv.DictReader(f)
+            columns = reader.fieldnames or []
+            missing = [c for c in (text_column, label_column) if c not in columns]
+            if missing:
+                raise ValueError(
+                    f"The CSV has no column {missing[0]!r}. Its columns: {columns}. Pass "
+                    "text_column= and label_column=. "
+                    f"Received: text_column={text_column!r}, label_column={label_column!r}")
+            texts, labels, skipped = [], [], []
+            for number, row in enumerate(reader, start=2):
+                text, label = row.get(text_column), row.get(label_column)
+                if text is None or not text.strip() or label is None or not label.strip():
+                    skipped.append(f"line {number} (missing "
+                                   f"{'text' if not (text or '').strip() else 'label'})")
+                    continue
+                texts.append(text)
+                labels.append(label.strip())
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not {encoding} text ({error.reason} at byte "
+                         f"{error.start}). Pass its encoding, e.g. encoding='latin-1'. "
+                         f"Received: encoding={encoding!r}") from error
+    return texts, labels, None, skipped
+
+
+def _read_folder(path, encoding):
+    names = sorted(d for d in os.listdir(path)
+                   if os.path.isdir(os.path.join(path, d)) and not d.startswith("."))
+    texts, labels, keys, skipped = [], [], [], []
+    for name in names:
+        folder = os.path.join(path, name)
+        for file in sorted(os.listdir(folder)):
+            if not file.endswith(".txt"):
+                continue
+            try:
+                with open(os.path.join(folder, file), encoding=encoding) as f:
+                    text = f.read()
+            except UnicodeDecodeError:
+                skipped.append(f"{name}/{file} (not {encoding})")
+                continue
+            if not text.strip():
+                skipped.append(f"{name}/{file} (empty)")
+                continue
+            texts.append(text)
+            labels.append(name)
+            keys.append(f"{name}/{file}")
+    return texts, labels, keys, skipped
+
+
+def _from_tfds(name, split, data_dir, batch_size, validation_split, seed):
+    import tensorflow_datasets as tfds
+
+    if split is None:
+        cut = int(round(100 * (1 - validation_split)))
+        splits = [f"train[:{cut}%]", f"train[{cut}%:]"] if validation_split else ["train"]
+    else:
+        splits = [split] if isinstance(split, str) else list(split)
+    try:
+        datasets, info = tfds.load(name, split=splits, as_supervised=True, with_info=True,
+                                   data_dir=data_dir, shuffle_files=False)
+    except Exception as error:
+        raise DownloadError(
+            f"Could not load TFDS dataset {name!r} ({type(error).__name__}: "
+            f"{str(error)[:300]}). No network? Prepare it where there is one and pass "
+            f"data_dir='/path/to/tensorflow_datasets'. Received: source='tfds:{name}'"
+        ) from error
+    label = info.features["label"]
+    class_names = list(getattr(label, "names", None) or
+                       [str(i) for i in range(label.num_classes)])
+
+    def make(ds, shuffle):
+        ds = ds.map(lambda text, y: (text, tf.cast(y, tf.int32)))
+        if shuffle:
+            ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+    val = make(datasets[1], False) if len(datasets) == 2 else None
+    return make(datasets[0], True), val, class_names
