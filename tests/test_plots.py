@@ -8,6 +8,7 @@ import pytest
 
 import tl_keras as tlk
 from tl_keras import plots
+from tl_keras.check import hide_modules_source
 
 
 def _history():
@@ -24,23 +25,7 @@ def _keras_history(values):
     return history
 
 
-_WITHOUT_MATPLOTLIB = """
-import sys
-
-class Hiding:  # as if matplotlib were not installed
-    def __init__(self, finder):
-        self.finder = finder
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "matplotlib":
-            return None
-        find = getattr(self.finder, "find_spec", None)
-        return find(name, path, target) if find else None
-
-    def __getattr__(self, attribute):
-        return getattr(self.finder, attribute)
-
-sys.meta_path[:] = [Hiding(finder) for finder in sys.meta_path]
+_WITHOUT_MATPLOTLIB = hide_modules_source(["matplotlib"]) + """
 import tl_keras, tl_keras.plots, tl_keras.cli
 try:
     tl_keras.plots.plot_history(type("H", (), {"history": {"loss": [1.0]}})())

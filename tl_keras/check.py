@@ -27,26 +27,34 @@ from tl_keras.images import DEFAULT_RESIZE
 BLOCKED_MODULES = ("keras", "tf_keras", "tensorflow_hub", "tl_keras")
 TOLERANCE = 1e-4
 
-_KERAS_FREE_SCRIPT = textwrap.dedent("""
-    import json, sys
+
+def hide_modules_source(modules):
+    """Python source that makes `modules` impossible to import, as if they were
+    not installed: every import finder answers "not found" for them."""
+    return textwrap.dedent("""
+        import sys
+
+        class Hiding:
+            def __init__(self, finder):
+                self.finder = finder
+
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in %r:
+                    return None
+                find = getattr(self.finder, "find_spec", None)
+                return find(name, path, target) if find else None
+
+            def __getattr__(self, attribute):
+                return getattr(self.finder, attribute)
+
+        sys.meta_path[:] = [Hiding(finder) for finder in sys.meta_path]
+    """) % (tuple(modules),)
+
+
+_KERAS_FREE_SCRIPT = hide_modules_source(BLOCKED_MODULES) + textwrap.dedent("""
+    import json
 
     BLOCKED = %r
-
-    class Hiding:
-        # As if these packages were not installed: every finder says "not found".
-        def __init__(self, finder):
-            self.finder = finder
-
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                return None
-            find = getattr(self.finder, "find_spec", None)
-            return find(name, path, target) if find else None
-
-        def __getattr__(self, attribute):
-            return getattr(self.finder, attribute)
-
-    sys.meta_path[:] = [Hiding(finder) for finder in sys.meta_path]
     for blocked in BLOCKED:
         try:
             __import__(blocked)

@@ -238,8 +238,11 @@ def _finish(ds, load, count, *, batch_size, seed, shuffle, cache):
 
 # === TFDS ===
 
-def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_split, seed,
-               resize, cache, shuffle):
+def load_tfds(name, *, split, data_dir, validation_split):
+    """Loads a supervised TFDS dataset: `(datasets, splits, class_names)`.
+
+    `split=None` divides the `train` split by `validation_split`.
+    """
     import tensorflow_datasets as tfds
 
     if split is None:
@@ -269,6 +272,13 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_spli
     label = info.features["label"]
     class_names = list(getattr(label, "names", None) or
                        [str(i) for i in range(label.num_classes)])
+    return datasets, splits, class_names
+
+
+def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_split, seed,
+               resize, cache, shuffle):
+    datasets, splits, class_names = load_tfds(name, split=split, data_dir=data_dir,
+                                              validation_split=validation_split)
 
     def load(image, label_value):
         if image.shape.rank == 3 and image.shape[-1] == 1:

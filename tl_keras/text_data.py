@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tl_keras.data import in_validation
-from tl_keras.errors import DownloadError
+from tl_keras.data import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -163,25 +163,8 @@ def _read_folder(path, encoding):
 
 
 def _from_tfds(name, split, data_dir, batch_size, validation_split, seed):
-    import tensorflow_datasets as tfds
-
-    if split is None:
-        cut = int(round(100 * (1 - validation_split)))
-        splits = [f"train[:{cut}%]", f"train[{cut}%:]"] if validation_split else ["train"]
-    else:
-        splits = [split] if isinstance(split, str) else list(split)
-    try:
-        datasets, info = tfds.load(name, split=splits, as_supervised=True, with_info=True,
-                                   data_dir=data_dir, shuffle_files=False)
-    except Exception as error:
-        raise DownloadError(
-            f"Could not load TFDS dataset {name!r} ({type(error).__name__}: "
-            f"{str(error)[:300]}). No network? Prepare it where there is one and pass "
-            f"data_dir='/path/to/tensorflow_datasets'. Received: source='tfds:{name}'"
-        ) from error
-    label = info.features["label"]
-    class_names = list(getattr(label, "names", None) or
-                       [str(i) for i in range(label.num_classes)])
+    datasets, _, class_names = load_tfds(name, split=split, data_dir=data_dir,
+                                         validation_split=validation_split)
 
     def make(ds, shuffle):
         ds = ds.map(lambda text, y: (text, tf.cast(y, tf.int32)))
