@@ -340,6 +340,50 @@ def _balanced_class_weight(labels, units):
     return {i: float(total / (present * c)) for i, c in enumerate(counts) if c}
 
 
+def _fit_arguments(model, train_data, validation_data, batch_size, units, activation):
+    """Checks the data against the model and returns `(fit_args, kind, labels)`.
+
+    `kind` is the label kind ('sparse', 'binary', 'one_hot', 'multi_label');
+    `labels` are all training labels for arrays, None for datasets.
+    """
+    input_rank = len(model.input_shape)
+    fit_args = {}
+    if isinstance(train_data, tf.data.Dataset):
+        shape, sample_labels = _dataset_sample(train_data, "train_data", input_rank)
+        kind = _label_kind(sample_labels, units, activation)
+        _check_label_values(sample_labels, kind, units)
+        _check_input_shape(model, shape, "train_data")
+        fit_args.update(x=_with_label_check(train_data, kind, units), shuffle=False)
+        all_labels = None
+    else:
+        x, y = _split_arrays(train_data, "train_data")
+        kind = _label_kind(y, units, activation)
+        _check_label_values(y, kind, units)
+        _check_input_shape(model, x.shape, "train_data")
+        if x.dtype.kind in "USO":  # texts: Keras takes strings as tensors, not NumPy
+            fit_args.update(x=tf.data.Dataset.from_tensor_slices((x.astype(str), y))
+                            .shuffle(len(x), reshuffle_each_iteration=True)
+                            .batch(batch_size), shuffle=False)
+        else:
+            fit_args.update(x=x, y=y, batch_size=batch_size, shuffle=True)
+        all_labels = y
+    if validation_data is not None:
+        if isinstance(validation_data, tf.data.Dataset):
+            shape, val_labels = _dataset_sample(validation_data, "validation_data",
+                                                input_rank)
+            val = _with_label_check(validation_data, kind, units)
+        else:
+            vx, val_labels = _split_arrays(validation_data, "validation_data")
+            shape, val = vx.shape, (vx, val_labels)
+            if vx.dtype.kind in "USO":
+                val = tf.data.Dataset.from_tensor_slices((vx.astype(str), val_labels)) \
+                    .batch(batch_size)
+        _check_input_shape(model, shape, "validation_data")
+        _check_label_values(val_labels, _label_kind(val_labels, units, activation), units)
+        fit_args["validation_data"] = val
+    return fit_args, kind, all_labels
+
+
 # === The two phases ===
 
 def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
@@ -409,46 +453,14 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
                        ("fine_tune_learning_rate", fine_tune_learning_rate)):
         if not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"Expected `{arg}` > 0. Received: {arg}={value!r}")
+    if cache_features not in ("auto", True, False):
+        raise ValueError("Expected `cache_features` to be 'auto', True or False. "
+                         f"Received: cache_features={cache_features!r}")
     base = get_base(model)
     units = model.output_shape[-1]
     activation = _output_activation(model)
-    input_rank = len(model.input_shape)
-
-    fit_args = {}
-    if isinstance(train_data, tf.data.Dataset):
-        shape, sample_labels = _dataset_sample(train_data, "train_data", input_rank)
-        kind = _label_kind(sample_labels, units, activation)
-        _check_label_values(sample_labels, kind, units)
-        _check_input_shape(model, shape, "train_data")
-        fit_args.update(x=_with_label_check(train_data, kind, units), shuffle=False)
-        all_labels = None
-    else:
-        x, y = _split_arrays(train_data, "train_data")
-        kind = _label_kind(y, units, activation)
-        _check_label_values(y, kind, units)
-        _check_input_shape(model, x.shape, "train_data")
-        if x.dtype.kind in "USO":  # texts: Keras takes strings as tensors, not NumPy
-            fit_args.update(x=tf.data.Dataset.from_tensor_slices((x.astype(str), y))
-                            .shuffle(len(x), reshuffle_each_iteration=True)
-                            .batch(batch_size), shuffle=False)
-        else:
-            fit_args.update(x=x, y=y, batch_size=batch_size, shuffle=True)
-        all_labels = y
-    if validation_data is not None:
-        if isinstance(validation_data, tf.data.Dataset):
-            shape, sample_labels = _dataset_sample(validation_data, "validation_data",
-                                                   input_rank)
-            val_labels = sample_labels
-            val = _with_label_check(validation_data, kind, units)
-        else:
-            vx, val_labels = _split_arrays(validation_data, "validation_data")
-            shape, val = vx.shape, (vx, val_labels)
-            if vx.dtype.kind in "USO":
-                val = tf.data.Dataset.from_tensor_slices((vx.astype(str), val_labels)) \
-                    .batch(batch_size)
-        _check_input_shape(model, shape, "validation_data")
-        _check_label_values(val_labels, _label_kind(val_labels, units, activation), units)
-        fit_args["validation_data"] = val
+    fit_args, kind, all_labels = _fit_arguments(model, train_data, validation_data,
+                                                batch_size, units, activation)
     fine_tune_index = None
     if fine_tune_epochs:  # validate before any work
         fine_tune_index = _fine_tune_index(_leaf_layers(base), fine_tune_at, base.name)
@@ -466,9 +478,6 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
     compile_args = _user_compile_args(model) or _auto_compile_args(kind, activation)
     say = print if verbose != 0 else (lambda *a, **k: None)
 
-    if cache_features not in ("auto", True, False):
-        raise ValueError("Expected `cache_features` to be 'auto', True or False. "
-                         f"Received: cache_features={cache_features!r}")
     freeze_base(model, recompile=False)
     split, reason = (None, "cache_features=False")
     if cache_features and epochs:
