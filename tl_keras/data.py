@@ -18,7 +18,6 @@ from tl_keras.images import IMAGE_EXTENSIONS
 from tl_keras.images import check_resize
 from tl_keras.images import decode_rgb
 from tl_keras.images import image_problem
-from tl_keras.images import load_images  # noqa: F401  (re-exported for the CLI)
 from tl_keras.images import resize_image
 
 AUTOTUNE = tf.data.AUTOTUNE

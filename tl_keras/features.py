@@ -160,7 +160,8 @@ class _Chunks:
     def array(self):
         if self.file is None:
             if not self.parts:
-                raise ValueError("No data: the dataset yielded no batch.")
+                raise ValueError("No data to extract features from: the dataset yielded no "
+                                 "batch. Received: an empty dataset")
             return np.concatenate(self.parts)
         self.file.close()
         return np.memmap(self.path, dtype="float32", mode="r",

@@ -161,7 +161,9 @@ def _read_binary(path, header=True):
                 char = f.read(1)
                 if not char:
                     if index < count and word.strip():
-                        raise ValueError(f"{path} ends inside vector {index + 1} of {count}.")
+                        raise ValueError(f"{path} ends inside vector {index + 1} of {count}: the "
+                                         "file is truncated. Received: "
+                                         f"path={path!r}")
                     return
                 if char == b" ":
                     break
@@ -171,5 +173,6 @@ def _read_binary(path, header=True):
             if len(data) != size:
                 raise ValueError(f"Inconsistent dimensions in {path}: vector {index + 1} "
                                  f"({word.decode('utf-8', 'replace')!r}) has "
-                                 f"{len(data) // 4} values where the header says {dim}.")
+                                 f"{len(data) // 4} values where the header says {dim}. "
+                                 f"Received: path={path!r}")
             yield word.decode("utf-8", errors="replace"), np.frombuffer(data, "<f4")
