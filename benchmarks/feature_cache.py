@@ -31,7 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tl_keras as tlk  # noqa: E402
-from tl_keras import features as feature_cache  # noqa: E402
+from tl_keras.training.feature_cache import compute_features  # noqa: E402
 
 
 def _datasets(args, size):
@@ -67,10 +67,10 @@ def main(argv=None):
     train, val, names = _datasets(args, size)
 
     # 1. The floor: one pass of the frozen base over the training set.
-    extractor = tlk.features.feature_extractor(_model(args, size, len(names)))
-    feature_cache.compute_features(extractor, train, verbose=0)  # warm up: trace, caches
+    extractor = _model(args, size, len(names)).feature_model()
+    compute_features(extractor, train, verbose=0)  # warm up: trace, caches
     start = time.perf_counter()
-    feature_cache.compute_features(extractor, train, verbose=0)
+    compute_features(extractor, train, verbose=0)
     floor = time.perf_counter() - start
 
     # 2. Phase 1, cached vs not, side by side; validation accuracy measured after
@@ -78,11 +78,11 @@ def main(argv=None):
     rows = []
     for epochs in args.epochs:
         for cache in (True, False):
-            feature_cache.clear_feature_cache()
             model = _model(args, size, len(names))
             start = time.perf_counter()
-            tlk.fit_two_phase(model, train, epochs=epochs, fine_tune_epochs=0,
-                              cache_features=cache, verbose=0)
+            with tlk.FeatureCache() as fresh:  # nothing reused from an earlier row
+                tlk.fit_two_phase(model, train, epochs=epochs, fine_tune_epochs=0,
+                                  cache_features=cache, feature_cache=fresh, verbose=0)
             seconds = time.perf_counter() - start
             accuracy = model.evaluate(val, verbose=0)[1]
             rows.append((epochs, cache, seconds, accuracy))

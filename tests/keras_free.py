@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from tl_keras.check import run_keras_free
+from tl_keras.export.check import run_keras_free
 
 
 def serve_without_keras(version_dir, images, tmp_path, signature="serving_default"):

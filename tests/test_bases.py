@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tl_keras as tlk
-from tl_keras.bases import get_spec
+from tl_keras.bases import get_entry
 
 ISSUE_NAMES = (
     ["vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "resnet50_v2",
@@ -31,13 +31,13 @@ CHECKED = ["vgg16", "resnet50", "resnet50_v2", "inception_v3", "inception_resnet
 def test_registry_has_every_keras_applications_family():
     assert sorted(ISSUE_NAMES) == tlk.list_bases()
     for name in ISSUE_NAMES:
-        constructor = get_spec(name).constructor
+        constructor = get_entry(name).builder.constructor
         assert hasattr(keras.applications, constructor), constructor
 
 
 @pytest.mark.parametrize("name", CHECKED)
 def test_spec_matches_the_built_model(name):
-    spec = get_spec(name)
+    spec = get_entry(name)
     size = spec.min_size
     base = tlk.load_base(name, weights=None, input_shape=(size, size, 3))
     assert base.output_shape[-1] == spec.feature_dim
@@ -104,3 +104,77 @@ def test_bad_input_shapes_and_reserved_arguments():
         tlk.load_base("vgg16", weights=None, include_top=True)
     with pytest.raises(ValueError, match="Expected `weights`"):
         tlk.load_base("vgg16", weights=3)
+
+
+def test_a_registered_builder_of_your_own_is_a_base(capsys):
+    from tl_keras.bases import registry
+    from tl_keras.cli import main
+
+    def tiny_cnn(*, weights, input_shape, width=8):
+        inputs = keras.Input(input_shape)
+        x = keras.layers.Conv2D(width, 3, name="conv")(inputs)
+        model = keras.Model(inputs, x)
+        if weights not in (None, "imagenet"):
+            model.load_weights(weights)
+        return model
+
+    try:
+        entry = tlk.register_base("Tiny_CNN", tiny_cnn, default_size=40, min_size=8,
+                                  preprocessing="unit", feature_dim=8,
+                                  feature_size_args=("width",))
+        assert "tiny_cnn" in tlk.list_bases()
+        assert entry.feature_dim_for() == 8 and entry.feature_dim_for(width=5) == 5
+        model = tlk.build_model("tiny_cnn", num_classes=2, weights=None, width=5)
+        assert model.input_shape == (None, 40, 40, 3) and model.preprocessing.mode == "unit"
+        assert model.base_identity["handle"] == "tiny_cnn(width=5)"
+        assert model.feature_model().output_shape == (None, 5)
+        assert main(["bases"]) == 0
+        assert any(line.split()[:2] == ["tiny_cnn", "40"]
+                   for line in capsys.readouterr().out.splitlines())
+    finally:
+        registry._REGISTRY.pop("tiny_cnn", None)
+    with pytest.raises(ValueError, match="Expected `builder` to be callable"):
+        tlk.register_base("broken", "not a function", default_size=32)
+    with pytest.raises(ValueError, match=r"Unknown preprocessing mode.*Received: "
+                                         r"preprocessing='bgr'"):
+        tlk.register_base("broken", tiny_cnn, default_size=32, preprocessing="bgr")
+
+
+def test_cli_bases_shows_the_feature_size_for_the_arguments(capsys):
+    from tl_keras.cli import main
+
+    assert main(["bases", "--alpha", "0.25"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["mobilenet"][3] == "256"  # 1024 * 0.25
+    assert rows["mobilenet_v2"][3] == "1280"  # MobileNetV2 keeps 1280 below alpha 1
+    assert "resnet50" not in rows  # alpha does not apply to it
+
+
+def test_sources_are_asked_in_order_once(tmp_path, monkeypatch):
+    from tl_keras import bases
+
+    asked = []
+    for source in bases.SOURCES:
+        claims = source.claims
+        monkeypatch.setattr(source, "claims",
+                            lambda base, claims=claims, name=source.SOURCE:
+                            asked.append(name) or claims(base))
+    base = tlk.load_base("vgg16", weights=None, input_shape=(32, 32, 3))
+    assert asked == ["keras.applications"] and base.identity["source"] == "keras.applications"
+    asked.clear()
+    with pytest.raises(ValueError, match="Unknown base"):
+        tlk.load_base("no_such_thing")
+    assert asked == ["keras.applications", "exported", "tf_hub"]
+
+
+def test_importing_tl_keras_changes_no_environment_variable():
+    import json
+    import subprocess
+    import sys
+
+    program = ("import json, os; before = dict(os.environ); import tl_keras; "
+               "print(json.dumps([k for k in set(before) | set(os.environ) "
+               "if before.get(k) != os.environ.get(k)]))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=300)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [], done.stderr[-2000:]

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 import tl_keras as tlk
-from tl_keras.data import in_validation
-from tl_keras.data import scan_image_folder
+from tl_keras.data.image_dataset import in_validation
+from tl_keras.data.image_dataset import scan_image_folder
 
 
 def _write(path, array, fmt):
@@ -174,7 +174,7 @@ def test_tfds_offline_failure_says_what_to_pass(tmp_path, monkeypatch):
 
 
 def test_class_weight_balanced():
-    from tl_keras.training import _balanced_class_weight
+    from tl_keras.training.inputs import balanced_class_weight
 
-    weights = _balanced_class_weight(np.array([0, 0, 0, 1]), 2)
+    weights = balanced_class_weight(np.array([0, 0, 0, 1]), 2)
     assert weights == {0: pytest.approx(4 / 6), 1: pytest.approx(2.0)}

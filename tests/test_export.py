@@ -20,7 +20,7 @@ def model():
     model = tlk.build_model("vgg16", num_classes=3, weights=None,
                             input_shape=(32, 32, 3))
     # Non-trivial head so the classes differ between images.
-    head = model.get_layer("predictions")
+    head = model.head.get_layer("predictions")
     head.kernel.assign(np.random.default_rng(0).normal(0, 10, head.kernel.shape))
     return model
 
@@ -114,12 +114,12 @@ def test_exported_model_is_a_base_and_lineage_chains(model, tmp_path):
     base = tlk.load_base(str(root / "pets"))  # latest version
     assert base.name == "pets_v1" and not base.trainable and base.output_shape == (None, 512)
     images = random_images(3)
-    pooled = keras.Model(model.inputs, model.get_layer("pooling").output)
+    pooled = model.feature_model()
     np.testing.assert_allclose(base.predict(images, verbose=0),
                                pooled.predict(images, verbose=0), rtol=1e-4, atol=1e-5)
 
     second_model = tlk.build_model(base, num_classes=2)
-    assert second_model.get_layer("preprocessing").mode == "none"  # inside the base
+    assert second_model.preprocessing.mode == "none"  # inside the base
     x = random_images(8)
     y = np.array([0, 1] * 4)
     tlk.fit_two_phase(second_model, (x, y), epochs=1, fine_tune_epochs=1, verbose=0)

@@ -1,18 +1,19 @@
+import os
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import tl_keras as tlk
-from tl_keras import features as feature_cache
 from tests.conftest import random_images
+from tl_keras.data import fingerprints
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    feature_cache.clear_feature_cache()
-    yield
-    feature_cache.clear_feature_cache()
+@pytest.fixture()
+def cache():
+    with tlk.FeatureCache() as cache:
+        yield cache
 
 
 def _summing_base(size=16):
@@ -67,58 +68,61 @@ def _model(seed=0):
                            dropout=0.0)
 
 
-def test_cached_and_uncached_phase1_train_the_same_head(capsys):
+def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
     x, y = _toy()
     cached, plain = _model(), _model()
-    kwargs = dict(epochs=3, fine_tune_epochs=0, batch_size=16, verbose=1)  # full batch
+    kwargs = dict(epochs=3, fine_tune_epochs=0, batch_size=16, verbose=1,  # full batch
+                  feature_cache=cache)
     history_cached = tlk.fit_two_phase(cached, (x, y), (x, y), **kwargs)
     out = capsys.readouterr().out
     assert "Feature cache: computed the frozen base's features of 16 training" in out
     history_plain = tlk.fit_two_phase(plain, (x, y), (x, y), cache_features=False, **kwargs)
-    for a, b in zip(cached.get_layer("predictions").weights,
-                    plain.get_layer("predictions").weights):
+    for a, b in zip(cached.head.weights, plain.head.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(history_cached.history["val_loss"],
                                history_plain.history["val_loss"], rtol=1e-4)
     assert sorted(history_cached.history) == sorted(history_plain.history)
 
 
-def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes():
+def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes(cache):
     x, y = _toy()
     model = _model()
     fit = lambda data: tlk.fit_two_phase(model, data, epochs=2, fine_tune_epochs=0,  # noqa
-                                         verbose=0)
+                                         verbose=0, feature_cache=cache)
     fit((x, y))
-    assert feature_cache.cache_info()["misses"] == 1
+    assert cache.info()["misses"] == 1
     fit((x, y))
-    assert feature_cache.cache_info()["hits"] == 1
+    assert cache.info()["hits"] == 1
     fit((x + 1, y))  # the data changed
-    assert feature_cache.cache_info()["misses"] == 2
+    assert cache.info()["misses"] == 2
     conv = tlk.get_base(model).get_layer("block5_conv3")
     conv.kernel.assign(conv.kernel * 0.5)  # the base changed (as fine-tuning does)
     fit((x + 1, y))
-    assert feature_cache.cache_info() == {"hits": 1, "misses": 3, "entries": 3}
+    info = cache.info()
+    assert (info["hits"], info["misses"], info["entries"]) == (1, 3, 3)
 
 
-def test_a_rebuilt_model_with_the_same_weights_reuses_the_features():
+def test_a_rebuilt_model_with_the_same_weights_reuses_the_features(cache):
     x, y = _toy()
     for _ in range(2):  # the same notebook cell, run twice
         model = _model(seed=7)
-        tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=0)
-    assert feature_cache.cache_info()["hits"] == 1
+        tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=0,
+                          feature_cache=cache)
+    assert cache.info()["hits"] == 1
 
 
-def test_after_a_cached_phase_the_full_model_evaluates_correctly():
+def test_after_a_cached_phase_the_full_model_evaluates_correctly(cache):
     x, y = _toy(32)
     model = _model()
     # (A metric object shared by the head and the full model once mixed their counts.)
-    tlk.fit_two_phase(model, (x, y), epochs=3, fine_tune_epochs=0, verbose=0)
+    tlk.fit_two_phase(model, (x, y), epochs=3, fine_tune_epochs=0, verbose=0,
+                      feature_cache=cache)
     accuracy = model.evaluate(x, y, verbose=0)[1]
     predicted = model.predict(x, verbose=0).argmax(axis=1)
     assert accuracy == pytest.approx(np.mean(predicted == y))
 
 
-def test_folder_data_invalidated_when_a_file_changes(tmp_path):
+def test_folder_data_invalidated_when_a_file_changes(tmp_path, cache):
     from tests.test_data import make_folder
 
     root = make_folder(tmp_path / "pets", per_class=4, size=(32, 32))
@@ -126,37 +130,69 @@ def test_folder_data_invalidated_when_a_file_changes(tmp_path):
 
     def fit():
         train, _, _ = tlk.image_dataset(str(root), image_size=32, validation_split=0)
-        tlk.fit_two_phase(model, train, epochs=2, fine_tune_epochs=0, verbose=0)
+        assert not [a for a in vars(train) if "fingerprint" in a]  # nothing stashed
+        assert fingerprints.fingerprint(train) is not None
+        tlk.fit_two_phase(model, train, epochs=2, fine_tune_epochs=0, verbose=0,
+                          feature_cache=cache)
 
     fit()
     fit()
-    assert feature_cache.cache_info()["hits"] == 1
+    assert cache.info()["hits"] == 1
     target = root / "cats" / "cats_1.png"
     other = (root / "dogs" / "dogs_1.png").read_bytes()
     target.write_bytes(other)
     fit()
-    assert feature_cache.cache_info()["misses"] == 2
+    assert cache.info()["misses"] == 2
 
 
-def test_augmentation_falls_back_and_says_so(capsys):
+def test_augmentation_falls_back_and_says_so(capsys, cache):
     x, y = _toy(8)
     keras.utils.set_random_seed(0)
     model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
                             augmentation="default")
-    tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=1)
+    tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=1,
+                      feature_cache=cache)
     assert "Feature cache off (augmentation sits in front of the base" in capsys.readouterr().out
-    assert feature_cache.cache_info()["misses"] == 0
+    assert cache.info()["misses"] == 0
     with pytest.raises(ValueError, match="Cannot cache phase 1 features: augmentation"):
         tlk.fit_two_phase(model, (x, y), epochs=2, cache_features=True, verbose=0)
 
 
-def test_large_features_go_to_disk(monkeypatch, tmp_path):
-    monkeypatch.setattr(feature_cache, "MEMORY_LIMIT_BYTES", 0)
+def test_the_cache_splits_the_model_by_its_own_parts(cache):
+    model = _model()
+    head = model.head_model()
+    # The head model is the model's own head: the same variables, not copies.
+    assert {id(v) for v in head.weights} == {id(v) for v in model.head.weights}
+    x, _ = _toy(4)
+    features = model.feature_model().predict(x, verbose=0)
+    np.testing.assert_allclose(head.predict(features, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_large_features_spill_to_files_that_the_cache_removes(tmp_path):
     x, y = _toy()
-    extractor, _ = feature_cache.split_head(_model())[0]
-    features, hit = feature_cache.cached_features(extractor, (x, y), batch_size=8,
-                                                  cache_dir=str(tmp_path), verbose=0)
+    model = _model()
+    cache = tlk.FeatureCache(memory_limit_bytes=0)
+    features, hit = cache.features(model.feature_model(), (x, y), batch_size=8,
+                                   fingerprint=fingerprints.fingerprint((x, y)), verbose=0)
     assert isinstance(features.x, np.memmap) and not hit
     assert features.x.shape == (16, 512)
-    np.testing.assert_allclose(features.x, extractor.predict(x, verbose=0), rtol=1e-5,
-                               atol=1e-5)
+    spill = features.x.filename
+    assert os.path.isfile(spill) and cache.info()["spill_files"] == 1
+    cache.clear()
+    assert not os.path.exists(os.path.dirname(spill))
+    assert cache.info() == {"hits": 0, "misses": 0, "entries": 0, "bytes_in_memory": 0,
+                            "spill_files": 0}
+
+
+def test_the_cache_is_bounded():
+    extractor = _model().feature_model()
+    cache = tlk.FeatureCache(max_entries=2)
+    for shift in range(3):
+        x, y = _toy(4)
+        cache.features(extractor, (x + shift, y), batch_size=4, verbose=0,
+                       fingerprint=fingerprints.fingerprint((x + shift, y)))
+    assert cache.info()["entries"] == 2
+    _, hit = cache.features(extractor, (x, y), batch_size=4, verbose=0,
+                            fingerprint=fingerprints.fingerprint((x, y)))
+    assert not hit  # the oldest (shift 0) was evicted

@@ -40,7 +40,7 @@ def test_frozen_then_fine_tuned_through_fit_two_phase(feature_vector):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     layer = _hub_layer(model)
     assert isinstance(layer, tlk.HubLayer) and not layer.trainable
-    assert model.get_layer("preprocessing").mode == "unit"
+    assert model.preprocessing.mode == "unit"
     assert model.losses == []
     x, y = random_images(32), _labels()
     start = _module_values(layer)
@@ -220,7 +220,7 @@ def test_bad_handles(tmp_path, monkeypatch):
 
 
 def test_cache_dir_survives_a_restart(monkeypatch):
-    from tl_keras.bases.hub import default_cache_dir
+    from tl_keras.layers.hub_handles import default_cache_dir
 
     monkeypatch.delenv("TFHUB_CACHE_DIR", raising=False)
     assert not default_cache_dir().startswith("/tmp")

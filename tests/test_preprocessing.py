@@ -4,12 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from tl_keras.bases import get_spec
+from tl_keras.bases import get_entry
 from tl_keras.bases import list_bases
-from tl_keras.preprocessing import Preprocessing
+from tl_keras.layers.preprocessing import Preprocessing
 
 # One base per keras.applications module, so each family's preprocess_input is checked.
-FAMILIES = sorted({get_spec(name).module: name for name in list_bases()}.items())
+FAMILIES = sorted({get_entry(name).builder.module: name for name in list_bases()}.items())
 
 
 @pytest.mark.parametrize("module,base", FAMILIES)
@@ -18,12 +18,12 @@ def test_preprocessing_matches_keras_preprocess_input(module, base):
     expected = importlib.import_module(f"keras.applications.{module}").preprocess_input(
         pixels.copy()
     )
-    layer = Preprocessing(get_spec(base).preprocessing)
+    layer = Preprocessing(get_entry(base).preprocessing)
     np.testing.assert_allclose(np.asarray(layer(pixels)), expected, rtol=1e-5, atol=1e-4)
 
 
 def test_every_mode_is_exercised_by_a_family():
-    modes = {get_spec(name).preprocessing for name in list_bases()}
+    modes = {get_entry(name).preprocessing for name in list_bases()}
     assert modes == {"caffe", "tf", "torch", "none"}
 
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tl_keras as tlk
 from tests.conftest import random_images
 from tl_keras.cli import main
-from tl_keras.warmup import sample_jpeg
+from tl_keras.export.warmup import sample_jpeg
 
 CLASSES = ["cat", "dog", "fox"]
 
@@ -26,7 +26,7 @@ CLASSES = ["cat", "dog", "fox"]
 def model():
     keras.utils.set_random_seed(5)
     model = tlk.build_model("vgg16", num_classes=3, weights=None, input_shape=(32, 32, 3))
-    head = model.get_layer("predictions")
+    head = model.head.get_layer("predictions")
     head.kernel.assign(np.random.default_rng(0).normal(0, 10, head.kernel.shape))
     return model
 
@@ -54,13 +54,13 @@ def test_every_signature_matches_the_keras_model(model, export):
     ranked = [[CLASSES[i] for i in np.argsort(-row)[:2]] for row in expected]
     assert [[c.decode() for c in row] for row in out["classes"].numpy()] == ranked
 
-    pooled = keras.Model(model.inputs, model.get_layer("pooling").output)
+    pooled = model.feature_model()
     features = signatures["features"](images=tf.constant(images))["features"]
     np.testing.assert_allclose(features, pooled.predict(images, verbose=0), rtol=1e-4,
                                atol=1e-5)
 
     jpeg = sample_jpeg((48, 40), seed=3)
-    from tl_keras.images import load_images
+    from tl_keras.data.image_files import load_images
     import tempfile
     with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
         f.write(jpeg)
@@ -155,7 +155,7 @@ def test_choosing_signatures_and_no_class_names(model, tmp_path):
     path = tlk.export_saved_model(model, str(tmp_path / "a"), class_names=CLASSES,
                                   signatures=["serving_bytes"])
     assert sorted(_loaded(path)) == ["serving_bytes", "serving_default"]
-    with pytest.warns(UserWarning, match="without class_names"):
+    with pytest.warns(UserWarning, match="without class names"):
         path = tlk.export_saved_model(model, str(tmp_path / "b"))
     signatures = _loaded(path)
     assert "classify" not in signatures
@@ -264,3 +264,23 @@ def test_tflite_matches_the_keras_model(model, tmp_path, quantize, tolerance):
     np.testing.assert_allclose(out, model.predict(images, verbose=0), atol=tolerance)
     with pytest.raises(ValueError, match="Received: quantize='int4'"):
         tlk.export_tflite(model, str(tmp_path / "x.tflite"), quantize="int4")
+
+
+def test_the_keras_free_probe_runs_from_its_file(export, tmp_path):
+    from tl_keras.export import keras_free_probe
+
+    # A real file in the package (a linter reads it), run by its path.
+    assert keras_free_probe.__file__.endswith(os.path.join("export", "keras_free_probe.py"))
+    images = str(tmp_path / "images.npy")
+    np.save(images, random_images(2))
+    request, result = tmp_path / "request.json", tmp_path / "result.json"
+    request.write_text(json.dumps({"calls": {"serving_default": {"images": ["npy", images]},
+                                             "nope": {}}}))
+    done = subprocess.run([sys.executable, keras_free_probe.__file__, export, str(request),
+                           str(result)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(result.read_text())
+    assert out["imported"] == [] and out["unknown_ops"] == []
+    assert np.asarray(out["outputs"]["serving_default"]["probabilities"]).shape == (2, 3)
+    assert sorted(out["signatures"]) == ["classify", "features", "serving_bytes",
+                                         "serving_default"]

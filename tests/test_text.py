@@ -57,7 +57,7 @@ def _write_word2vec_binary(path, vectors, opener=open):
 def test_each_vectors_format(tmp_path, writer, suffix, fmt):
     vectors = _vectors()
     path = writer(tmp_path / suffix, vectors)
-    from tl_keras.vectors import detect_format
+    from tl_keras.models.vectors import detect_format
     assert detect_format(path) == fmt
     words, loaded = tlk.load_word_vectors(path)
     assert words == WORDS and loaded.dtype == np.float32
@@ -87,8 +87,8 @@ def test_alignment_and_coverage(tmp_path):
     vectors = _vectors()
     texts = ["Good movie!", "awful plot", "a great movie", "zzz qqq bad"]
     model = tlk.build_text_model((WORDS, vectors), 2, texts=texts, sequence_length=8)
-    vocabulary = model.get_layer("vectorizer").get_vocabulary()
-    matrix = model.get_layer("embedding").embeddings.numpy()
+    vocabulary = model.vectorizer.get_vocabulary()
+    matrix = model.base.embeddings.numpy()
     row = vocabulary.index("movie")
     np.testing.assert_allclose(matrix[row], vectors[WORDS.index("movie")])  # a known word
     np.testing.assert_array_equal(matrix[0], 0.0)  # padding
@@ -114,7 +114,7 @@ def _sentiment(n=80, seed=0):
 def test_two_phases_freeze_then_unfreeze_the_embedding():
     texts, labels = _sentiment()
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6)
-    embedding = model.get_layer("embedding")
+    embedding = model.base
     assert tlk.get_base(model) is embedding and not embedding.trainable
     start = embedding.embeddings.numpy().copy()
     snapshots = []
@@ -136,10 +136,10 @@ def test_bilstm_encoder_trains_through_the_model(capsys):
     texts, labels = _sentiment(32)
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
                                  encoder="bilstm")
-    assert model.get_layer("pooling").count_params() > 0
+    assert model.encoder.count_params() > 0
     tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=0, verbose=1)
     # The encoder trains in phase 1, so its output cannot be cached.
-    assert "Feature cache off (the 'pooling' layer itself has trainable weights" in \
+    assert "Feature cache off (layers before the head have trainable weights" in \
         capsys.readouterr().out
     with pytest.raises(ValueError, match="Unknown encoder.*Received: encoder='gru'"):
         tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, encoder="gru")
@@ -217,3 +217,20 @@ def test_cli_train_text(tmp_path, capsys):
     assert "Vocabulary coverage" in capsys.readouterr().out
     card = json.loads((tmp_path / "out" / "1" / "model_card.json").read_text())
     assert card["classes"] == ["neg", "pos"] and card["input"]["name"] == "texts"
+
+
+def test_text_model_round_trip_keeps_its_parts_and_identity(tmp_path):
+    texts, labels = _sentiment(16)
+    model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
+                                 class_names=["neg", "pos"], verbose=0)
+    assert isinstance(model, tlk.TextClassifier) and model.base.name == "embedding"
+    path = str(tmp_path / "text.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is tlk.TextClassifier
+    assert loaded.class_names == ["neg", "pos"]
+    assert loaded.vocabulary_coverage == model.vocabulary_coverage
+    assert loaded.vectorizer.get_vocabulary() == model.vectorizer.get_vocabulary()
+    samples = tf.constant(["good great movie", "awful bad plot"])
+    np.testing.assert_allclose(loaded.predict(samples, verbose=0),
+                               model.predict(samples, verbose=0), rtol=1e-5, atol=1e-6)

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tl_keras as tlk
 from tests.conftest import random_images
 from tests.conftest import weights_by_path
-from tl_keras.training import _leaf_layers
+from tl_keras.training.freezing import leaf_layers
 
 
 def _toy_task(n=48, size=32, classes=3, seed=0):
@@ -56,7 +56,7 @@ def _changed(a, b, path):
 
 def test_phase1_changes_only_the_head(two_phase_run):
     model, _, before, after_phase1, _ = two_phase_run
-    head = [p for p in before if p.startswith("predictions/")]
+    head = [p for p in before if p.startswith("head/predictions/")]
     base = [p for p in before if p not in head]
     assert head and all(_changed(before, after_phase1, p) for p in head)
     assert not [p for p in base if _changed(before, after_phase1, p)]
@@ -64,7 +64,7 @@ def test_phase1_changes_only_the_head(two_phase_run):
 
 def test_phase2_changes_the_unfrozen_top_and_never_batchnorm(two_phase_run):
     model, _, _, after_phase1, final = two_phase_run
-    layers = _leaf_layers(tlk.get_base(model))
+    layers = leaf_layers(tlk.get_base(model))
     start = [layer.name for layer in layers].index("block_14_expand")
     bn_paths = {v.path for layer in layers
                 if isinstance(layer, keras.layers.BatchNormalization) for v in layer.weights}
@@ -76,7 +76,7 @@ def test_phase2_changes_the_unfrozen_top_and_never_batchnorm(two_phase_run):
     assert not [p for p in bn_paths if _changed(after_phase1, final, p)]
     assert not [p for p in below if _changed(after_phase1, final, p)]
     assert all(_changed(after_phase1, final, p) for p in above)
-    assert _changed(after_phase1, final, "predictions/kernel")
+    assert _changed(after_phase1, final, "head/predictions/kernel")
 
 
 def test_history_joins_both_phases(two_phase_run):
@@ -96,7 +96,7 @@ def test_phase1_only_and_default_cut():
     assert history.fine_tune_epoch is None and len(history.history["loss"]) == 1
     assert not tlk.get_base(model).trainable_weights
     unfrozen = tlk.unfreeze_base(model)
-    layers = _leaf_layers(tlk.get_base(model))
+    layers = leaf_layers(tlk.get_base(model))
     cut = int(round(len(layers) * 2 / 3))
     expected = [l.name for l in layers[cut:]
                 if l.weights and not isinstance(l, keras.layers.BatchNormalization)]

@@ -4,13 +4,21 @@ Example:
 
 ```python
 import tl_keras as tlk
-model = tlk.build_model("mobilenet_v2", num_classes=5, weights="imagenet")
+model = tlk.build_model("mobilenet_v2", num_classes=5, weights="imagenet",
+                        class_names=class_names)
 history = tlk.fit_two_phase(model, train, val, epochs=5, fine_tune_epochs=5)
-tlk.export_saved_model(model, "saved_models/flowers", class_names=class_names)
+tlk.export_saved_model(model, "saved_models/flowers")
 ```
+
+Submodules that are public (`tl_keras.plots`, `tl_keras.cli`, `tl_keras.demo`,
+`tl_keras.library`) are reachable after `import tl_keras`, imported on first
+use; matplotlib is imported only when a plot is drawn. Importing tl_keras
+changes no environment variable.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+import importlib as _importlib
 
 import keras as _keras
 
@@ -21,31 +29,51 @@ if _keras.backend.backend() != "tensorflow":
         f"Received: keras backend={_keras.backend.backend()!r}"
     )
 
-from tl_keras.bases import HubLayer  # noqa: E402
+from tl_keras.bases import PretrainedBase  # noqa: E402
 from tl_keras.bases import list_bases  # noqa: E402
 from tl_keras.bases import load_base  # noqa: E402
-from tl_keras.check import check_export  # noqa: E402
-from tl_keras.data import image_dataset  # noqa: E402
+from tl_keras.bases import register_base  # noqa: E402
+from tl_keras.data.image_dataset import image_dataset  # noqa: E402
+from tl_keras.data.text_dataset import text_dataset  # noqa: E402
 from tl_keras.errors import DownloadError  # noqa: E402
-from tl_keras.export import export_saved_model  # noqa: E402
-from tl_keras.features import extract_features  # noqa: E402
+from tl_keras.export.check import check_export  # noqa: E402
+from tl_keras.export.saved_model import export_saved_model  # noqa: E402
+from tl_keras.export.tflite import export_tflite  # noqa: E402
+from tl_keras.layers.hub_layer import HubLayer  # noqa: E402
+from tl_keras.layers.preprocessing import Preprocessing  # noqa: E402
 from tl_keras.library import list_models  # noqa: E402
-from tl_keras.models import build_model  # noqa: E402
-from tl_keras.models import get_base  # noqa: E402
-from tl_keras.preprocessing import Preprocessing  # noqa: E402
-from tl_keras.training import TwoPhaseHistory  # noqa: E402
-from tl_keras.training import fit_two_phase  # noqa: E402
-from tl_keras.training import freeze_base  # noqa: E402
-from tl_keras.text import build_text_model  # noqa: E402
-from tl_keras.text_data import text_dataset  # noqa: E402
-from tl_keras.tflite import export_tflite  # noqa: E402
-from tl_keras.training import unfreeze_base  # noqa: E402
-from tl_keras.vectors import load_word_vectors  # noqa: E402
+from tl_keras.models.build import build_model  # noqa: E402
+from tl_keras.models.image_classifier import ImageClassifier  # noqa: E402
+from tl_keras.models.parts import get_base  # noqa: E402
+from tl_keras.models.text import build_text_model  # noqa: E402
+from tl_keras.models.text_classifier import TextClassifier  # noqa: E402
+from tl_keras.models.transfer_model import TransferModel  # noqa: E402
+from tl_keras.models.vectors import load_word_vectors  # noqa: E402
+from tl_keras.training.feature_cache import FeatureCache  # noqa: E402
+from tl_keras.training.features import extract_features  # noqa: E402
+from tl_keras.training.freezing import freeze_base  # noqa: E402
+from tl_keras.training.freezing import unfreeze_base  # noqa: E402
+from tl_keras.training.history import TwoPhaseHistory  # noqa: E402
+from tl_keras.training.two_phase import fit_two_phase  # noqa: E402
+
+_LAZY_SUBMODULES = ("cli", "demo", "plots")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"tl_keras.{name}")
+    raise AttributeError(f"module 'tl_keras' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+
 
 __all__ = [
-    "DownloadError", "HubLayer", "Preprocessing", "TwoPhaseHistory", "build_model",
-    "check_export", "export_saved_model", "export_tflite", "extract_features",
-    "fit_two_phase", "list_models", "freeze_base", "get_base",
-    "build_text_model", "image_dataset", "list_bases", "load_base",
-    "load_word_vectors", "text_dataset", "unfreeze_base",
+    "DownloadError", "FeatureCache", "HubLayer", "ImageClassifier", "Preprocessing",
+    "PretrainedBase", "TextClassifier", "TransferModel", "TwoPhaseHistory",
+    "build_model", "build_text_model", "check_export", "export_saved_model",
+    "export_tflite", "extract_features", "fit_two_phase", "freeze_base", "get_base",
+    "image_dataset", "list_bases", "list_models", "load_base", "load_word_vectors",
+    "register_base", "text_dataset", "unfreeze_base",
 ]

@@ -20,7 +20,9 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("bases", help="list the named bases and their input sizes")
+    bases = commands.add_parser("bases", help="list the named bases and their input sizes")
+    bases.add_argument("--alpha", type=float, default=None,
+                       help="width multiplier: show the MobileNets' feature sizes at it")
 
     train = commands.add_parser(
         "train", help="train a classifier on folders of images (one per class) and export it"
@@ -105,20 +107,24 @@ def main(argv=None):
 
 
 def _bases(args):
-    from tl_keras.bases import get_spec
+    from tl_keras.bases import get_entry
     from tl_keras.bases import list_bases
 
+    kwargs = {} if args.alpha is None else {"alpha": args.alpha}
     print(f"{'name':<22}{'default size':>13}{'min size':>10}{'features':>10}  preprocessing")
     for name in list_bases():
-        spec = get_spec(name)
-        print(f"{name:<22}{spec.default_size:>13}{spec.min_size:>10}"
-              f"{spec.feature_dim:>10}  {spec.preprocessing}")
+        entry = get_entry(name)
+        if kwargs and not set(kwargs) <= set(entry.feature_size_args):
+            continue  # the argument does not apply to this base
+        dim = entry.feature_dim_for(**kwargs)
+        print(f"{name:<22}{entry.default_size:>13}{entry.min_size:>10}"
+              f"{dim if dim is not None else '-':>10}  {entry.preprocessing}")
 
 
 def _train(args):
     import tl_keras as tlk
-    from tl_keras.bases import get_spec
-    from tl_keras.bases import is_registered
+    from tl_keras.bases import get_entry
+    from tl_keras.bases.registry import is_registered
     from tl_keras.plots import plot_history
 
     weights = None if args.weights.lower() == "none" else args.weights
@@ -126,15 +132,15 @@ def _train(args):
     if args.image_size:
         size = args.image_size
     elif is_registered(args.base):
-        size = get_spec(args.base).default_size
+        size = get_entry(args.base).default_size
     else:  # an exported model: its own input size
         size = tlk.load_base(args.base).input_shape[1]
-    from tl_keras.data import class_folders
+    from tl_keras.data.image_dataset import class_folders
 
     class_names = class_folders(args.data)  # checks the folders before any work
     model = tlk.build_model(
         args.base, num_classes=len(class_names), weights=weights,
-        input_shape=(size, size, 3), **kwargs,
+        input_shape=(size, size, 3), class_names=class_names, **kwargs,
     )
     train, val, class_names = tlk.image_dataset(
         args.data, image_size=(size, size), batch_size=args.batch_size,
@@ -147,8 +153,7 @@ def _train(args):
     )
     export_dir = args.export or os.path.join(
         "saved_models", os.path.basename(os.path.normpath(args.data)))
-    path = tlk.export_saved_model(model, export_dir, class_names=class_names,
-                                  history=history)
+    path = tlk.export_saved_model(model, export_dir, history=history)  # its class names
     curves = os.path.join(path, "training_curves.png")
     plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
     print(f"Exported to {path} (classes: {', '.join(class_names)})")
@@ -182,14 +187,15 @@ def _train_text(args):
     texts = np.concatenate([batch.numpy() for batch, _ in train]).astype(str)
     model = tlk.build_text_model(
         args.vectors, len(class_names), texts=texts, max_tokens=args.max_tokens,
-        sequence_length=args.sequence_length, encoder=args.encoder)
+        sequence_length=args.sequence_length, encoder=args.encoder,
+        class_names=class_names)
     history = tlk.fit_two_phase(
         model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
         learning_rate=args.learning_rate,
         fine_tune_learning_rate=args.fine_tune_learning_rate, verbose=2)
     name = os.path.splitext(os.path.basename(os.path.normpath(args.data)))[0]
     path = tlk.export_saved_model(model, args.export or os.path.join("saved_models", name),
-                                  class_names=class_names, history=history)
+                                  history=history)
     print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
           "`texts` (strings) in.")
     return 0
@@ -210,10 +216,10 @@ def _predict(args):
     import numpy as np
     import tensorflow as tf
 
-    from tl_keras.bases.exported import resolve_version_dir
-    from tl_keras.bases.exported import read_model_card
-    from tl_keras.images import DEFAULT_RESIZE
-    from tl_keras.images import load_images
+    from tl_keras.export.layout import read_model_card
+    from tl_keras.export.layout import resolve_version_dir
+    from tl_keras.data.image_files import DEFAULT_RESIZE
+    from tl_keras.data.image_files import load_images
 
     version_dir = resolve_version_dir(args.model_dir)
     if version_dir is None:
@@ -244,7 +250,7 @@ def _predict(args):
 
 
 def _check(args):
-    from tl_keras.check import check_export
+    from tl_keras.export.check import check_export
 
     return 0 if check_export(args.path).ok else 1
 

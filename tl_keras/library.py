@@ -1,10 +1,8 @@
 """The organisation's model library: the exports under `saved_models/`."""
 
-import json
 import os
 
-from tl_keras.bases.exported import KERAS_MODEL
-from tl_keras.bases.exported import MODEL_CARD
+from tl_keras.export import layout
 
 
 def list_models(root="saved_models"):
@@ -68,18 +66,16 @@ def _entry(name, version, path, status, card=None):
 
 
 def _version_entry(name, version, path):
-    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if not layout.is_version_dir(path):
         return _entry(name, version, path, "broken: no saved_model.pb")
-    card_path = os.path.join(path, MODEL_CARD)
-    if not os.path.isfile(card_path):
+    if not layout.has_model_card(path):
         return _entry(name, version, path, "foreign: a SavedModel without a tl_keras "
                                            "model card")
     try:
-        with open(card_path, encoding="utf-8") as f:
-            card = json.load(f)
+        card = layout.read_model_card(path)
     except (OSError, ValueError) as error:
         return _entry(name, version, path, f"broken: unreadable model card ({error})")
-    status = "ok" if os.path.isfile(os.path.join(path, KERAS_MODEL)) else \
+    status = "ok" if layout.has_keras_model(path) else \
         "ok (serving only: no Keras model to reuse as a base)"
     return _entry(name, version, path, status, card)
 

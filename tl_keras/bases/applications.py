@@ -1,11 +1,20 @@
-"""Bases from `keras.applications`, with ImageNet weights, none, or a local file."""
+"""Source: the registry's named bases (`keras.applications` and registered builders).
+
+Weights are `"imagenet"`, `None` or a local file; offline, a failed download
+names the file to pass.
+"""
 
 import os
 import re
 
 import keras
 
+from tl_keras.bases.base_model import as_pretrained_base
+from tl_keras.bases.registry import get_entry
+from tl_keras.bases.registry import is_registered
 from tl_keras.errors import DownloadError
+
+SOURCE = "keras.applications"
 
 # Arguments that load_base decides itself: the base is always headless and
 # unpooled, so the head and pooling are tl_keras's.
@@ -33,28 +42,35 @@ def check_weights(weights):
     )
 
 
-def check_input_shape(spec, input_shape):
-    """Returns a valid `(height, width, 3)` input shape for `spec`."""
+def check_input_shape(entry, input_shape):
+    """Returns a valid `(height, width, 3)` input shape for a registry entry."""
     if input_shape is None:
-        return spec.default_input_shape
+        return entry.default_input_shape
     shape = tuple(input_shape)
     if len(shape) != 3 or shape[-1] != 3:
         raise ValueError(
             "Expected `input_shape` to be (height, width, 3): RGB images, "
             f"channels last. Received: input_shape={input_shape!r}"
         )
-    small = [d for d in shape[:2] if d is not None and d < spec.min_size]
+    small = [d for d in shape[:2] if d is not None and d < entry.min_size]
     if small:
         raise ValueError(
-            f"Input size too small for base '{spec.name}': height and width must be "
-            f"at least {spec.min_size} (its default is {spec.default_size}). "
+            f"Input size too small for base '{entry.name}': height and width must be "
+            f"at least {entry.min_size} (its default is {entry.default_size}). "
             f"Received: input_shape={input_shape!r}"
         )
     return shape
 
 
-def load_application_base(spec, *, weights, input_shape, **kwargs):
-    """Builds the headless, unpooled `keras.applications` model named by `spec`."""
+def claims(base):
+    """Whether `base` is a registered name."""
+    return is_registered(base)
+
+
+def load(base, *, weights="imagenet", input_shape=None, trainable=False, **kwargs):
+    """Builds the headless, unpooled base registered as `base`, as a
+    `PretrainedBase` named after the entry."""
+    entry = get_entry(base)
     for key in _RESERVED_KWARGS:
         if key in kwargs:
             raise ValueError(
@@ -63,36 +79,40 @@ def load_application_base(spec, *, weights, input_shape, **kwargs):
                 f"Received: {key}={kwargs[key]!r}"
             )
     weights = check_weights(weights)
-    input_shape = check_input_shape(spec, input_shape)
-    constructor = getattr(keras.applications, spec.constructor)
+    input_shape = check_input_shape(entry, input_shape)
     try:
-        model = constructor(
-            include_top=False, weights=weights, input_shape=input_shape, **kwargs
-        )
+        model = entry.builder(weights=weights, input_shape=input_shape, **kwargs)
     except Exception as error:  # keras raises a bare Exception on download failure
         if weights == "imagenet" and "URL fetch failure" in str(error):
-            raise DownloadError(_download_message(spec, error)) from error
+            raise DownloadError(_download_message(entry, error)) from error
         if weights not in (None, "imagenet"):
             raise ValueError(
-                f"Could not load the weights file into base '{spec.name}' "
+                f"Could not load the weights file into base '{entry.name}' "
                 f"(built with input_shape={input_shape} and {kwargs or 'no extra arguments'}). "
                 "The file must hold weights of this architecture, headless "
                 f"(include_top=False), with the same constructor arguments. "
                 f"Keras said: {error} Received: weights={weights!r}"
             ) from error
         raise
-    return model
+    handle = entry.name if not kwargs else f"{entry.name}({_arguments(kwargs)})"
+    return as_pretrained_base(model, source=SOURCE, handle=handle,
+                              preprocessing=entry.preprocessing, name=entry.name)
 
 
-def _download_message(spec, error):
+def _arguments(kwargs):
+    return ", ".join(f"{key}={value!r}" for key, value in sorted(kwargs.items()))
+
+
+def _download_message(entry, error):
     match = _URL_PATTERN.search(str(error))
     url = match.group(1) if match else None
-    filename = url.rsplit("/", 1)[-1] if url else f"the {spec.constructor} no-top weights"
+    constructor = getattr(entry.builder, "constructor", entry.name)
+    filename = url.rsplit("/", 1)[-1] if url else f"the {constructor} no-top weights"
     cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")),
                          "models")
     where = f" from {url}" if url else ""
     return (
-        f"Could not download the ImageNet weights of base '{spec.name}' "
+        f"Could not download the ImageNet weights of base '{entry.name}' "
         f"({filename}{where}): no network? Download that file on a machine "
         f"with network and pass its path, `weights='/path/to/{filename}'` (CLI: "
         f"--weights /path/to/{filename}), or copy it into {cache}/ where Keras "

@@ -1,108 +1,102 @@
-"""Models exported by tl_keras, reused as the frozen base of the next task."""
+"""Source: models exported by tl_keras, reused as the frozen base of the next task.
 
-import json
+`tl_keras.load_base("saved_models/NAME")` (its latest version) or
+`"saved_models/NAME/2"` returns the feature part of that export: raw pixels in
+(its preprocessing inside), its feature vector out. Its lineage is the
+exported model itself, then the chain it descends from, read from the model.
+
+The feature vector is what a tl_keras model's head sees (`feature_model()`).
+For a model you built yourself (a plain `keras.Model`), the documented
+fallback: the output of the layer before its last one, skipping `Dropout`.
+"""
+
 import os
 
-import keras
+from tl_keras.bases.base_model import as_pretrained_base
+from tl_keras.export import layout
 
-MODEL_CARD = "model_card.json"
-KERAS_MODEL = os.path.join("keras", "model.keras")
-
-
-def list_versions(model_dir):
-    """Returns the integer version directories of `model_dir`, sorted ascending."""
-    if not os.path.isdir(model_dir):
-        return []
-    return sorted(
-        int(entry) for entry in os.listdir(model_dir)
-        if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry))
-    )
+SOURCE = "exported"
 
 
-def resolve_version_dir(path):
-    """Returns the version directory that `path` means, or None.
-
-    `path` is a version directory (`saved_models/NAME/3`) or a model directory
-    holding integer versions (`saved_models/NAME`: its latest version).
-    """
-    path = os.fspath(path)
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = list_versions(path)
-    if versions:
-        return os.path.join(path, str(versions[-1]))
-    return None
+def claims(base):
+    """Whether `base` is a directory holding a tl_keras export (a version with
+    its Keras model)."""
+    if not isinstance(base, (str, os.PathLike)) or not os.path.isdir(base):
+        return False
+    version_dir = layout.resolve_version_dir(base)
+    return version_dir is not None and layout.has_keras_model(version_dir)
 
 
-def read_model_card(version_dir):
-    """Returns the model card of an exported version as a dict ({} if absent)."""
-    card_path = os.path.join(version_dir, MODEL_CARD)
-    if not os.path.isfile(card_path):
-        return {}
-    with open(card_path, encoding="utf-8") as f:
-        return json.load(f)
+def load(base, *, weights=None, input_shape=None, trainable=False, **kwargs):
+    """Loads the feature part of an export as a `PretrainedBase`."""
+    if kwargs:
+        raise ValueError(
+            "Constructor arguments only apply to keras.applications bases, not to "
+            f"an exported model. Received: base={os.fspath(base)!r}, kwargs={kwargs}"
+        )
+    version_dir = layout.resolve_version_dir(base)
+    if version_dir is None or not layout.has_keras_model(version_dir):
+        raise ValueError(directory_problem(base))
+    model = layout.load_keras_model(version_dir)
+    card = layout.read_model_card(version_dir)
+    name = card.get("name") or layout.model_name(os.path.dirname(os.path.abspath(version_dir)))
+    version = layout.version_of(version_dir)
+    features = _feature_model(model, base)
+    expected = tuple(features.input_shape[1:])
+    if input_shape is not None and tuple(input_shape) != expected:
+        raise ValueError(
+            f"An exported model keeps the input shape it was trained with, {expected}. "
+            "Resize images to that size, or pass input_shape=None. "
+            f"Received: base={os.fspath(base)!r}, input_shape={tuple(input_shape)}"
+        )
+    source = {"name": name, "version": version, "path": os.path.abspath(version_dir),
+              "base": card.get("base")}
+    lineage = [source] + _lineage_of(model, card)
+    return as_pretrained_base(features, source=SOURCE, handle=os.fspath(base),
+                              preprocessing="none", lineage=lineage,
+                              name=f"{name}_v{version}")
 
 
-def feature_output(model):
-    """Returns the symbolic feature vector of a classifier: its `pooling` output.
+def _feature_model(model, base):
+    """The model's own feature part; for a model built by hand (the documented
+    fallback), the output of the layer before its last one, skipping Dropout."""
+    import keras
 
-    For models not built by `tl_keras.build_model` (no layer named `pooling`),
-    the input of the final layer, skipping trailing `Dropout` layers.
-    """
-    try:
-        return model.get_layer("pooling").output
-    except ValueError:
-        pass
+    from tl_keras.models.transfer_model import TransferModel
+
+    if isinstance(model, TransferModel):
+        return model.feature_model()
     index = len(model.layers) - 2
     while index > 0 and isinstance(model.layers[index], keras.layers.Dropout):
         index -= 1
     if index < 1:
         raise ValueError(
-            "Cannot find the feature part of this exported model: it has no layer "
-            "named 'pooling' and no layer before its output layer. Received: "
-            f"model={model.name!r}"
+            "Cannot find the feature part of this exported model: it is not a tl_keras "
+            "model and has no layer before its output layer. Received: "
+            f"base={os.fspath(base)!r}"
         )
-    return model.layers[index].output
+    return keras.Model(model.inputs, model.layers[index].output)
 
 
-def load_exported_base(path):
-    """Loads the feature part of a model that `tl_keras.export_saved_model` wrote.
+def _lineage_of(model, card):
+    """What the exported model descends from: the model's own record (it
+    survives a .keras round trip), else the card's."""
+    lineage = getattr(model, "lineage", None)
+    return list(lineage) if lineage else list(card.get("lineage", []))
 
-    Returns:
-        A tuple `(base, info)`: a functional `keras.Model` from raw pixels to the
-        pooled feature vector (preprocessing included), and a dict with the
-        base's name and lineage.
-    """
-    version_dir = resolve_version_dir(path)
-    if version_dir is None:
-        raise ValueError(
+
+def directory_problem(path):
+    """Why a directory is not a base, for the error message."""
+    if layout.resolve_version_dir(path) is None:
+        return (
             "Not an exported model nor a SavedModel: expected a directory with "
             "integer version subdirectories (saved_models/NAME), one version "
             "directory (saved_models/NAME/1), or a TF Hub module directory holding "
             f"saved_model.pb. Received: base={os.fspath(path)!r}"
         )
-    keras_path = os.path.join(version_dir, KERAS_MODEL)
-    if not os.path.isfile(keras_path):
-        raise ValueError(
-            "This SavedModel was not exported by tl_keras (it has no "
-            f"{KERAS_MODEL}), so it cannot be reused as a Keras base; pass the "
-            "version directory itself to load it as a TF Hub module. "
-            f"Received: base={os.fspath(path)!r}"
-        )
-    card = read_model_card(version_dir)
-    model = keras.saving.load_model(keras_path, compile=False, safe_mode=True)
-    name = card.get("name") or os.path.basename(os.path.dirname(os.path.abspath(version_dir)))
-    version = os.path.basename(os.path.normpath(version_dir))
-    base = keras.Model(model.inputs, feature_output(model), name=f"{name}_v{version}")
-    source = {
-        "name": name,
-        "version": int(version) if version.isdigit() else version,
-        "path": os.path.abspath(version_dir),
-        "base": card.get("base"),
-    }
-    info = {
-        "name": base.name,
-        "preprocessing": "none",
-        "lineage": [source] + list(card.get("lineage", [])),
-    }
-    return base, info
+    return (
+        "This SavedModel was not exported by tl_keras (it has no "
+        f"{layout.KERAS_MODEL}), so it cannot be reused as a Keras base; pass the "
+        "version directory itself to load it as a TF Hub module. "
+        f"Received: base={os.fspath(path)!r}"
+    )

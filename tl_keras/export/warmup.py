@@ -9,9 +9,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.signatures import IMAGE_KEY
+from tl_keras.export.layout import WARMUP_FILE
+from tl_keras.export.signatures import IMAGE_KEY
 
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def sample_jpeg(size, seed=0):

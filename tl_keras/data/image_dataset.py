@@ -12,13 +12,14 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.errors import DownloadError
-from tl_keras.images import DEFAULT_RESIZE
-from tl_keras.images import IMAGE_EXTENSIONS
-from tl_keras.images import check_resize
-from tl_keras.images import decode_rgb
-from tl_keras.images import image_problem
-from tl_keras.images import resize_image
+from tl_keras.data import fingerprints
+from tl_keras.data.image_files import DEFAULT_RESIZE
+from tl_keras.data.image_files import IMAGE_EXTENSIONS
+from tl_keras.data.image_files import check_resize
+from tl_keras.data.image_files import decode_rgb
+from tl_keras.data.image_files import image_problem
+from tl_keras.data.image_files import resize_image
+from tl_keras.data.tfds import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE
 _SHUFFLE_BUFFER_AFTER_CACHE = 4096
@@ -207,7 +208,7 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, seed
         for path in paths[indices]:
             stat = os.stat(path)
             files.append((str(path), stat.st_size, stat.st_mtime_ns))
-        return _fingerprinted(dataset, "folder", files, image_size, resize, part)
+        return fingerprints.register(dataset, "folder", files, image_size, resize, part)
 
     val = make(val_idx, False) if val_idx else None
     return make(train_idx, True), val, folder.class_names
@@ -237,43 +238,6 @@ def _finish(ds, load, count, *, batch_size, seed, shuffle, cache):
 
 # === TFDS ===
 
-def load_tfds(name, *, split, data_dir, validation_split):
-    """Loads a supervised TFDS dataset: `(datasets, splits, class_names)`.
-
-    `split=None` divides the `train` split by `validation_split`.
-    """
-    import tensorflow_datasets as tfds
-
-    if split is None:
-        if validation_split:
-            cut = int(round(100 * (1 - validation_split)))
-            splits = [f"train[:{cut}%]", f"train[{cut}%:]"]
-        else:
-            splits = ["train"]
-    else:
-        splits = [split] if isinstance(split, str) else list(split)
-        if len(splits) not in (1, 2):
-            raise ValueError("Expected `split` to name one split or [train, validation]. "
-                             f"Received: split={split!r}")
-    try:
-        datasets, info = tfds.load(name, split=splits, as_supervised=True, with_info=True,
-                                   data_dir=data_dir, shuffle_files=False)
-    except tfds.core.registered.DatasetNotFoundError as error:
-        raise ValueError(f"Unknown TFDS dataset. See tfds.list_builders(). "
-                         f"Received: source='tfds:{name}'") from error
-    except Exception as error:  # download and preparation failures
-        raise DownloadError(
-            f"Could not load TFDS dataset {name!r} ({type(error).__name__}: "
-            f"{str(error)[:300]}). No network? Prepare it where there is one "
-            "(tfds.load or `tfds build`), copy its data directory here and pass "
-            f"data_dir='/path/to/tensorflow_datasets'. Received: source='tfds:{name}'"
-        ) from error
-    label = info.features["label"]
-    class_names = list(getattr(label, "names", None) or
-                       [str(i) for i in range(label.num_classes)])
-    return datasets, splits, class_names
-
-
 def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_split, seed,
                resize, cache, shuffle):
     datasets, splits, class_names = load_tfds(name, split=split, data_dir=data_dir,
@@ -289,11 +253,11 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_spli
         return _finish(ds, load, count, batch_size=batch_size, seed=seed,
                        shuffle=shuffle and is_train, cache=_cache_for(cache, part))
 
-    train = _fingerprinted(make(datasets[0], True, "train"), "tfds", name, splits[0],
+    train = fingerprints.register(make(datasets[0], True, "train"), "tfds", name, splits[0],
                            data_dir, image_size, resize)
     val = None
     if len(datasets) == 2:
-        val = _fingerprinted(make(datasets[1], False, "validation"), "tfds", name,
+        val = fingerprints.register(make(datasets[1], False, "validation"), "tfds", name,
                              splits[1], data_dir, image_size, resize)
     return train, val, class_names
 
@@ -328,19 +292,10 @@ def _from_arrays(source, *, image_size, batch_size, validation_split, seed, resi
                           shuffle=shuffle and is_train, cache=_cache_for(cache, part))
         content = hashlib.sha1(np.ascontiguousarray(x[indices]).tobytes())
         content.update(np.ascontiguousarray(y[indices]).tobytes())
-        return _fingerprinted(dataset, "arrays", content.hexdigest(), image_size, resize)
+        return fingerprints.register(dataset, "arrays", content.hexdigest(), image_size, resize)
 
     val = make(val_idx, False, "validation") if n_val else None
     return make(train_idx, True, "train"), val, names
-
-
-def _fingerprinted(dataset, *identity):
-    """Attaches what identifies the data, for the phase-1 feature cache."""
-    from tl_keras.features import FINGERPRINT_ATTR
-
-    setattr(dataset, FINGERPRINT_ATTR,
-            hashlib.sha1(repr(identity).encode("utf-8")).digest())
-    return dataset
 
 
 def _check_image_size(image_size):

@@ -10,12 +10,12 @@
 - `features`: `images` -> `features`, the pooled feature vector.
 """
 
-import keras
 import tensorflow as tf
 
-from tl_keras.images import DEFAULT_RESIZE
-from tl_keras.images import decode_rgb
-from tl_keras.images import resize_image
+from tl_keras.data.image_files import DEFAULT_RESIZE
+from tl_keras.data.image_files import decode_rgb
+from tl_keras.data.image_files import resize_image
+from tl_keras.models.transfer_model import TransferModel
 
 IMAGE_SIGNATURES = ("serving_default", "serving_bytes", "classify", "features")
 TEXT_SIGNATURES = ("serving_default",)
@@ -30,8 +30,8 @@ def available_signatures(model, class_names):
     names = list(IMAGE_SIGNATURES)
     if not class_names:
         names.remove("classify")  # the Classify API returns class names
-    if "pooling" not in {layer.name for layer in model.layers}:
-        names.remove("features")
+    if not isinstance(model, TransferModel):
+        names.remove("features")  # where the feature vector is, only a tl_keras model says
     return tuple(names)
 
 
@@ -123,7 +123,7 @@ def add_signatures(archive, model, class_names, signatures, *, top_k, resize):
             input_signature=[tf.TensorSpec((None,), tf.string, name="inputs")],
         )
     if "features" in signatures:
-        extractor = keras.Model(model.inputs, model.get_layer("pooling").output)
+        extractor = model.feature_model()
         archive.add_endpoint(
             name="features",
             fn=lambda images: {"features": tf.cast(extractor(images, training=False),

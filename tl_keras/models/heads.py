@@ -1,4 +1,4 @@
-"""The new head that goes on top of a base: pooling, hidden layers, dropout, output."""
+"""Arguments of the new head, its pooling, and the augmentation in front of the base."""
 
 import keras
 
@@ -37,40 +37,43 @@ def check_head_arguments(num_classes, *, hidden_units, dropout, pooling, activat
     return units
 
 
-def add_head(features, num_classes, *, hidden_units=(), dropout=0.2, pooling="avg",
-             activation="softmax"):
-    """Adds pooling, hidden layers, dropout and the output layer to `features`.
+def pooling_layer(pooling, feature_rank):
+    """The layer that turns the base's output into the feature vector.
 
-    Args:
-        features: the symbolic output of the base: a feature map
-            `(batch, h, w, c)` or a feature vector `(batch, c)`.
-        num_classes: units of the output layer.
-        hidden_units: units of ReLU layers between pooling and output.
-            Defaults to `()`.
-        dropout: dropout rate before each dense layer. Defaults to `0.2`.
-        pooling: `"avg"`, `"max"` or `"flatten"` for a feature map. Defaults to
-            `"avg"`.
-        activation: of the output layer. Defaults to `"softmax"`.
-
-    Returns:
-        The symbolic output, from a float32 layer named `predictions` (float32
-        even under a mixed precision policy).
+    A feature map `(batch, h, w, c)` is pooled (`"avg"`, `"max"`) or flattened;
+    a base that already outputs a vector (an exported model, a feature-vector
+    module) gets an identity.
     """
-    if len(features.shape) == 4:
-        pooling_layer = {
+    if feature_rank == 4:
+        return {
             "avg": keras.layers.GlobalAveragePooling2D,
             "max": keras.layers.GlobalMaxPooling2D,
             "flatten": keras.layers.Flatten,
         }[pooling](name="pooling")
-    else:  # the base already pools (an exported model, a feature-vector module)
-        pooling_layer = keras.layers.Identity(name="pooling")
-    x = pooling_layer(features)
-    for index, units in enumerate(hidden_units, start=1):
-        if dropout:
-            x = keras.layers.Dropout(dropout)(x)
-        x = keras.layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout)(x)
-    return keras.layers.Dense(
-        num_classes, activation=activation, dtype="float32", name="predictions"
-    )(x)
+    return keras.layers.Identity(name="pooling")
+
+
+def augmentation_layer(augmentation):
+    """`None`, a `keras.Sequential` named `augmentation` for `"default"` or a list
+    of layers, or the given layer itself."""
+    if augmentation is None or isinstance(augmentation, keras.layers.Layer):
+        return augmentation
+    if isinstance(augmentation, str):
+        if augmentation != "default":
+            raise ValueError(
+                "Expected `augmentation` to be None, 'default', a layer or a list of "
+                f"layers. Received: augmentation={augmentation!r}"
+            )
+        layers = [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.1),
+            keras.layers.RandomZoom(0.1),
+        ]
+    else:
+        layers = list(augmentation)
+        if not all(isinstance(layer, keras.layers.Layer) for layer in layers):
+            raise ValueError(
+                "Expected `augmentation` to be None, 'default', a layer or a list of "
+                f"layers. Received: augmentation={augmentation!r}"
+            )
+    return keras.Sequential(layers, name="augmentation")

@@ -6,7 +6,8 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from tl_keras.export import check_class_names
+from tl_keras.models.parts import class_names_of
+from tl_keras.models.transfer_model import check_class_names
 
 QUANTIZATIONS = (None, "dynamic", "float16")
 
@@ -22,7 +23,8 @@ def export_tflite(model, path, *, class_names=None, quantize=None):
     Args:
         model: a Keras image classifier (from `tl_keras.build_model`).
         path: the `.tflite` file to write (written atomically).
-        class_names: names of the output classes. Defaults to `None`.
+        class_names: names of the output classes. Defaults to `None`: the
+            model's own `class_names`.
         quantize: `None` (float32), `"dynamic"` (int8 weights, about 4x
             smaller) or `"float16"` (float16 weights, 2x smaller). Defaults to
             `None`.
@@ -41,6 +43,8 @@ def export_tflite(model, path, *, class_names=None, quantize=None):
     if os.path.isdir(path):
         raise ValueError(f"Expected a file path for the .tflite model, not a directory. "
                          f"Received: path={path!r}")
+    if class_names is None:
+        class_names = class_names_of(model)
     class_names = check_class_names(class_names, model.output_shape[-1])
     with tempfile.TemporaryDirectory() as saved_model_dir:
         archive = keras.export.ExportArchive()

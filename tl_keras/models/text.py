@@ -1,9 +1,9 @@
 """Text models over pre-trained word vectors or TF Hub text embeddings.
 
-The model takes raw strings (input `texts`): a `TextVectorization` layer inside
-the model, an `Embedding` initialised from the pre-trained vectors aligned to
-its vocabulary and frozen (or a `HubLayer` text embedding), an encoder, the head.
-`fit_two_phase` trains the head first, then unfreezes the embedding.
+`build_text_model` aligns a vocabulary to the vectors (or takes a TF Hub text
+module) and returns a `tl_keras.TextClassifier`: strings in, the embedding as
+its frozen base. `fit_two_phase` trains the head first, then unfreezes the
+embedding.
 """
 
 import collections
@@ -13,13 +13,16 @@ import re
 import keras
 import numpy as np
 
-from tl_keras.bases.hub import HubLayer
-from tl_keras.bases.hub import is_hub_handle
-from tl_keras.bases.hub import is_saved_model_dir
-from tl_keras.heads import check_head_arguments
-from tl_keras.vectors import load_word_vectors
+from tl_keras.console import say
+from tl_keras.layers.hub_layer import HubLayer
+from tl_keras.layers.hub_handles import is_hub_handle
+from tl_keras.layers.hub_handles import is_saved_model_dir
+from tl_keras.models.heads import check_head_arguments
+from tl_keras.models.text_classifier import ENCODERS
+from tl_keras.models.text_classifier import TextClassifier
+from tl_keras.models.transfer_model import check_class_names
+from tl_keras.models.vectors import load_word_vectors
 
-ENCODERS = ("average", "conv", "bilstm")
 # TextVectorization's "lower_and_strip_punctuation", for counting tokens.
 _STRIP = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 PAD, UNKNOWN = "", "[UNK]"
@@ -27,7 +30,8 @@ PAD, UNKNOWN = "", "[UNK]"
 
 def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
                      max_tokens=20000, sequence_length=200, encoder="average",
-                     dropout=0.2, activation="softmax", seed=0):
+                     dropout=0.2, activation="softmax", class_names=None, seed=0,
+                     verbose="auto"):
     """Builds a text classifier on pre-trained embeddings; strings in.
 
     With word vectors, the vocabulary (adapted on `texts`, or given) is aligned
@@ -38,7 +42,7 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
     from a normal distribution with the pre-trained vectors' standard deviation
     (seeded by `seed`). The coverage (the share of vocabulary words, and of the
     tokens of `texts`, that have a pre-trained vector) is printed and kept in
-    `model.vocabulary_coverage`.
+    `model.vocabulary_coverage` (and its config).
 
     Args:
         embeddings: `(words, vectors)` from `tl_keras.load_word_vectors`, the
@@ -57,12 +61,15 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
             `"average"`.
         dropout: dropout before the output layer. Defaults to `0.2`.
         activation: of the output layer. Defaults to `"softmax"`.
+        class_names: names of the outputs, in order. Defaults to `None`.
         seed: seed of the initialisation of words without a vector.
             Defaults to `0`.
+        verbose: print the coverage line (`0` silences it). Defaults to
+            `"auto"`.
 
     Returns:
-        A functional `keras.Model` from `texts` (string `[batch]`) to class
-        probabilities; the embedding is frozen.
+        A `tl_keras.TextClassifier` from `texts` (string `[batch]`) to class
+        probabilities; the embedding (`model.base`) is frozen.
 
     Raises:
         ValueError: an unknown encoder, no `texts` nor `vocabulary` for word
@@ -75,37 +82,31 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
     """
     check_head_arguments(num_classes, hidden_units=(), dropout=dropout, pooling="avg",
                          activation=activation)
+    check_class_names(class_names, num_classes)
     if encoder not in ENCODERS:
         raise ValueError(f"Unknown encoder. Expected one of {ENCODERS}. "
                          f"Received: encoder={encoder!r}")
-    inputs = keras.Input((), dtype="string", name="texts")
+    source = os.fspath(embeddings) if isinstance(embeddings, (str, os.PathLike)) else None
     if _is_hub(embeddings):
-        x = HubLayer(embeddings, name="embedding")(inputs)
-        x = keras.layers.Identity(name="pooling")(x)
-        coverage = None
-    else:
-        words, vectors = _vectors(embeddings)
-        vectorizer = _vectorizer(texts, vocabulary, max_tokens, sequence_length)
-        vocab = vectorizer.get_vocabulary()
-        matrix, coverage = align_vectors(vocab, words, vectors, texts=texts, seed=seed)
-        x = vectorizer(inputs)
-        x = keras.layers.Embedding(
-            len(vocab), matrix.shape[1], mask_zero=encoder != "conv", trainable=False,
-            embeddings_initializer=keras.initializers.Constant(matrix), name="embedding",
-        )(x)
-        x = _encode(x, encoder)
-    if dropout:
-        x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(num_classes, activation=activation, dtype="float32",
-                                 name="predictions")(x)
-    model = keras.Model(inputs, outputs, name=f"text_{encoder}_classifier")
-    if coverage is not None:
-        object.__setattr__(model, "vocabulary_coverage", coverage)
-        print(f"Vocabulary coverage: {coverage['types']:.1%} of {coverage['vocabulary']} "
-              "words have a pre-trained vector"
-              + (f"; {coverage['tokens']:.1%} of the training tokens"
-                 if coverage.get("tokens") is not None else "") + ".")
-    return model
+        return TextClassifier(HubLayer(embeddings, name="embedding"), num_classes,
+                              encoder=encoder, dropout=dropout, activation=activation,
+                              class_names=class_names, embeddings_source=source)
+    words, vectors = _vectors(embeddings)
+    vectorizer = _vectorizer(texts, vocabulary, max_tokens, sequence_length)
+    vocab = vectorizer.get_vocabulary()
+    matrix, coverage = align_vectors(vocab, words, vectors, texts=texts, seed=seed)
+    embedding = keras.layers.Embedding(len(vocab), matrix.shape[1],
+                                       mask_zero=encoder != "conv", trainable=False,
+                                       name="embedding")
+    embedding.build((None, sequence_length))
+    embedding.embeddings.assign(matrix)
+    say(f"Vocabulary coverage: {coverage['types']:.1%} of {coverage['vocabulary']} words "
+        "have a pre-trained vector"
+        + (f"; {coverage['tokens']:.1%} of the training tokens"
+           if coverage.get("tokens") is not None else "") + ".", verbose)
+    return TextClassifier(embedding, num_classes, vectorizer=vectorizer, encoder=encoder,
+                          dropout=dropout, activation=activation, class_names=class_names,
+                          embeddings_source=source, vocabulary_coverage=coverage)
 
 
 def _is_hub(embeddings):
@@ -186,12 +187,3 @@ def align_vectors(vocabulary, words, vectors, *, texts=None, seed=0):
         covered = sum(n for token, n in counts.items() if token in found)
         coverage["tokens"] = covered / max(total, 1)
     return matrix, coverage
-
-
-def _encode(x, encoder):
-    if encoder == "average":
-        return keras.layers.GlobalAveragePooling1D(name="pooling")(x)
-    if encoder == "conv":
-        x = keras.layers.Conv1D(128, 5, padding="same", activation="relu", name="conv")(x)
-        return keras.layers.GlobalMaxPooling1D(name="pooling")(x)
-    return keras.layers.Bidirectional(keras.layers.LSTM(64), name="pooling")(x)

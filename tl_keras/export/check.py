@@ -15,126 +15,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 
 import numpy as np
 
-from tl_keras.bases.exported import KERAS_MODEL
-from tl_keras.bases.exported import list_versions
-from tl_keras.bases.exported import read_model_card
-from tl_keras.images import DEFAULT_RESIZE
+from tl_keras.data.image_files import DEFAULT_RESIZE
+from tl_keras.export import keras_free_probe
+from tl_keras.export import layout
 
-BLOCKED_MODULES = ("keras", "tf_keras", "tensorflow_hub", "tl_keras")
 TOLERANCE = 1e-4
-
-
-def hide_modules_source(modules):
-    """Python source that makes `modules` impossible to import, as if they were
-    not installed: every import finder answers "not found" for them."""
-    return textwrap.dedent("""
-        import sys
-
-        class Hiding:
-            def __init__(self, finder):
-                self.finder = finder
-
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in %r:
-                    return None
-                find = getattr(self.finder, "find_spec", None)
-                return find(name, path, target) if find else None
-
-            def __getattr__(self, attribute):
-                return getattr(self.finder, attribute)
-
-        sys.meta_path[:] = [Hiding(finder) for finder in sys.meta_path]
-    """) % (tuple(modules),)
-
-
-_KERAS_FREE_SCRIPT = hide_modules_source(BLOCKED_MODULES) + textwrap.dedent("""
-    import json
-
-    BLOCKED = %r
-    for blocked in BLOCKED:
-        try:
-            __import__(blocked)
-        except ImportError:
-            pass
-        else:
-            raise SystemExit(f"{blocked} could still be imported")
-
-    import numpy as np
-    import tensorflow as tf
-    from tensorflow.core.protobuf import saved_model_pb2
-    from tensorflow.python.framework import op_def_registry
-
-    version_dir, request_path, result_path = sys.argv[1:4]
-    with open(request_path) as f:
-        request = json.load(f)
-
-    proto = saved_model_pb2.SavedModel()
-    with open(version_dir + "/saved_model.pb", "rb") as f:
-        proto.ParseFromString(f.read())
-    ops = set()
-    for meta_graph in proto.meta_graphs:
-        ops.update(node.op for node in meta_graph.graph_def.node)
-        for function in meta_graph.graph_def.library.function:
-            ops.update(node.op for node in function.node_def)
-    function_names = {f.signature.name for mg in proto.meta_graphs
-                      for f in mg.graph_def.library.function}
-    unknown_ops = sorted(op for op in ops
-                         if op not in function_names and op_def_registry.get(op) is None)
-    methods = {name: sig.method_name for mg in proto.meta_graphs
-               for name, sig in mg.signature_def.items() if not name.startswith("__")}
-
-    loaded = tf.saved_model.load(version_dir)
-    signatures = {}
-    for name, function in loaded.signatures.items():
-        inputs = function.structured_input_signature[1]
-        signatures[name] = {
-            "inputs": {k: [v.dtype.name, v.shape.as_list()] for k, v in inputs.items()},
-            "outputs": {k: [v.dtype.name, v.shape.as_list()]
-                        for k, v in function.structured_outputs.items()},
-            "method": methods.get(name, ""),
-        }
-
-    def plain(value):
-        array = value.numpy()
-        if array.dtype == object:
-            return [[x.decode() for x in row] for row in array.tolist()]
-        return array.tolist()
-
-    outputs = {}
-    for name, call in request["calls"].items():
-        if name not in loaded.signatures:
-            continue
-        kwargs = {}
-        for key, (kind, value) in call.items():
-            if kind == "npy":
-                kwargs[key] = tf.constant(np.load(value))
-            elif kind == "bytes_files":
-                kwargs[key] = tf.constant([open(p, "rb").read() for p in value])
-            elif kind == "examples":
-                examples = []
-                for p in value:
-                    feature = tf.train.Feature(
-                        bytes_list=tf.train.BytesList(value=[open(p, "rb").read()]))
-                    examples.append(tf.train.Example(features=tf.train.Features(
-                        feature={"image/encoded": feature})).SerializeToString())
-                kwargs[key] = tf.constant(examples)
-            else:
-                kwargs[key] = tf.constant(value)
-        try:
-            result = loaded.signatures[name](**kwargs)
-            outputs[name] = {k: plain(v) for k, v in result.items()}
-        except Exception as error:
-            outputs[name] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
-    with open(result_path, "w") as f:
-        json.dump({"signatures": signatures, "outputs": outputs,
-                   "unknown_ops": unknown_ops,
-                   "imported": sorted(m for m in sys.modules
-                                      if m.split(".")[0] in BLOCKED)}, f)
-""") % (BLOCKED_MODULES,)
 
 
 def run_keras_free(version_dir, calls, work_dir):
@@ -159,14 +47,13 @@ def run_keras_free(version_dir, calls, work_dir):
     """
     request_path = os.path.join(work_dir, "request.json")
     result_path = os.path.join(work_dir, "result.json")
-    script_path = os.path.join(work_dir, "keras_free.py")
     with open(request_path, "w") as f:
         json.dump({"calls": calls}, f)
-    with open(script_path, "w") as f:
-        f.write(_KERAS_FREE_SCRIPT)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    # Run by its path (`python -m` would import the tl_keras package first).
     done = subprocess.run(
-        [sys.executable, script_path, os.fspath(version_dir), request_path, result_path],
+        [sys.executable, keras_free_probe.__file__, os.fspath(version_dir), request_path,
+         result_path],
         capture_output=True, text=True, env=env, timeout=600,
     )
     if done.returncode != 0:
@@ -231,13 +118,13 @@ def _check_layout(path, report):
     if not os.path.isdir(path):
         report.add(False, f"layout: {path} is not a directory")
         return None
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if layout.is_version_dir(path):
         name = os.path.basename(os.path.normpath(path))
         report.add(name.isdigit(), f"layout: version directory name {name!r} "
                    + ("is an integer" if name.isdigit() else
                       "is not an integer: TF Serving will not find it"))
         return path
-    versions = list_versions(path)
+    versions = layout.list_versions(path)
     foreign = sorted(e for e in os.listdir(path) if not e.isdigit() and not e.startswith(".")
                      and os.path.isdir(os.path.join(path, e)))
     if not versions:
@@ -245,7 +132,7 @@ def _check_layout(path, report):
                           "serves saved_models/NAME/<integer>/)")
         return None
     broken = [v for v in versions
-              if not os.path.isfile(os.path.join(path, str(v), "saved_model.pb"))]
+              if not layout.is_version_dir(os.path.join(path, str(v)))]
     report.add(not broken, f"layout: versions {versions}"
                + (f"; without saved_model.pb: {broken}" if broken else ""))
     if foreign:
@@ -255,7 +142,7 @@ def _check_layout(path, report):
 
 
 def _check_serving(version_dir, work_dir, report):
-    card = read_model_card(version_dir)
+    card = layout.read_model_card(version_dir)
     text = card.get("input", {}).get("name") == "texts"
     calls, samples = _sample_calls(card, work_dir, text)
     try:
@@ -288,7 +175,7 @@ def _check_serving(version_dir, work_dir, report):
 
 
 def _sample_calls(card, work_dir, text):
-    from tl_keras.warmup import sample_jpeg
+    from tl_keras.export.warmup import sample_jpeg
 
     if text:
         texts = ["a short sample text", "another one"]
@@ -310,13 +197,10 @@ def _sample_calls(card, work_dir, text):
 
 
 def _compare_with_keras(version_dir, card, samples, outputs, report, text):
-    keras_path = os.path.join(version_dir, KERAS_MODEL)
-    if not os.path.isfile(keras_path):
-        report.note(f"no {KERAS_MODEL}: predictions not compared with a Keras model")
+    if not layout.has_keras_model(version_dir):
+        report.note(f"no {layout.KERAS_MODEL}: predictions not compared with a Keras model")
         return
-    import keras
-
-    model = keras.saving.load_model(keras_path, compile=False, safe_mode=True)
+    model = layout.load_keras_model(version_dir)
     served = outputs.get("serving_default", {})
     if "probabilities" not in served:
         return
@@ -331,7 +215,7 @@ def _compare_with_keras(version_dir, card, samples, outputs, report, text):
                                  f"(largest difference {gap:.2g})")
     if text or "probabilities" not in outputs.get("serving_bytes", {}):
         return
-    from tl_keras.images import load_images
+    from tl_keras.data.image_files import load_images
 
     image = load_images([samples["jpeg"]], samples["size"], card.get("resize", DEFAULT_RESIZE))
     expected = model.predict(image, verbose=0)

@@ -1,0 +1,1 @@
+"""Data: image files, image and text datasets, fingerprints for the feature cache."""

@@ -1,0 +1,1 @@
+"""Exports: the layout, SavedModel and its signatures, warmup, TFLite, check_export."""

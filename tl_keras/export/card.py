@@ -1,0 +1,105 @@
+"""The model card of an export: what it is, where it came from, how to call it."""
+
+import datetime
+import math
+import platform
+
+import keras
+import tensorflow as tf
+
+from tl_keras.data.image_files import DEFAULT_RESIZE
+from tl_keras.export.layout import model_name
+from tl_keras.export.signatures import is_text_model
+from tl_keras.models.parts import get_base
+from tl_keras.models.transfer_model import TransferModel
+
+
+def input_name(model):
+    """The serving input name: `texts` for a string-input model, else `images`."""
+    return "texts" if is_text_model(model) else "images"
+
+
+def _input_card(model):
+    if input_name(model) == "texts":
+        return {"name": "texts", "shape": list(model.input_shape[1:]), "dtype": "string"}
+    return {"name": "images", "shape": list(model.input_shape[1:]), "dtype": "float32",
+            "pixels": "RGB, [0, 255]; preprocessing is inside the model"}
+
+
+def _outputs(class_names):
+    return ["probabilities"] + (["classes", "scores"] if class_names else [])
+
+
+SIGNATURE_DOCS = {
+    "serving_default": lambda names, key: {
+        "inputs": {key: "string [batch]" if key == "texts"
+                   else "float32 [batch, height, width, 3], pixels in [0, 255]"},
+        "outputs": _outputs(names)},
+    "serving_bytes": lambda names, key: {
+        "inputs": {"image_bytes": "string [batch]: encoded JPEG, PNG, GIF or BMP"},
+        "outputs": _outputs(names)},
+    "classify": lambda names, key: {
+        "inputs": {"inputs": "string [batch]: serialized tf.Example, image under "
+                             "'image/encoded'"},
+        "outputs": ["classes", "scores"], "method": "tensorflow/serving/classify"},
+    "features": lambda names, key: {
+        "inputs": {"images": "float32 [batch, height, width, 3], pixels in [0, 255]"},
+        "outputs": ["features"]},
+}
+
+
+def model_card(model, export_dir, version, class_names, history=None, metrics=None, *,
+               signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE):
+    """Returns the model card of an export as a JSON-ready dict."""
+    import tl_keras
+
+    card_metrics = {}
+    if history is not None:
+        for key, values in history.history.items():
+            finite = [v for v in values if v is not None and not math.isnan(v)]
+            if finite:
+                card_metrics[key] = float(finite[-1])
+    card_metrics.update({k: float(v) for k, v in (metrics or {}).items()})
+    base_card, lineage = _base_card(model)
+    if isinstance(model, TransferModel):
+        activation = model.activation
+    else:
+        activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
+    return {
+        "name": model_name(export_dir),
+        "version": version,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": model.name,
+        "base": base_card,
+        "lineage": lineage,
+        "input": _input_card(model),
+        "output": {"units": int(model.output_shape[-1]), "activation": activation},
+        "classes": class_names,
+        "metrics": card_metrics,
+        "parameters": int(model.count_params()),
+        "signatures": {name: SIGNATURE_DOCS[name](class_names, input_name(model))
+                       for name in signatures},
+        "top_k": top_k,
+        "resize": resize,
+        "versions": {
+            "tl_keras": tl_keras.__version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def _base_card(model):
+    """The base's card entry and the lineage: from a tl_keras model itself; for
+    a model of your own, its nested base's name, no lineage."""
+    if isinstance(model, TransferModel):
+        identity = model.base_identity
+        return ({"name": identity["name"], "source": identity["source"],
+                 "handle": identity["handle"],
+                 "parameters": int(model.base.count_params())}, identity["lineage"])
+    try:
+        base = get_base(model)
+    except ValueError:
+        return None, []
+    return {"name": base.name, "parameters": int(base.count_params())}, []

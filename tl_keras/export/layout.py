@@ -1,0 +1,204 @@
+"""The export layout, in one place: what is where in `saved_models/NAME/<version>/`.
+
+```
+saved_models/NAME/
+  .tmp-3-PID-1f2e...    while writing: TF Serving ignores non-integer names
+  3/                    after an atomic rename
+    saved_model.pb, variables/
+    assets/labels.txt
+    assets.extra/tf_serving_warmup_requests
+    model_card.json
+    keras/model.keras   for reuse as a base (tl_keras.load_base("saved_models/NAME"))
+```
+
+Export, TFLite, `check_export`, the model library, exported bases and the CLI
+ask this module for paths, versions, labels and cards.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+
+import numpy as np
+
+SAVED_MODEL = "saved_model.pb"
+MODEL_CARD = "model_card.json"
+KERAS_MODEL = os.path.join("keras", "model.keras")
+LABELS_FILE = os.path.join("assets", "labels.txt")
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+_TEMPORARY_PREFIX = ".tmp-"
+
+
+# === Versions ===
+
+def is_version_dir(path):
+    """Whether `path` holds a SavedModel (`saved_model.pb`)."""
+    return os.path.isfile(os.path.join(os.fspath(path), SAVED_MODEL))
+
+
+def list_versions(model_dir):
+    """Returns the integer version directories of `model_dir`, sorted ascending."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(
+        int(entry) for entry in os.listdir(model_dir)
+        if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry))
+    )
+
+
+def resolve_version_dir(path):
+    """Returns the version directory that `path` means, or None.
+
+    `path` is a version directory (`saved_models/NAME/3`) or a model directory
+    holding integer versions (`saved_models/NAME`: its latest version).
+    """
+    path = os.fspath(path)
+    if is_version_dir(path):
+        return path
+    versions = list_versions(path)
+    if versions:
+        return os.path.join(path, str(versions[-1]))
+    return None
+
+
+def model_name(export_dir):
+    """The model's name: its directory's name (`saved_models/NAME`)."""
+    return os.path.basename(os.path.normpath(os.path.abspath(export_dir)))
+
+
+def version_of(version_dir):
+    """The version of a version directory: an int, or its name if not one."""
+    name = os.path.basename(os.path.normpath(version_dir))
+    return int(name) if name.isdigit() else name
+
+
+def next_version(export_dir, version=None):
+    """The version to write: `version` checked, or one more than the highest."""
+    existing = list_versions(export_dir)
+    if version is None:
+        return existing[-1] + 1 if existing else 1
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1:
+        raise ValueError(
+            "Expected `version` to be a positive integer (TF Serving serves integer "
+            f"version directories). Received: version={version!r}"
+        )
+    if int(version) in existing:
+        raise FileExistsError(
+            f"Version {version} of {export_dir} exists and is never overwritten. "
+            f"Pass version=None for the next free one ({existing[-1] + 1}). "
+            f"Received: version={version}"
+        )
+    return int(version)
+
+
+# === Writing a version atomically ===
+
+@contextlib.contextmanager
+def staged_version(export_dir, version):
+    """Yields a temporary directory to write version `version` into; on success
+    renames it to `export_dir/<version>` in one step, on failure removes it.
+
+    TF Serving ignores names that are not integers, so it never sees a
+    half-written version. Temporaries left by dead processes are removed.
+    """
+    os.makedirs(export_dir, exist_ok=True)
+    _remove_abandoned_temporaries(export_dir)
+    final_dir = os.path.join(export_dir, str(version))
+    tmp_dir = os.path.join(export_dir, f"{_TEMPORARY_PREFIX}{version}-{os.getpid()}-"
+                                       f"{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp_dir
+        if os.path.exists(final_dir):
+            raise FileExistsError(
+                f"Version {version} appeared in {export_dir} while exporting; it was "
+                f"not overwritten. Received: version={version}"
+            )
+        os.rename(tmp_dir, final_dir)  # atomic: TF Serving sees all or nothing
+    finally:
+        if os.path.exists(tmp_dir):
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _remove_abandoned_temporaries(export_dir):
+    """Removes `.tmp-*` directories left by exports whose process died."""
+    for entry in os.listdir(export_dir):
+        parts = entry.split("-")
+        if not entry.startswith(_TEMPORARY_PREFIX) or len(parts) < 4 \
+                or not parts[2].isdigit():
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(export_dir, entry), ignore_errors=True)
+        except OSError:
+            pass
+
+
+# === What a version holds ===
+
+def write_labels(version_dir, class_names):
+    if not class_names:
+        return
+    path = os.path.join(version_dir, LABELS_FILE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(f"{name}\n" for name in class_names))
+
+
+def read_labels(version_dir):
+    """The class names of an exported version, or None."""
+    path = os.path.join(version_dir, LABELS_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def write_model_card(version_dir, card):
+    with open(os.path.join(version_dir, MODEL_CARD), "w", encoding="utf-8") as f:
+        json.dump(card, f, indent=2)
+
+
+def read_model_card(version_dir):
+    """Returns the model card of an exported version as a dict ({} if absent).
+
+    Raises:
+        ValueError: if the card is not valid JSON.
+    """
+    path = os.path.join(version_dir, MODEL_CARD)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except ValueError as error:
+            raise ValueError(f"Unreadable model card ({error}). Received: {path!r}") \
+                from error
+
+
+def has_model_card(version_dir):
+    return os.path.isfile(os.path.join(version_dir, MODEL_CARD))
+
+
+def keras_model_path(version_dir):
+    return os.path.join(version_dir, KERAS_MODEL)
+
+
+def has_keras_model(version_dir):
+    return os.path.isfile(keras_model_path(version_dir))
+
+
+def save_keras_model(model, version_dir):
+    path = keras_model_path(version_dir)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    model.save(path)
+
+
+def load_keras_model(version_dir):
+    """The Keras model of an exported version, loaded with `safe_mode=True`."""
+    import keras
+
+    return keras.saving.load_model(keras_model_path(version_dir), compile=False,
+                                   safe_mode=True)

@@ -1,0 +1,1 @@
+"""Serializable layers: pixel preprocessing and TF Hub modules."""

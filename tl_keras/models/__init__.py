@@ -1,0 +1,1 @@
+"""Models: the TransferModel classes, heads, build_model, text models, word vectors."""

@@ -1,0 +1,110 @@
+"""TextClassifier: raw strings -> vectorizer -> embedding (the base) -> encoder -> head."""
+
+import json
+
+import keras
+
+from tl_keras.models.heads import check_head_arguments
+from tl_keras.models.transfer_model import TransferModel
+from tl_keras.models.transfer_model import build_head
+
+ENCODERS = ("average", "conv", "bilstm")
+
+
+def encoder_layer(encoder, *, pretrained_module=False):
+    """The layer from token vectors to one vector per text."""
+    if pretrained_module:  # a TF Hub text embedding already gives one vector per text
+        return keras.layers.Identity(name="encoder")
+    if encoder == "average":
+        return keras.layers.GlobalAveragePooling1D(name="encoder")
+    if encoder == "conv":
+        return keras.Sequential([
+            keras.layers.Conv1D(128, 5, padding="same", activation="relu", name="conv"),
+            keras.layers.GlobalMaxPooling1D(name="max_pooling"),
+        ], name="encoder")
+    return keras.layers.Bidirectional(keras.layers.LSTM(64), name="encoder")
+
+
+@keras.saving.register_keras_serializable(package="tl_keras")
+class TextClassifier(TransferModel):
+    """A text classifier on pre-trained embeddings; strings in (input `texts`).
+
+    The graph: `texts` -> `vectorizer` (a `TextVectorization`, absent for a TF
+    Hub module that takes strings) -> `base` (the pre-trained embedding: an
+    `Embedding` of word vectors or a `tl_keras.HubLayer`) -> `encoder` (the
+    feature vector) -> `head`. `tl_keras.build_text_model` makes one.
+
+    Args:
+        embedding: the pre-trained embedding layer, frozen by `fit_two_phase`
+            in phase 1.
+        num_classes: number of output units.
+        vectorizer: a `keras.layers.TextVectorization` for word vectors, or
+            `None` for a module that takes strings. Defaults to `None`.
+        encoder: `"average"`, `"conv"` or `"bilstm"` (ignored for a module,
+            which returns one vector per text). Defaults to `"average"`.
+        dropout: dropout before the output layer. Defaults to `0.2`.
+        activation: of the output layer. Defaults to `"softmax"`.
+        class_names: names of the outputs, in order. Defaults to `None`.
+        embeddings_source: where the vectors came from (a file, a handle), for
+            the model card. Defaults to `None`.
+        vocabulary_coverage: the share of words and tokens with a pre-trained
+            vector (see `build_text_model`). Defaults to `None`.
+        **kwargs: `keras.Model` arguments (`name`, `trainable`).
+    """
+
+    def __init__(self, embedding, num_classes, *, vectorizer=None, encoder="average",
+                 dropout=0.2, activation="softmax", class_names=None,
+                 embeddings_source=None, vocabulary_coverage=None, **kwargs):
+        check_head_arguments(num_classes, hidden_units=(), dropout=dropout, pooling="avg",
+                             activation=activation)
+        if encoder not in ENCODERS:
+            raise ValueError(f"Unknown encoder. Expected one of {ENCODERS}. "
+                             f"Received: encoder={encoder!r}")
+
+        # === Layers ===
+        self.vectorizer = vectorizer
+        self.base = embedding
+        self.encoder = encoder_layer(encoder, pretrained_module=vectorizer is None)
+        self.head = build_head(num_classes, dropout=dropout, activation=activation)
+
+        # === Functional Model ===
+        inputs = keras.Input((), dtype="string", name="texts")
+        x = self.vectorizer(inputs) if vectorizer is not None else inputs
+        x = self.encoder(self.base(x))
+        outputs = self.head(x)
+        kwargs.setdefault("name", f"text_{encoder}_classifier")
+        super().__init__(inputs, outputs, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.activation = activation
+        self.encoder_name = encoder
+        self.dropout = dropout
+        self.embeddings_source = embeddings_source
+        self._coverage_json = json.dumps(dict(vocabulary_coverage)
+                                         if vocabulary_coverage else None)
+        self.class_names = class_names
+
+    @property
+    def feature_layer(self):
+        return self.encoder
+
+    @property
+    def vocabulary_coverage(self):
+        """Shares of the vocabulary and of the training tokens with a vector."""
+        return json.loads(self._coverage_json)
+
+    @property
+    def base_identity(self):
+        source = "tf_hub" if self.vectorizer is None else "word_vectors"
+        return {"name": self.base.name, "source": source, "handle": self.embeddings_source,
+                "preprocessing": "text", "lineage": []}
+
+    layer_arguments = ("embedding", "vectorizer")
+
+    def get_config(self):
+        config = self._base_config(embedding=self.base, vectorizer=self.vectorizer)
+        config.update(encoder=self.encoder_name, dropout=self.dropout,
+                      embeddings_source=self.embeddings_source,
+                      vocabulary_coverage=self.vocabulary_coverage)
+        return config

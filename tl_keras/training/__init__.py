@@ -1,0 +1,1 @@
+"""Training: freezing, losses from labels, input checks, the feature cache, fit_two_phase."""

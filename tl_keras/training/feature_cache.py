@@ -1,0 +1,270 @@
+"""The phase-1 feature cache: a frozen base's features, computed once.
+
+While the base is frozen and nothing random sits in front of it, its output
+for an input never changes, so phase 1 computes the feature vectors once and
+trains the head on them (the "bottlenecks" of TF's old `retrain.py`).
+
+A `FeatureCache` is an object with an owner: `fit_two_phase` takes one
+(`feature_cache=`), or uses the process's default (`default_feature_cache()`),
+which later calls on the same data and base weights reuse. It is bounded (a
+number of entries and bytes in memory); feature sets larger than its memory
+budget go to spill files in a directory it owns and removes on `clear()`,
+`close()` or at exit.
+"""
+
+import collections
+import hashlib
+import os
+import shutil
+import tempfile
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+Features = collections.namedtuple("Features", "x y sample_weight")
+
+
+class FeatureCache:
+    """Feature sets of frozen extractors, kept for reuse, bounded.
+
+    Args:
+        max_entries: feature sets kept; the least recently used goes first.
+            Defaults to `4`.
+        memory_limit_bytes: a feature set larger than this is written to a
+            spill file and memory-mapped instead of kept in memory. Defaults
+            to 2 GiB.
+        directory: where spill files go. Defaults to `None`: a temporary
+            directory created when first needed and removed with the cache.
+
+    Example:
+
+    >>> with tl_keras.training.feature_cache.FeatureCache() as cache:
+    ...     tl_keras.fit_two_phase(model, train, val, feature_cache=cache)
+    """
+
+    def __init__(self, max_entries=4, memory_limit_bytes=2 * 1024 ** 3, directory=None):
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) \
+                or max_entries < 0:
+            raise ValueError("Expected `max_entries` to be an integer >= 0. "
+                             f"Received: max_entries={max_entries!r}")
+        self.max_entries = max_entries
+        self.memory_limit_bytes = memory_limit_bytes
+        self._directory = directory
+        self._owned_directory = None  # (path, finalizer) of the directory it made
+        self._entries = collections.OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    # === Lookup ===
+
+    def features(self, extractor, data, *, fingerprint, batch_size=32, verbose="auto"):
+        """Features of `data`: reused when the same extractor weights and data
+        (by `fingerprint`, bytes or None) were seen, else computed and kept.
+
+        Returns:
+            `(Features, hit)`.
+        """
+        key = _cache_key(extractor, fingerprint)
+        if key is not None and key in self._entries:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return self._entries[key], True
+        self.misses += 1
+        spill = None
+        if _estimated_bytes(extractor, data, batch_size) > self.memory_limit_bytes:
+            spill = os.path.join(self._spill_directory(), f"{key or os.urandom(8).hex()}.f32")
+        features = compute_features(extractor, data, batch_size=batch_size,
+                                    verbose=verbose, to_disk=spill)
+        if key is not None and self.max_entries:
+            self._entries[key] = features
+            while len(self._entries) > self.max_entries:
+                _, evicted = self._entries.popitem(last=False)
+                _release(evicted)
+        return features, False
+
+    def info(self):
+        """`{"hits", "misses", "entries", "bytes_in_memory", "spill_files"}`."""
+        in_memory = sum(f.x.nbytes for f in self._entries.values()
+                        if not isinstance(f.x, np.memmap))
+        spilled = sum(1 for f in self._entries.values() if isinstance(f.x, np.memmap))
+        return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries),
+                "bytes_in_memory": int(in_memory), "spill_files": spilled}
+
+    # === Cleanup ===
+
+    def clear(self):
+        """Drops every feature set, removes the spill files, resets the counters."""
+        for features in self._entries.values():
+            _release(features)
+        self._entries.clear()
+        self.hits = self.misses = 0
+        if self._owned_directory is not None:
+            self._owned_directory[1]()  # the finalizer: removes the directory once
+            self._owned_directory = None
+
+    close = clear
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.clear()
+
+    def _spill_directory(self):
+        if self._directory is not None:
+            os.makedirs(self._directory, exist_ok=True)
+            return self._directory
+        if self._owned_directory is None:
+            path = tempfile.mkdtemp(prefix="tl_keras_features_")
+            finalizer = weakref.finalize(self, shutil.rmtree, path, True)
+            self._owned_directory = (path, finalizer)
+        return self._owned_directory[0]
+
+
+def _release(features):
+    if isinstance(features.x, np.memmap):
+        path = features.x.filename
+        del features
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+_DEFAULT = []
+
+
+def default_feature_cache():
+    """The process's feature cache, which `fit_two_phase` uses unless given one
+    (created on first use; `default_feature_cache().clear()` empties it)."""
+    if not _DEFAULT:
+        _DEFAULT.append(FeatureCache())
+    return _DEFAULT[0]
+
+
+# === Computing features ===
+
+def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=None):
+    """One pass of `extractor` over `data`; returns `Features(x, y, sample_weight)`.
+
+    Labels and sample weights are collected in the same pass, so they stay
+    paired with their features however the dataset shuffles.
+    """
+    if isinstance(data, tf.data.Dataset):
+        batches = data
+        count = int(data.cardinality())
+    else:
+        x, y = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        x = np.asarray(x)
+        if x.dtype.kind in "USO":
+            x = x.astype(str)
+        batches = tf.data.Dataset.from_tensor_slices(
+            (x,) if y is None else (x, np.asarray(y))).batch(batch_size)
+        count = -(-len(x) // batch_size)
+    step = tf.function(lambda inputs: extractor(inputs, training=False),
+                       reduce_retracing=True)
+    progress = keras.utils.Progbar(count if count > 0 else None, unit_name="batch") \
+        if verbose not in (0, False) else None
+    chunks, labels, weights = _Chunks(to_disk), [], []
+    for index, batch in enumerate(batches, start=1):
+        batch = batch if isinstance(batch, tuple) else (batch,)
+        chunks.append(step(batch[0]).numpy())
+        if len(batch) > 1:
+            labels.append(np.asarray(batch[1]))
+        if len(batch) > 2:
+            weights.append(np.asarray(batch[2]))
+        if progress is not None:
+            progress.update(index)
+    return Features(chunks.array(),
+                    np.concatenate(labels) if labels else None,
+                    np.concatenate(weights) if weights else None)
+
+
+class _Chunks:
+    """Feature batches gathered in memory, or appended to a file then memory-mapped."""
+
+    def __init__(self, path):
+        self.path = path
+        self.parts = []
+        self.file = open(path, "wb") if path else None
+        self.shape = None
+        self.rows = 0
+
+    def append(self, array):
+        array = np.ascontiguousarray(array, dtype="float32")
+        self.shape = array.shape[1:]
+        self.rows += len(array)
+        if self.file:
+            self.file.write(array.tobytes())
+        else:
+            self.parts.append(array)
+
+    def array(self):
+        if self.file is None:
+            if not self.parts:
+                raise ValueError("No data to extract features from: the dataset yielded no "
+                                 "batch. Received: an empty dataset")
+            return np.concatenate(self.parts)
+        self.file.close()
+        return np.memmap(self.path, dtype="float32", mode="r",
+                         shape=(self.rows,) + tuple(self.shape))
+
+
+def _estimated_bytes(extractor, data, batch_size):
+    dim = int(np.prod(extractor.output_shape[1:]))
+    if isinstance(data, tf.data.Dataset):
+        batches = int(data.cardinality())
+        if batches <= 0:
+            return 0
+        return batches * _dataset_batch_size(data, batch_size) * dim * 4
+    return len(data[0]) * dim * 4
+
+
+def _dataset_batch_size(dataset, default):
+    spec = dataset.element_spec
+    size = (spec[0] if isinstance(spec, tuple) else spec).shape[0]
+    return int(size) if size is not None else default
+
+
+def head_batch_size(data, batch_size):
+    """The batch size that gives the head the same steps per epoch as the data."""
+    if not isinstance(data, tf.data.Dataset):
+        return batch_size
+    size = _dataset_batch_size(data, None)
+    if size is not None:
+        return size
+    for batch in data.take(1):
+        return int(tf.shape(batch[0])[0])
+    return batch_size
+
+
+def _cache_key(extractor, fingerprint):
+    """A hash of the extractor's weights and configuration and of the data's
+    fingerprint, or None when the data have none (then nothing is reused)."""
+    if fingerprint is None:
+        return None
+    digest = hashlib.sha1()
+    # What the features depend on, not what the layers are called: a model
+    # built again with the same weights (a notebook cell run twice) hits.
+    for layer in _leaves(extractor):
+        digest.update(type(layer).__name__.encode())
+        digest.update(str(getattr(layer, "mode", "")).encode())
+        if hasattr(layer, "get_vocabulary"):  # a vocabulary is a table, not weights
+            digest.update("\n".join(map(str, layer.get_vocabulary())).encode())
+        for variable in layer.weights:
+            value = np.ascontiguousarray(variable.numpy())
+            digest.update(str(value.shape).encode())
+            digest.update(value.tobytes())
+    digest.update(str(extractor.input_shape).encode())
+    digest.update(fingerprint)
+    return digest.hexdigest()
+
+
+def _leaves(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaves(layer)
+        else:
+            yield layer

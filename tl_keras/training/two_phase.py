@@ -1,0 +1,293 @@
+"""Two-phase transfer learning: train the head on a frozen base, then fine-tune.
+
+```python
+history = tlk.fit_two_phase(model, train, val, epochs=5, fine_tune_epochs=5)
+```
+
+Like fastai's `fine_tune`, a short composition of steps: check everything,
+train the head with the base frozen (on cached features when they are fixed),
+unfreeze the top of the base (BatchNormalization kept frozen, so it runs in
+inference mode and its statistics never drift), recompile at a low learning
+rate and go on counting epochs, so the curves of both phases join.
+"""
+
+import contextlib
+import dataclasses
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tl_keras.console import say
+from tl_keras.models.parts import get_base
+from tl_keras.models.transfer_model import TransferModel
+from tl_keras.training.feature_cache import default_feature_cache
+from tl_keras.training.feature_cache import head_batch_size
+from tl_keras.training.freezing import fine_tune_index
+from tl_keras.training.freezing import freeze_base
+from tl_keras.training.freezing import leaf_layers
+from tl_keras.training.freezing import unfreeze_base
+from tl_keras.training.history import TwoPhaseHistory
+from tl_keras.training.inputs import balanced_class_weight
+from tl_keras.training.inputs import check_counts
+from tl_keras.training.inputs import prepare_training_data
+from tl_keras.training.losses import auto_compile_args
+from tl_keras.training.losses import compile_model
+from tl_keras.training.losses import output_activation
+from tl_keras.training.losses import user_compile_args
+
+
+def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
+                  fine_tune_epochs=5, fine_tune_at=None, learning_rate=1e-3,
+                  fine_tune_learning_rate=1e-5, callbacks=None, class_weight=None,
+                  batch_size=32, cache_features="auto", feature_cache=None,
+                  verbose="auto"):
+    """Trains a transfer-learning model in two phases.
+
+    Phase 1 trains the head with the base frozen at `learning_rate`. Phase 2
+    unfreezes the base from `fine_tune_at` (BatchNormalization layers stay
+    frozen), recompiles at `fine_tune_learning_rate` and trains
+    `fine_tune_epochs` more epochs, numbered after phase 1's.
+
+    Unless `model` is already compiled, the loss and an `accuracy` metric are
+    chosen from the labels and the output layer: integer labels give sparse
+    categorical cross-entropy (binary with one sigmoid unit), one-hot labels
+    categorical cross-entropy, multi-hot labels with a sigmoid output binary
+    cross-entropy. A compiled model keeps its loss, metrics and optimizer type;
+    the learning rates are this function's.
+
+    Args:
+        model: a model built by `tl_keras.build_model` or `build_text_model`
+            (or a model of your own with one nested base: see
+            `tl_keras.get_base`).
+        train_data: a batched `tf.data.Dataset` of `(images, labels)`, or a
+            tuple `(x, y)` of arrays.
+        validation_data: the same kinds, or `None`. Defaults to `None`.
+        epochs: epochs of phase 1 (head only). Defaults to `5`.
+        fine_tune_epochs: epochs of phase 2; `0` skips it. Defaults to `5`.
+        fine_tune_at: where unfreezing starts (see `tl_keras.unfreeze_base`).
+            Defaults to `None`: the top third of the base.
+        learning_rate: phase 1 learning rate. Defaults to `1e-3`.
+        fine_tune_learning_rate: phase 2 learning rate. Defaults to `1e-5`.
+        callbacks: Keras callbacks for both phases. Defaults to `None`.
+        class_weight: a dict `{class_index: weight}`, `"balanced"` (weights
+            inversely proportional to class frequency in `train_data`), or
+            `None`. Defaults to `None`.
+        batch_size: batch size for array inputs. Defaults to `32`.
+        cache_features: phase 1 computes the frozen base's features once and
+            trains the head on them, instead of running the base every epoch.
+            `"auto"` does so when it gives the same result (a tl_keras model,
+            no augmentation and nothing trainable in front of the head, 2 or
+            more epochs; otherwise it says why not and trains through the full
+            model). `True` insists (an error says why it cannot), `False` never
+            caches. Callbacks of a cached phase 1 see the head model.
+            Defaults to `"auto"`.
+        feature_cache: the `FeatureCache` that keeps features for reuse by
+            later calls with the same base weights and data. Defaults to
+            `None`: the process's default cache.
+        verbose: passed to `model.fit`; `0` also silences the phase lines.
+            Defaults to `"auto"`.
+
+    Returns:
+        A `TwoPhaseHistory` with both phases merged and `fine_tune_epoch`.
+
+    Raises:
+        ValueError: before any training, for labels that do not fit the
+            output (shape or range), inputs that do not fit the model, an
+            unbatched dataset, or a bad `fine_tune_at`.
+
+    Example:
+
+    >>> history = tl_keras.fit_two_phase(model, train, val, epochs=5,
+    ...                                  fine_tune_epochs=5)
+    >>> history.fine_tune_epoch
+    5
+    """
+    plan = _plan(model, train_data, validation_data, epochs=epochs,
+                 fine_tune_epochs=fine_tune_epochs, fine_tune_at=fine_tune_at,
+                 learning_rate=learning_rate,
+                 fine_tune_learning_rate=fine_tune_learning_rate, callbacks=callbacks,
+                 class_weight=class_weight, batch_size=batch_size,
+                 cache_features=cache_features, feature_cache=feature_cache,
+                 verbose=verbose)
+    phase1 = _train_head(model, plan)
+    if not fine_tune_epochs:
+        return TwoPhaseHistory(phase1)
+    phase2 = _fine_tune(model, plan)
+    return TwoPhaseHistory(phase1, phase2)
+
+
+@dataclasses.dataclass
+class _Plan:
+    """Everything `fit_two_phase` decided before any training."""
+
+    data: object  # a tl_keras.training.inputs.TrainingData
+    fit_args: dict
+    compile_args: object
+    epochs: int
+    fine_tune_epochs: int
+    fine_tune_index: object
+    learning_rate: float
+    fine_tune_learning_rate: float
+    batch_size: int
+    cache: object  # a FeatureCache when phase 1 runs on cached features, else None
+    no_cache_reason: object
+    verbose: object
+
+
+def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
+          learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
+          cache_features, feature_cache, verbose):
+    check_counts(epochs=epochs, fine_tune_epochs=fine_tune_epochs)
+    for arg, value in (("learning_rate", learning_rate),
+                       ("fine_tune_learning_rate", fine_tune_learning_rate)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"Expected `{arg}` > 0. Received: {arg}={value!r}")
+    if cache_features not in ("auto", True, False):
+        raise ValueError("Expected `cache_features` to be 'auto', True or False. "
+                         f"Received: cache_features={cache_features!r}")
+    base = get_base(model)
+    units = model.output_shape[-1]
+    activation = output_activation(model)
+    data = prepare_training_data(model, train_data, validation_data, batch_size, units,
+                                 activation)
+    index = None
+    if fine_tune_epochs:  # validate before any work
+        index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
+    class_weight = _class_weight(class_weight, data.labels, train_data, units)
+    fit_args = dict(data.fit_args, callbacks=callbacks, class_weight=class_weight,
+                    verbose=verbose)
+    compile_args = user_compile_args(model) or auto_compile_args(data.kind, activation)
+    freeze_base(model, recompile=False)  # what decides the cache is the frozen state
+    reason = _no_cache_reason(model, cache_features, epochs)
+    if reason and cache_features is True:
+        raise ValueError(f"Cannot cache phase 1 features: {reason}. "
+                         "Received: cache_features=True")
+    cache = None if reason else (feature_cache or default_feature_cache())
+    return _Plan(data, fit_args, compile_args, epochs, fine_tune_epochs, index,
+                 learning_rate, fine_tune_learning_rate, batch_size, cache, reason, verbose)
+
+
+def _class_weight(class_weight, labels, train_data, units):
+    if not isinstance(class_weight, str):
+        return class_weight
+    if class_weight != "balanced":
+        raise ValueError("Expected `class_weight` to be a dict, 'balanced' or None. "
+                         f"Received: class_weight={class_weight!r}")
+    if labels is None:
+        labels = np.concatenate([np.asarray(batch[1]) for batch in train_data], axis=0)
+    return balanced_class_weight(labels, units)
+
+
+def _no_cache_reason(model, cache_features, epochs):
+    """Why phase 1 cannot run on cached features, or None when it can."""
+    if not cache_features:
+        return "cache_features=False"
+    if not epochs:
+        return "no phase 1 epochs"
+    if not isinstance(model, TransferModel):
+        return ("not a tl_keras model (build it with tl_keras.build_model), so where "
+                "its head starts is unknown")
+    reason = model.fixed_features_reason()
+    if reason is None and epochs < 2 and cache_features == "auto":
+        reason = "one epoch gains nothing from it"
+    return reason
+
+
+# === Phase 1 ===
+
+def _train_head(model, plan):
+    compile_model(model, plan.compile_args, plan.learning_rate)
+    say(f"Phase 1/2: training the head, base '{get_base(model).name}' frozen: "
+        f"{plan.epochs} epochs at learning rate {plan.learning_rate:g} "
+        f"({_count(model.trainable_weights)} trainable parameters).", plan.verbose)
+    if not plan.epochs:
+        history = keras.callbacks.History()
+        history.history = {}
+        return history
+    if plan.cache is not None:
+        return _train_head_on_features(model, plan)
+    if plan.no_cache_reason != "cache_features=False":
+        say(f"Feature cache off ({plan.no_cache_reason}): the base runs every epoch.",
+            plan.verbose)
+    with _unknown_length_is_expected():
+        return model.fit(epochs=plan.epochs, **plan.fit_args)
+
+
+def _train_head_on_features(model, plan):
+    """Phase 1 on cached features: one pass of the base, then `epochs` of the head.
+
+    The head model shares its layers with the full model, so the trained
+    weights are the full model's.
+    """
+    extractor, head = model.feature_model(), model.head_model()
+    fit_args, verbose = plan.fit_args, plan.verbose
+    train = fit_args["x"] if "y" not in fit_args else (fit_args["x"], fit_args["y"])
+    head_batch = head_batch_size(train, plan.batch_size)
+    train_features, hit = plan.cache.features(
+        extractor, train, fingerprint=plan.data.train_fingerprint,
+        batch_size=plan.batch_size, verbose=verbose)
+    say(f"Feature cache: {'reused' if hit else 'computed'} the frozen base's features of "
+        f"{len(train_features.x)} training examples ({train_features.x.shape[1]} each); "
+        "the base runs once, not every epoch.", verbose)
+    validation = None
+    if fit_args.get("validation_data") is not None:
+        val_features, _ = plan.cache.features(
+            extractor, fit_args["validation_data"],
+            fingerprint=plan.data.validation_fingerprint, batch_size=plan.batch_size,
+            verbose=verbose)
+        validation = tuple(a for a in val_features if a is not None)
+        if not isinstance(val_features.x, np.memmap):
+            validation = _feature_data(val_features, head_batch, shuffle=False)["x"]
+    # A small head on features: one compiled call per epoch, not per batch.
+    steps = -(-len(train_features.x) // head_batch)
+    compile_model(head, plan.compile_args, plan.learning_rate,
+                  steps_per_execution=max(1, min(steps, 256)))
+    with _unknown_length_is_expected():
+        return head.fit(
+            **_feature_data(train_features, head_batch, shuffle=True), epochs=plan.epochs,
+            validation_data=validation, callbacks=fit_args["callbacks"],
+            class_weight=fit_args["class_weight"], verbose=verbose,
+        )
+
+
+def _feature_data(features, batch_size, shuffle):
+    """`fit` arguments for features: in memory, a shuffled tf.data pipeline (far
+    less per-epoch overhead than NumPy arrays); memory-mapped, NumPy batches."""
+    if isinstance(features.x, np.memmap):
+        return dict(x=features.x, y=features.y, sample_weight=features.sample_weight,
+                    batch_size=batch_size, shuffle="batch" if shuffle else False)
+    arrays = tuple(a for a in features if a is not None)
+    dataset = tf.data.Dataset.from_tensor_slices(arrays)
+    if shuffle:
+        dataset = dataset.shuffle(len(features.x), reshuffle_each_iteration=True)
+    return dict(x=dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), shuffle=False)
+
+
+# === Phase 2 ===
+
+def _fine_tune(model, plan):
+    unfrozen = unfreeze_base(model, plan.fine_tune_index, recompile=False)
+    compile_model(model, plan.compile_args, plan.fine_tune_learning_rate)
+    say(f"Phase 2/2: fine-tuning the top of '{get_base(model).name}' ({len(unfrozen)} "
+        "layers with weights unfrozen, BatchNormalization kept frozen): "
+        f"{plan.fine_tune_epochs} epochs at learning rate "
+        f"{plan.fine_tune_learning_rate:g} ({_count(model.trainable_weights)} "
+        "trainable parameters).", plan.verbose)
+    with _unknown_length_is_expected():
+        return model.fit(initial_epoch=plan.epochs,
+                         epochs=plan.epochs + plan.fine_tune_epochs, **plan.fit_args)
+
+
+@contextlib.contextmanager
+def _unknown_length_is_expected():
+    """tl_keras pipelines skip undecodable images, so Keras cannot know their
+    length and warns at the end of every epoch that the data "ran out"."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
+
+
+def _count(weights):
+    return f"{sum(int(np.prod(w.shape)) for w in weights):,}"
