@@ -111,3 +111,23 @@ def write_text_embedding(path, words=("good", "bad", "movie", "great", "awful"))
     tf.saved_model.save(module, path)
     os.remove(vocabulary_file)  # the module must carry its own copy
     return path
+
+
+class _TwoOutputs(tf.__internal__.tracking.AutoTrackable):
+    """A module whose call returns a tuple, as a detector's (boxes, scores) does."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = tf.Variable(2.0, name="scale")
+        self.variables = [self.scale]
+        self.trainable_variables = [self.scale]
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+    def __call__(self, inputs):
+        return inputs * self.scale, tf.reduce_sum(inputs, axis=-1, keepdims=True)
+
+
+def write_two_output_module(path):
+    """A module `[batch, 4]` -> (`[batch, 4]` doubled, `[batch, 1]` sums)."""
+    tf.saved_model.save(_TwoOutputs(), os.fspath(path))
+    return os.fspath(path)

@@ -78,19 +78,41 @@ def test_split_is_stable_when_files_are_added(tmp_path):
     assert 0.1 < len(after) / len(rel2) < 0.4
 
 
-def test_bad_files_are_skipped_counted_and_reported(tmp_path):
+def test_bad_files_are_skipped_counted_and_reported(tmp_path, capsys):
+    import io
+
+    from PIL import Image
+
+    from tl_keras.data.image_dataset import scan_image_folder
+
     root = make_folder(tmp_path / "pets", per_class=6)
     (root / "cats" / "notes.jpg").write_text("these are not pixels")
     good = (root / "dogs" / "dogs_0.jpg").read_bytes()
     (root / "dogs" / "truncated.jpg").write_bytes(good[: len(good) // 2])
     (root / "dogs" / "empty.png").write_bytes(b"")
-    with pytest.warns(UserWarning, match=r"Skipped 3 of 15 files") as record:
-        train, _, _ = tlk.image_dataset(str(root), image_size=32, validation_split=0)
-    message = str(record[0].message)
-    assert "notes.jpg (not an image" in message and "truncated.jpg (truncated" in message
-    assert "empty.png (empty file)" in message
+    pixels = np.full((32, 32, 3), 200, "uint8")
+    for name, image_format in (("scan.tiff", "TIFF"), ("photo.webp", "WEBP")):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, image_format)
+        (root / "cats" / name).write_bytes(buffer.getvalue())
+    train, _, _ = tlk.image_dataset(str(root), image_size=32, validation_split=0)
+    report = capsys.readouterr().out
+    assert f"Skipped 4 of 17 files in {root}" in report
+    lines = report.splitlines()
+    assert "  cats/notes.jpg: not an image (starts with b'these ar')" in lines
+    assert ("  dogs/truncated.jpg: truncated or corrupt: the decoder cannot read it to the "
+            "end") in lines
+    assert "  dogs/empty.png: empty file" in lines
+    assert any(line.startswith("  cats/scan.tiff: unsupported format (.tiff)")
+               for line in lines)
+    assert "function_node" not in report and "data.py" not in report
+    # The same, as data for programs.
+    assert [path for path, _ in scan_image_folder(str(root)).skipped] == [
+        "cats/notes.jpg", "cats/scan.tiff", "dogs/empty.png", "dogs/truncated.jpg"]
     x, _ = _all(train)
-    assert len(x) == 12  # every epoch runs through, without the bad files
+    assert len(x) == 13  # the WebP is read; every epoch runs without the bad files
+    tlk.image_dataset(str(root), image_size=32, validation_split=0, verbose=0)
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("setup,message", [

@@ -10,15 +10,14 @@ history = tlk.fit_two_phase(model, train, val, epochs=5, fine_tune_epochs=5)
 tlk.export_saved_model(model, "saved_models/flowers")
 ```
 
-Submodules that are public (`tl_keras.plots`, `tl_keras.cli`, `tl_keras.demo`,
-`tl_keras.library`) are reachable after `import tl_keras`, imported on first
-use; matplotlib is imported only when a plot is drawn. Importing tl_keras
-changes no environment variable.
+The public submodules `tl_keras.plots`, `tl_keras.cli` and `tl_keras.demo` are
+reachable after `import tl_keras` and imported on first use (matplotlib only
+when a plot is drawn). Importing tl_keras changes no environment variable.
 """
 
-__version__ = "0.2.0"
-
 import importlib as _importlib
+
+__version__ = "0.2.0"
 
 import keras as _keras
 
@@ -29,6 +28,9 @@ if _keras.backend.backend() != "tensorflow":
         f"Received: keras backend={_keras.backend.backend()!r}"
     )
 
+# Imported here, not on first use: this registers tl_keras's serializable
+# classes, so `keras.saving.load_model` reads a tl_keras model after
+# `import tl_keras` alone.
 from tl_keras.bases import PretrainedBase  # noqa: E402
 from tl_keras.bases import list_bases  # noqa: E402
 from tl_keras.bases import load_base  # noqa: E402

@@ -18,6 +18,8 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="tl-keras", description="Transfer learning with Keras 3 and TensorFlow."
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's own log lines")
     commands = parser.add_subparsers(dest="command", required=True)
 
     bases = commands.add_parser("bases", help="list the named bases and their input sizes")
@@ -45,10 +47,17 @@ def _parser():
     train.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--validation-split", type=float, default=0.2)
+    train.add_argument("--validation-data", default=None,
+                       help="a folder of class subfolders to validate on (instead of "
+                            "splitting --data)")
+    train.add_argument("--augmentation", default=None, choices=["default"],
+                       help="random flips, rotations and zooms in training (the base "
+                            "then runs every epoch)")
     train.add_argument("--alpha", type=float, default=None,
                        help="width multiplier of the MobileNet bases")
     train.add_argument("--export", default=None,
-                       help="export directory (default: saved_models/<data folder name>)")
+                       help="export directory (default: saved_models/<data folder name>, "
+                            "or the folder above a 'train' folder)")
     train.add_argument("--assert-accuracy-at-least", type=float, default=None,
                        help="exit non-zero when the final validation accuracy is lower "
                             "(makes the command a smoke test)")
@@ -76,7 +85,8 @@ def _parser():
 
     predict = commands.add_parser("predict", help="top classes of images from an export")
     predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
-    predict.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, BMP)")
+    predict.add_argument("images", nargs="+",
+                         help="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them")
     predict.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
 
     check = commands.add_parser(
@@ -96,7 +106,8 @@ def _parser():
 def main(argv=None):
     """Runs `tl-keras`; returns the exit status."""
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not args.verbose:
+        _quiet_tensorflow()
     from tl_keras.errors import DownloadError
 
     try:
@@ -104,6 +115,15 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, FileExistsError, DownloadError) as error:
         print(f"tl-keras {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def _quiet_tensorflow():
+    """Keeps TensorFlow's Python-side log lines out of the command's output; its
+    C++ log level is set before TensorFlow loads by the `tl-keras` entry point
+    (`tl_keras_cli`)."""
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 def _bases(args):
@@ -125,8 +145,19 @@ def _train(args):
     import tl_keras as tlk
     from tl_keras.bases import get_entry
     from tl_keras.bases.registry import is_registered
+    from tl_keras.data.image_dataset import class_folders
+    from tl_keras.export.layout import check_export_dir
     from tl_keras.plots import plot_history
 
+    # Everything that can be checked is checked before any work.
+    _check_epochs(args)
+    class_names = class_folders(args.data)
+    if args.validation_data is not None and class_folders(args.validation_data) != class_names:
+        raise ValueError(
+            "The validation folder's classes differ from the training folder's: "
+            f"{class_folders(args.validation_data)} vs {class_names}. "
+            f"Received: --validation-data {args.validation_data}")
+    export_dir = check_export_dir(args.export or _default_export_dir(args.data))
     weights = None if args.weights.lower() == "none" else args.weights
     kwargs = {} if args.alpha is None else {"alpha": args.alpha}
     if args.image_size:
@@ -135,24 +166,24 @@ def _train(args):
         size = get_entry(args.base).default_size
     else:  # an exported model: its own input size
         size = tlk.load_base(args.base).input_shape[1]
-    from tl_keras.data.image_dataset import class_folders
-
-    class_names = class_folders(args.data)  # checks the folders before any work
     model = tlk.build_model(
         args.base, num_classes=len(class_names), weights=weights,
-        input_shape=(size, size, 3), class_names=class_names, **kwargs,
+        input_shape=(size, size, 3), class_names=class_names,
+        augmentation=args.augmentation, **kwargs,
     )
+    split = 0 if args.validation_data else args.validation_split
     train, val, class_names = tlk.image_dataset(
         args.data, image_size=(size, size), batch_size=args.batch_size,
-        validation_split=args.validation_split,
-    )
+        validation_split=split)
+    if args.validation_data:
+        val, _, _ = tlk.image_dataset(args.validation_data, image_size=(size, size),
+                                      batch_size=args.batch_size, validation_split=0,
+                                      shuffle=False)
     history = tlk.fit_two_phase(
         model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_at=_number_or_name(args.fine_tune_at), learning_rate=args.learning_rate,
-        fine_tune_learning_rate=args.fine_tune_learning_rate, verbose=2,
+        fine_tune_learning_rate=args.fine_tune_learning_rate,
     )
-    export_dir = args.export or os.path.join(
-        "saved_models", os.path.basename(os.path.normpath(args.data)))
     path = tlk.export_saved_model(model, export_dir, history=history)  # its class names
     curves = os.path.join(path, "training_curves.png")
     plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
@@ -175,11 +206,32 @@ def _train(args):
     return 0
 
 
+def _check_epochs(args):
+    if args.epochs < 0 or args.fine_tune_epochs < 0 or not args.epochs + args.fine_tune_epochs:
+        raise ValueError(
+            "Nothing would be trained: expected --epochs and --fine-tune-epochs >= 0, "
+            "at least one of them > 0 (an untrained model is never exported). "
+            f"Received: --epochs {args.epochs} --fine-tune-epochs {args.fine_tune_epochs}")
+
+
+def _default_export_dir(data):
+    """`saved_models/<data folder>`, or the folder above a `train` folder
+    (`pets/train` -> `saved_models/pets`)."""
+    folder = os.path.normpath(os.path.abspath(data))
+    name = os.path.basename(folder)
+    if name.lower() in ("train", "training") and os.path.basename(os.path.dirname(folder)):
+        name = os.path.basename(os.path.dirname(folder))
+    return os.path.join("saved_models", os.path.splitext(name)[0])
+
+
 def _train_text(args):
     import numpy as np
 
     import tl_keras as tlk
+    from tl_keras.export.layout import check_export_dir
 
+    _check_epochs(args)
+    export_dir = check_export_dir(args.export or _default_export_dir(args.data))
     train, val, class_names = tlk.text_dataset(
         args.data, text_column=args.text_column, label_column=args.label_column,
         batch_size=args.batch_size, validation_split=args.validation_split,
@@ -192,10 +244,8 @@ def _train_text(args):
     history = tlk.fit_two_phase(
         model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
         learning_rate=args.learning_rate,
-        fine_tune_learning_rate=args.fine_tune_learning_rate, verbose=2)
-    name = os.path.splitext(os.path.basename(os.path.normpath(args.data)))[0]
-    path = tlk.export_saved_model(model, args.export or os.path.join("saved_models", name),
-                                  history=history)
+        fine_tune_learning_rate=args.fine_tune_learning_rate)
+    path = tlk.export_saved_model(model, export_dir, history=history)
     print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
           "`texts` (strings) in.")
     return 0
@@ -216,36 +266,48 @@ def _predict(args):
     import numpy as np
     import tensorflow as tf
 
-    from tl_keras.export.layout import read_model_card
-    from tl_keras.export.layout import resolve_version_dir
+    from tl_keras.data.image_dataset import scan_files
     from tl_keras.data.image_files import DEFAULT_RESIZE
     from tl_keras.data.image_files import load_images
+    from tl_keras.export import layout
 
-    version_dir = resolve_version_dir(args.model_dir)
+    version_dir = layout.resolve_version_dir(args.model_dir)
     if version_dir is None:
         raise ValueError(
             "Expected an exported model: saved_models/NAME (its latest version) or a "
             f"version directory with saved_model.pb. Received: model_dir={args.model_dir!r}"
         )
-    missing = [path for path in args.images if not os.path.isfile(path)]
+    paths, skipped, missing = scan_files(args.images)
     if missing:
-        raise FileNotFoundError(f"Image files not found. Received: {missing}")
+        raise FileNotFoundError(f"Image files or folders not found. Received: {missing}")
+    for path, reason in skipped:
+        print(f"{path}: skipped: {reason}", file=sys.stderr)
+    if not paths:
+        print("tl-keras predict: error: no readable image among the "
+              f"{len(skipped)} file(s) given", file=sys.stderr)
+        return 1
+    newer = [v for v in layout.broken_versions(args.model_dir)
+             if v > layout.version_of(version_dir)]
+    if newer and not layout.is_version_dir(args.model_dir):
+        print(f"Skipped version(s) {newer}: no saved_model.pb (broken or unfinished "
+              "exports).")
     serve = tf.saved_model.load(version_dir).signatures["serving_default"]
     height, width = serve.structured_input_signature[1]["images"].shape[1:3]
-    resize = read_model_card(version_dir).get("resize", DEFAULT_RESIZE)
-    images = load_images(args.images, (height, width), resize)
-    outputs = serve(images=tf.constant(images))
+    resize = layout.read_model_card(version_dir).get("resize", DEFAULT_RESIZE)
     print(f"Model: {version_dir}")
-    for index, path in enumerate(args.images):
-        if "classes" in outputs:
-            classes = [c.decode() for c in outputs["classes"][index].numpy()[:args.top]]
-            scores = outputs["scores"][index].numpy()[:args.top]
-        else:
-            probabilities = outputs["probabilities"][index].numpy()
-            order = np.argsort(-probabilities)[:args.top]
-            classes, scores = [str(i) for i in order], probabilities[order]
-        ranked = ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
-        print(f"{path}: {ranked}")
+    for start in range(0, len(paths), 32):
+        batch = paths[start:start + 32]
+        outputs = serve(images=tf.constant(load_images(batch, (height, width), resize)))
+        for index, path in enumerate(batch):
+            if "classes" in outputs:
+                classes = [c.decode() for c in outputs["classes"][index].numpy()[:args.top]]
+                scores = outputs["scores"][index].numpy()[:args.top]
+            else:
+                probabilities = outputs["probabilities"][index].numpy()
+                order = np.argsort(-probabilities)[:args.top]
+                classes, scores = [str(i) for i in order], probabilities[order]
+            ranked = ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
+            print(f"{path}: {ranked}")
     return 0
 
 
@@ -259,6 +321,10 @@ def _models(args):
     from tl_keras.library import format_models
     from tl_keras.library import list_models
 
+    if not os.path.isdir(args.root):
+        print(f"No exported models under {args.root} (it does not exist yet: "
+              "`tl-keras train` exports there).")
+        return 0
     entries = list_models(args.root)
     if not entries:
         print(f"No exported models under {args.root}.")

@@ -14,3 +14,28 @@ def say(message, verbose="auto"):
     if verbose in (0, False):
         return
     print(message, file=sys.stdout, flush=True)
+
+
+def fit_verbose(verbose):
+    """Keras's `verbose` for `fit`: `"auto"` gives progress bars (1) on a terminal or
+    in a notebook, and a plain line per epoch (2) when output goes to a file or a
+    pipe (CI logs, `nohup`), where a bar becomes one run-on line of escapes."""
+    if verbose != "auto":
+        return verbose
+    return 1 if is_interactive() else 2
+
+
+def is_interactive():
+    """Whether output goes to a terminal or a notebook (a running Jupyter kernel,
+    not merely an imported one)."""
+    if "IPython" in sys.modules:
+        shell = sys.modules["IPython"].get_ipython()
+        if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+            return True
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def plural(count, noun):
+    """`"1 epoch"`, `"5 epochs"`."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")

@@ -45,6 +45,8 @@ def plot_history(history, *, metric="accuracy", title=None):
     if not panels:
         raise ValueError(f"Expected a history with 'loss' or {metric!r}. "
                          f"Received: history with {sorted(values)}")
+    from matplotlib.ticker import MaxNLocator
+
     figure = _new_figure(figsize=(6 * len(panels), 4), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, key in zip(axes, panels):
@@ -59,6 +61,7 @@ def plot_history(history, *, metric="accuracy", title=None):
             ax.annotate("fine-tuning", xy=(fine_tune_epoch + 0.5, 1.0),
                         xycoords=("data", "axes fraction"), xytext=(4, -12),
                         textcoords="offset points", color="gray")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.set_title(key)
@@ -88,6 +91,20 @@ def _predict(model, data):
         images.append(np.asarray(x))
     return np.concatenate(images), np.concatenate(labels).astype(int), \
         np.concatenate(predicted).astype(int)
+
+
+def _across_classes(indices, labels, count):
+    """Up to `count` of `indices`, taking one of each class in turn."""
+    by_class = {}
+    for index in indices:
+        by_class.setdefault(int(labels[index]), []).append(int(index))
+    queues = [by_class[label] for label in sorted(by_class)]
+    chosen = []
+    while len(chosen) < count and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < count:
+                chosen.append(queue.pop(0))
+    return chosen
 
 
 def confusion_matrix(true, predicted, num_classes):
@@ -125,7 +142,8 @@ def plot_confusion_matrix(model, data, class_names, *, normalize=True, title=Non
     figure = _new_figure(figsize=(size + 1, size), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    figure.colorbar(image, ax=ax, shrink=0.8)
+    colorbar = figure.colorbar(image, ax=ax, shrink=0.8)
+    colorbar.set_label("share of the true class" if normalize else "examples")
     ticks = range(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)
@@ -142,14 +160,20 @@ def plot_confusion_matrix(model, data, class_names, *, normalize=True, title=Non
     return figure
 
 
-def show_predictions(model, data, class_names, *, n=9):
+def show_predictions(model, data, class_names, *, n=9, mistakes_first=False, pool=256):
     """Shows `n` images with their predicted and true labels; mistakes in red.
+
+    The images are drawn across the true classes in turn (a validation set
+    ordered by class still shows every class), from the first `pool` examples.
 
     Args:
         model: a trained image classifier (raw [0, 255] pixels in).
         data: a batched `tf.data.Dataset` of `(images, labels)`, or `(x, y)`.
         class_names: the class names, in output order.
         n: how many images. Defaults to `9`.
+        mistakes_first: show the mistakes first (across classes), then right
+            predictions. Defaults to `False`.
+        pool: how many examples to choose from. Defaults to `256`.
 
     Returns:
         A matplotlib `Figure` with a grid of `n` panels, each titled
@@ -160,11 +184,18 @@ def show_predictions(model, data, class_names, *, n=9):
     import numpy as np
     import tensorflow as tf
 
+    pool = max(pool, n)
     if isinstance(data, tf.data.Dataset):
-        data = data.unbatch().take(n).batch(n)
+        data = data.unbatch().take(pool).batch(64)
     else:
-        data = (np.asarray(data[0])[:n], np.asarray(data[1])[:n])
+        data = (np.asarray(data[0])[:pool], np.asarray(data[1])[:pool])
     images, true, predicted = _predict(model, data)
+    groups = [true != predicted, true == predicted] if mistakes_first \
+        else [np.ones(len(true), bool)]
+    chosen = []
+    for group in groups:
+        chosen += _across_classes(np.flatnonzero(group), true, n - len(chosen))
+    images, true, predicted = images[chosen], true[chosen], predicted[chosen]
     columns = math.ceil(math.sqrt(len(images)))
     rows = math.ceil(len(images) / columns)
     figure = _new_figure(figsize=(2.6 * columns, 2.8 * rows), layout="constrained")

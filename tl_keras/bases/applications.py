@@ -84,7 +84,7 @@ def load(base, *, weights="imagenet", input_shape=None, trainable=False, **kwarg
         model = entry.builder(weights=weights, input_shape=input_shape, **kwargs)
     except Exception as error:  # keras raises a bare Exception on download failure
         if weights == "imagenet" and "URL fetch failure" in str(error):
-            raise DownloadError(_download_message(entry, error)) from error
+            raise DownloadError(_download_message(entry, error, input_shape)) from error
         if weights not in (None, "imagenet"):
             raise ValueError(
                 f"Could not load the weights file into base '{entry.name}' "
@@ -103,7 +103,7 @@ def _arguments(kwargs):
     return ", ".join(f"{key}={value!r}" for key, value in sorted(kwargs.items()))
 
 
-def _download_message(entry, error):
+def _download_message(entry, error, input_shape):
     match = _URL_PATTERN.search(str(error))
     url = match.group(1) if match else None
     constructor = getattr(entry.builder, "constructor", entry.name)
@@ -111,10 +111,16 @@ def _download_message(entry, error):
     cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")),
                          "models")
     where = f" from {url}" if url else ""
+    size_note = ""
+    size = input_shape[0] if input_shape else None
+    if size and size != entry.default_size and f"_{size}_" in filename:
+        other = filename.replace(f"_{size}_", f"_{entry.default_size}_")
+        size_note = (f" Any input size can use the file for another size: a headless "
+                     f"base's weights do not depend on it, so {other} works too.")
     return (
         f"Could not download the ImageNet weights of base '{entry.name}' "
         f"({filename}{where}): no network? Download that file on a machine "
         f"with network and pass its path, `weights='/path/to/{filename}'` (CLI: "
         f"--weights /path/to/{filename}), or copy it into {cache}/ where Keras "
-        f"looks first. Received: weights='imagenet'"
+        f"looks first.{size_note} Received: weights='imagenet'"
     )

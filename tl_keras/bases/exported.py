@@ -13,6 +13,7 @@ fallback: the output of the layer before its last one, skipping `Dropout`.
 import os
 
 from tl_keras.bases.base_model import as_pretrained_base
+from tl_keras.console import say
 from tl_keras.export import layout
 
 SOURCE = "exported"
@@ -37,6 +38,10 @@ def load(base, *, weights=None, input_shape=None, trainable=False, **kwargs):
     version_dir = layout.resolve_version_dir(base)
     if version_dir is None or not layout.has_keras_model(version_dir):
         raise ValueError(directory_problem(base))
+    newer = [v for v in layout.broken_versions(base) if v > layout.version_of(version_dir)]
+    if newer and not layout.is_version_dir(base):
+        say(f"Skipped version(s) {newer} of {os.fspath(base)}: no saved_model.pb (broken or "
+            f"unfinished exports); using version {layout.version_of(version_dir)}.")
     model = layout.load_keras_model(version_dir)
     card = layout.read_model_card(version_dir)
     name = card.get("name") or layout.model_name(os.path.dirname(os.path.abspath(version_dir)))

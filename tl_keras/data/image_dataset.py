@@ -7,17 +7,18 @@ Every pipeline yields batches of `(images, labels)`: float32 RGB pixels in
 import collections
 import hashlib
 import os
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.console import say
 from tl_keras.data import fingerprints
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import IMAGE_EXTENSIONS
 from tl_keras.data.image_files import check_resize
 from tl_keras.data.image_files import decode_rgb
 from tl_keras.data.image_files import image_problem
+from tl_keras.data.image_files import unsupported_format
 from tl_keras.data.image_files import resize_image
 from tl_keras.data.tfds import load_tfds
 
@@ -29,7 +30,7 @@ ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names sk
 
 def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, seed=0,
                   split=None, resize=DEFAULT_RESIZE, cache=False, shuffle=True,
-                  data_dir=None):
+                  data_dir=None, verbose="auto"):
     """Returns `(train, validation, class_names)`: batched pipelines of raw pixels.
 
     Images are float32 RGB pixels in [0, 255] at `image_size` (grayscale and
@@ -40,12 +41,13 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
     its class folder, so a file stays on its side of the split when files are
     added and validation never leaks into training. Files that are not
     decodable images (a text file named `.jpg`, a truncated JPEG) are skipped,
-    counted and reported once, with their names and reasons, before training
-    starts; they never crash an epoch.
+    counted and reported once, with their names and plain reasons, before
+    training starts; they never crash an epoch. Files of other formats (TIFF,
+    a README) are reported the same way, never silently ignored.
 
     Args:
         source: a directory with one subfolder of images per class (JPEG, PNG,
-            GIF, BMP); `"tfds:NAME"` for a TensorFlow Datasets image dataset
+            GIF, BMP, WebP); `"tfds:NAME"` for a TensorFlow Datasets image dataset
             (downloaded by tensorflow-datasets where there is network); or a
             tuple `(x, y)` of arrays (images `[n, h, w, 3]`, integer labels).
         image_size: `(height, width)`, or an integer for square images.
@@ -65,6 +67,9 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
         shuffle: shuffle the training pipeline every epoch. Defaults to `True`.
         data_dir: TFDS only: where prepared datasets are (offline, pass the
             directory you copied them to). Defaults to `None`: TFDS's own.
+        verbose: print the report of skipped files (`0` silences it; the same
+            list as data: `tl_keras.data.image_dataset.scan_image_folder(source)
+            .skipped`). Defaults to `"auto"`.
 
     Returns:
         A tuple `(train, validation, class_names)`; `validation` is `None` when
@@ -94,7 +99,8 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
     if isinstance(source, str) and source.startswith("tfds:"):
         return _from_tfds(source[len("tfds:"):], split=split, data_dir=data_dir,
                           validation_split=validation_split, **options)
-    return _from_directory(os.fspath(source), validation_split=validation_split, **options)
+    return _from_directory(os.fspath(source), validation_split=validation_split,
+                           verbose=verbose, **options)
 
 
 # === Folders ===
@@ -124,12 +130,18 @@ def class_folders(directory):
     return names
 
 
-def _image_files(folder):
+def _image_files(folder, *, unsupported=None):
+    """The image files under `folder`, sorted; other files (not hidden) are
+    appended to `unsupported` when given."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(os.path.join(root, f) for f in sorted(files)
-                     if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith("."))
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = os.path.join(root, name)
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(path)
+            elif unsupported is not None:
+                unsupported.append(path)
     return found
 
 
@@ -144,13 +156,16 @@ def scan_image_folder(directory):
     class_names = class_folders(directory)
     paths, labels, skipped = [], [], []
     for label, name in enumerate(class_names):
-        for path in _image_files(os.path.join(directory, name)):
+        unsupported = []
+        for path in _image_files(os.path.join(directory, name), unsupported=unsupported):
             problem = image_problem(path)
             if problem:
                 skipped.append((os.path.relpath(path, directory), problem))
             else:
                 paths.append(path)
                 labels.append(label)
+        skipped.extend((os.path.relpath(path, directory), unsupported_format(path))
+                       for path in unsupported)
     for label, name in enumerate(class_names):
         if label not in labels:
             raise ValueError(
@@ -160,26 +175,56 @@ def scan_image_folder(directory):
     return ImageFolder(paths, labels, class_names, skipped)
 
 
+def scan_files(paths):
+    """Image files named directly or found in folders, each checked.
+
+    Returns:
+        `(readable, skipped, missing)`: paths of decodable images, `(path,
+        reason)` for the others, and the paths that do not exist.
+    """
+    readable, skipped, missing = [], [], []
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            unsupported = []
+            candidates = _image_files(path, unsupported=unsupported)
+            skipped.extend((p, unsupported_format(p)) for p in unsupported)
+        elif os.path.isfile(path):
+            candidates = [path]  # named by the user: read whatever its extension
+        else:
+            missing.append(path)
+            continue
+        for candidate in candidates:
+            problem = image_problem(candidate)
+            if problem:
+                skipped.append((candidate, problem))
+            else:
+                readable.append(candidate)
+    return readable, skipped, missing
+
+
 def in_validation(relative_path, validation_split, seed=0):
     """Whether a file goes to validation: a stable hash of its path in [0, 1)."""
     digest = hashlib.sha1(f"{seed}:{relative_path}".encode("utf-8")).hexdigest()
     return (int(digest[:12], 16) % 1_000_000) / 1_000_000 < validation_split
 
 
-def _report_skipped(directory, skipped, total):
-    if not skipped:
-        return
-    shown = "; ".join(f"{path} ({reason})" for path, reason in skipped[:20])
-    more = f"; and {len(skipped) - 20} more" if len(skipped) > 20 else ""
-    warnings.warn(
-        f"Skipped {len(skipped)} of {total} files in {directory} that are not decodable "
-        f"images: {shown}{more}", UserWarning, stacklevel=3)
+def skipped_report(directory, skipped, total, *, limit=20):
+    """A readable report of skipped files: the count, then a line per file."""
+    lines = [f"Skipped {len(skipped)} of {total} files in {directory} (they are not "
+             "images tl_keras can read; training goes on without them):"]
+    lines += [f"  {path}: {reason}" for path, reason in skipped[:limit]]
+    if len(skipped) > limit:
+        lines.append(f"  ... and {len(skipped) - limit} more "
+                     "(all of them: scan_image_folder(directory).skipped)")
+    return "\n".join(lines)
 
 
 def _from_directory(directory, *, image_size, batch_size, validation_split, seed, resize,
-                    cache, shuffle):
+                    cache, shuffle, verbose):
     folder = scan_image_folder(directory)
-    _report_skipped(directory, folder.skipped, len(folder.paths) + len(folder.skipped))
+    if folder.skipped:
+        say(skipped_report(directory, folder.skipped,
+                           len(folder.paths) + len(folder.skipped)), verbose)
     train_idx, val_idx = [], []
     for index, path in enumerate(folder.paths):
         relative = os.path.relpath(path, directory).replace(os.sep, "/")
@@ -199,7 +244,8 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, seed
         ds = tf.data.Dataset.from_tensor_slices((paths[indices], labels[indices]))
 
         def load(path, label):
-            return resize_image(decode_rgb(tf.io.read_file(path)), image_size, resize), label
+            return resize_image(decode_rgb(tf.io.read_file(path), image_size), image_size,
+                                resize), label
 
         part = "train" if is_train else "validation"
         dataset = _finish(ds, load, len(indices), batch_size=batch_size, seed=seed,

@@ -8,7 +8,8 @@ import os
 
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
+READABLE_FORMATS = "JPEG, PNG, GIF, BMP and WebP"
 
 # resize policy -> what it does
 RESIZE_POLICIES = {
@@ -51,6 +52,8 @@ def image_problem(path):
         complete = tail.rstrip(b"\x00").endswith(b"\x3b")
     elif head.startswith(b"BM"):
         complete = int.from_bytes(head[2:6], "little") <= size
+    elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        complete = int.from_bytes(head[4:8], "little") + 8 <= size
     else:
         return f"not an image (starts with {head[:8]!r})"
     if complete:
@@ -58,18 +61,62 @@ def image_problem(path):
     try:  # an unusual ending: let the decoder decide
         with open(path, "rb") as f:
             tf.io.decode_image(f.read(), channels=3, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, ValueError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else "bad data"
-        return f"truncated or corrupt: {message[:120]}"
+    except (tf.errors.InvalidArgumentError, ValueError):
+        return "truncated or corrupt: the decoder cannot read it to the end"
     return None
 
 
-def decode_rgb(data):
-    """Decodes JPEG/PNG/GIF/BMP bytes to uint8 RGB (grayscale and RGBA become RGB;
-    an animated GIF gives its first frame)."""
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+def unsupported_format(path):
+    """Why a file that is not in `IMAGE_EXTENSIONS` is not read."""
+    extension = os.path.splitext(path)[1].lower() or "no extension"
+    return (f"unsupported format ({extension}): TensorFlow decodes {READABLE_FORMATS}; "
+            "convert it to one of those")
+
+
+# A JPEG's decoder can downscale by these factors while decoding (in the DCT
+# domain, far less memory and time than decoding in full, then resizing).
+JPEG_RATIOS = (8, 4, 2)
+# Downscale only while the decoded image keeps at least this many times the
+# target's pixels on its short side, so the final resize still has detail to use.
+_JPEG_MARGIN = 2
+
+
+def decode_rgb(data, target_size=None):
+    """Decodes JPEG/PNG/GIF/BMP/WebP bytes to uint8 RGB (grayscale and RGBA become RGB;
+    an animated GIF gives its first frame).
+
+    With `target_size` (height, width), a JPEG much larger than it is decoded
+    at 1/2, 1/4 or 1/8 scale (`tf.image.decode_jpeg`'s `ratio`): an 8000x8000
+    photo for a 224x224 model no longer costs 190 MB of pixels to decode.
+    """
+    if target_size is None:
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    else:
+        is_jpeg = tf.equal(tf.strings.substr(data, 0, 2), b"\xff\xd8")
+        image = tf.cond(is_jpeg, lambda: _decode_jpeg_for(data, target_size),
+                        lambda: tf.io.decode_image(data, channels=3,
+                                                   expand_animations=False))
     image.set_shape([None, None, 3])
     return image
+
+
+def jpeg_ratio(shape, target_size):
+    """The largest of `JPEG_RATIOS` (or 1) that keeps the short side at least
+    `_JPEG_MARGIN` times the target's longest side."""
+    short = min(int(shape[0]), int(shape[1]))
+    needed = _JPEG_MARGIN * max(target_size)
+    return next((ratio for ratio in JPEG_RATIOS if short >= needed * ratio), 1)
+
+
+def _decode_jpeg_for(data, target_size):
+    shape = tf.image.extract_jpeg_shape(data)
+    short = tf.minimum(shape[0], shape[1])
+    needed = _JPEG_MARGIN * max(target_size)
+    branches = [(short >= needed * ratio,
+                 lambda ratio=ratio: tf.image.decode_jpeg(data, channels=3, ratio=ratio))
+                for ratio in JPEG_RATIOS]
+    return tf.case(branches, default=lambda: tf.image.decode_jpeg(data, channels=3),
+                   exclusive=False)
 
 
 def resize_image(image, size, resize=DEFAULT_RESIZE):
@@ -99,6 +146,6 @@ def resize_image(image, size, resize=DEFAULT_RESIZE):
 
 def load_images(paths, image_size, resize=DEFAULT_RESIZE):
     """Decodes image files to a float32 `[n, height, width, 3]` batch in [0, 255]."""
-    images = [resize_image(decode_rgb(tf.io.read_file(os.fspath(p))), image_size, resize)
-              for p in paths]
+    images = [resize_image(decode_rgb(tf.io.read_file(os.fspath(p)), image_size), image_size,
+                           resize) for p in paths]
     return tf.stack(images).numpy()

@@ -52,15 +52,42 @@ def resolve_version_dir(path):
     """Returns the version directory that `path` means, or None.
 
     `path` is a version directory (`saved_models/NAME/3`) or a model directory
-    holding integer versions (`saved_models/NAME`: its latest version).
+    holding integer versions (`saved_models/NAME`: its latest version that
+    holds a SavedModel; see `broken_versions` for the others).
     """
     path = os.fspath(path)
     if is_version_dir(path):
         return path
-    versions = list_versions(path)
-    if versions:
-        return os.path.join(path, str(versions[-1]))
+    usable = [v for v in list_versions(path) if is_version_dir(os.path.join(path, str(v)))]
+    if usable:
+        return os.path.join(path, str(usable[-1]))
     return None
+
+
+def broken_versions(model_dir):
+    """The integer version directories of `model_dir` without a SavedModel."""
+    return [v for v in list_versions(model_dir)
+            if not is_version_dir(os.path.join(model_dir, str(v)))]
+
+
+def check_export_dir(export_dir):
+    """Raises a clear error, before any work, when `export_dir` cannot hold versions."""
+    export_dir = os.fspath(export_dir)
+    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+        raise ValueError(
+            "Expected `export_dir` to be a directory (it will hold one integer "
+            f"subdirectory per version), but it is a file. Received: export_dir={export_dir!r}"
+        )
+    existing = export_dir
+    while existing and not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    existing = existing or os.curdir
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"Cannot write exports under {existing!r} (not a writable directory). Choose "
+            f"another export directory. Received: export_dir={export_dir!r}"
+        )
+    return export_dir
 
 
 def model_name(export_dir):

@@ -85,12 +85,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     >>> path
     'saved_models/flowers/1'
     """
-    export_dir = os.fspath(export_dir)
-    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
-        raise ValueError(
-            "Expected `export_dir` to be a directory (it will hold one integer "
-            f"subdirectory per version), but it is a file. Received: export_dir={export_dir!r}"
-        )
+    export_dir = layout.check_export_dir(export_dir)
     units = model.output_shape[-1]
     if class_names is None:
         class_names = class_names_of(model)

@@ -78,7 +78,7 @@ def decode_images(image_bytes, size, resize=DEFAULT_RESIZE):
     error for that request, never a crash of the server.
     """
     return tf.map_fn(
-        lambda data: resize_image(decode_rgb(data), size, resize),
+        lambda data: resize_image(decode_rgb(data, size), size, resize),
         image_bytes,
         fn_output_signature=tf.TensorSpec(tuple(size) + (3,), tf.float32),
     )

@@ -58,8 +58,9 @@ class HubLayer(keras.layers.Layer):
             module directory. Downloads are cached in `TFHUB_CACHE_DIR`
             (default `~/.cache/tfhub_modules`).
         trainable: whether the module is fine-tuned. Defaults to `False`.
-        output_key: the output to return when the module returns a dict.
-            Defaults to `None`: the module's only output, or `"default"`.
+        output_key: the output to return when the module returns a dict (a
+            key) or a list or tuple (an index). Defaults to `None`: the module's
+            only output, or `"default"`.
         signature: call this signature instead of `__call__` (needed by TF1
             Hub format and some classification modules). Defaults to `None`.
         arguments: extra keyword arguments for the module's `__call__`.
@@ -227,6 +228,8 @@ class HubLayer(keras.layers.Layer):
         return outputs
 
     def _select_output(self, outputs):
+        if isinstance(outputs, (list, tuple)):
+            return self._select_from_sequence(outputs)
         if not isinstance(outputs, dict):
             if self.output_key is not None:
                 raise ValueError(
@@ -243,6 +246,22 @@ class HubLayer(keras.layers.Layer):
             raise ValueError(
                 f"Unknown output key. Expected one of {sorted(outputs)}. "
                 f"Received: output_key={key!r}"
+            )
+        return outputs[key]
+
+    def _select_from_sequence(self, outputs):
+        """A module that returns a list or tuple (a detector's boxes and scores):
+        `output_key` is the index of the output to use."""
+        key = self.output_key
+        if key is None and len(outputs) == 1:
+            return outputs[0]
+        if isinstance(key, bool) or not isinstance(key, int) \
+                or not -len(outputs) <= key < len(outputs):
+            shapes = ", ".join(f"{i}: {tuple(getattr(o, 'shape', ()))}"
+                               for i, o in enumerate(outputs))
+            raise ValueError(
+                f"This module returns {len(outputs)} outputs ({shapes}); pass "
+                f"output_key=<index> to choose one. Received: output_key={key!r}"
             )
         return outputs[key]
 

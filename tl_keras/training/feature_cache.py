@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.console import fit_verbose
+
 Features = collections.namedtuple("Features", "x y sample_weight")
 
 
@@ -165,8 +167,9 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
         count = -(-len(x) // batch_size)
     step = tf.function(lambda inputs: extractor(inputs, training=False),
                        reduce_retracing=True)
-    progress = keras.utils.Progbar(count if count > 0 else None, unit_name="batch") \
-        if verbose not in (0, False) else None
+    verbose = fit_verbose(verbose)
+    progress = keras.utils.Progbar(count if count > 0 else None, unit_name="batch",
+                                   verbose=verbose) if verbose not in (0, False) else None
     chunks, labels, weights = _Chunks(to_disk), [], []
     for index, batch in enumerate(batches, start=1):
         batch = batch if isinstance(batch, tuple) else (batch,)

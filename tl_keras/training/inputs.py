@@ -1,11 +1,13 @@
 """Training data checked against the model before any work, and made ready for `fit`."""
 
 import collections
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from tl_keras.data import fingerprints
+from tl_keras.models.image_classifier import ImageClassifier
 from tl_keras.training.losses import check_label_values
 from tl_keras.training.losses import label_kind
 
@@ -27,7 +29,8 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
     input_rank = len(model.input_shape)
     fit_args = {}
     if isinstance(train_data, tf.data.Dataset):
-        shape, sample_labels = _dataset_sample(train_data, "train_data", input_rank)
+        shape, sample_labels, sample_inputs = _dataset_sample(train_data, "train_data",
+                                                              input_rank)
         kind = label_kind(sample_labels, units, activation)
         check_label_values(sample_labels, kind, units)
         _check_input_shape(model, shape, "train_data")
@@ -35,6 +38,7 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
         all_labels = None
     else:
         x, y = _split_arrays(train_data, "train_data")
+        sample_inputs = x
         kind = label_kind(y, units, activation)
         check_label_values(y, kind, units)
         _check_input_shape(model, x.shape, "train_data")
@@ -45,11 +49,13 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
         else:
             fit_args.update(x=x, y=y, batch_size=batch_size, shuffle=True)
         all_labels = y
+    if isinstance(model, ImageClassifier):
+        _warn_about_unit_pixels(sample_inputs)
     validation_fingerprint = None
     if validation_data is not None:
         if isinstance(validation_data, tf.data.Dataset):
-            shape, val_labels = _dataset_sample(validation_data, "validation_data",
-                                                input_rank)
+            shape, val_labels, _ = _dataset_sample(validation_data, "validation_data",
+                                                   input_rank)
             val = _with_label_check(validation_data, kind, units)
         else:
             vx, val_labels = _split_arrays(validation_data, "validation_data")
@@ -63,6 +69,19 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
         validation_fingerprint = fingerprints.fingerprint(validation_data)
     return TrainingData(fit_args, kind, all_labels, fingerprints.fingerprint(train_data),
                         validation_fingerprint)
+
+
+def _warn_about_unit_pixels(images):
+    """A first batch of pixels all in [0, 1] is most likely rescaled already (a
+    `Rescaling(1/255)` in the pipeline): the model rescales inside."""
+    images = np.asarray(images)
+    if images.size and images.dtype.kind == "f" and float(images.max()) <= 1.0:
+        warnings.warn(
+            "The training images look like pixels in [0, 1] (the first batch's maximum "
+            f"is {float(images.max()):.3g}), but a tl_keras image model takes RGB pixels "
+            "in [0, 255] and does the base's preprocessing inside. Remove the rescaling "
+            "from your pipeline (tl_keras.image_dataset gives [0, 255]).",
+            UserWarning, stacklevel=4)
 
 
 def balanced_class_weight(labels, units):
@@ -110,7 +129,7 @@ def _dataset_sample(dataset, name, input_rank):
             f"call dataset.batch(32) first. Received: inputs of shape {spec[0].shape}"
         )
     for batch in dataset.take(1):
-        return spec[0].shape, np.asarray(batch[1])
+        return spec[0].shape, np.asarray(batch[1]), np.asarray(batch[0])
     raise ValueError(f"`{name}` is empty: it yielded no batch. Received: {name}={dataset}")
 
 

@@ -19,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.console import fit_verbose
+from tl_keras.console import plural
 from tl_keras.console import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
@@ -86,8 +88,9 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         feature_cache: the `FeatureCache` that keeps features for reuse by
             later calls with the same base weights and data. Defaults to
             `None`: the process's default cache.
-        verbose: passed to `model.fit`; `0` also silences the phase lines.
-            Defaults to `"auto"`.
+        verbose: passed to `model.fit`; `0` also silences the phase lines;
+            `"auto"` shows progress bars on a terminal or in a notebook and a line
+            per epoch when output goes to a file or a pipe. Defaults to `"auto"`.
 
     Returns:
         A `TwoPhaseHistory` with both phases merged and `fine_tune_epoch`.
@@ -140,6 +143,9 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
           learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
           cache_features, feature_cache, verbose):
     check_counts(epochs=epochs, fine_tune_epochs=fine_tune_epochs)
+    if not epochs and not fine_tune_epochs:
+        raise ValueError("Nothing to train: expected `epochs` or `fine_tune_epochs` > 0. "
+                         "Received: epochs=0, fine_tune_epochs=0")
     for arg, value in (("learning_rate", learning_rate),
                        ("fine_tune_learning_rate", fine_tune_learning_rate)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -156,6 +162,7 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
     if fine_tune_epochs:  # validate before any work
         index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
     class_weight = _class_weight(class_weight, data.labels, train_data, units)
+    verbose = fit_verbose(verbose)
     fit_args = dict(data.fit_args, callbacks=callbacks, class_weight=class_weight,
                     verbose=verbose)
     compile_args = user_compile_args(model) or auto_compile_args(data.kind, activation)
@@ -200,7 +207,7 @@ def _no_cache_reason(model, cache_features, epochs):
 def _train_head(model, plan):
     compile_model(model, plan.compile_args, plan.learning_rate)
     say(f"Phase 1/2: training the head, base '{get_base(model).name}' frozen: "
-        f"{plan.epochs} epochs at learning rate {plan.learning_rate:g} "
+        f"{plural(plan.epochs, 'epoch')} at learning rate {plan.learning_rate:g} "
         f"({_count(model.trainable_weights)} trainable parameters).", plan.verbose)
     if not plan.epochs:
         history = keras.callbacks.History()
@@ -229,7 +236,8 @@ def _train_head_on_features(model, plan):
         extractor, train, fingerprint=plan.data.train_fingerprint,
         batch_size=plan.batch_size, verbose=verbose)
     say(f"Feature cache: {'reused' if hit else 'computed'} the frozen base's features of "
-        f"{len(train_features.x)} training examples ({train_features.x.shape[1]} each); "
+        f"{plural(len(train_features.x), 'training example')} "
+        f"({train_features.x.shape[1]} each); "
         "the base runs once, not every epoch.", verbose)
     validation = None
     if fit_args.get("validation_data") is not None:
@@ -270,9 +278,9 @@ def _feature_data(features, batch_size, shuffle):
 def _fine_tune(model, plan):
     unfrozen = unfreeze_base(model, plan.fine_tune_index, recompile=False)
     compile_model(model, plan.compile_args, plan.fine_tune_learning_rate)
-    say(f"Phase 2/2: fine-tuning the top of '{get_base(model).name}' ({len(unfrozen)} "
-        "layers with weights unfrozen, BatchNormalization kept frozen): "
-        f"{plan.fine_tune_epochs} epochs at learning rate "
+    say(f"Phase 2/2: fine-tuning the top of '{get_base(model).name}' "
+        f"({plural(len(unfrozen), 'layer')} with weights unfrozen, BatchNormalization "
+        f"kept frozen): {plural(plan.fine_tune_epochs, 'epoch')} at learning rate "
         f"{plan.fine_tune_learning_rate:g} ({_count(model.trainable_weights)} "
         "trainable parameters).", plan.verbose)
     with _unknown_length_is_expected():

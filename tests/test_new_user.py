@@ -1,0 +1,196 @@
+"""What a new user hit (quiet output, errors before the work, nothing silently
+dropped), each with the behaviour a user should see."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tl_keras as tlk
+from tests.conftest import random_images
+from tests.test_cli import _write_image_folders
+from tl_keras.cli import main
+
+
+def _run_cli(*args):
+    """Runs the installed `tl-keras` command as a user's shell would."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = os.path.join(os.path.dirname(sys.executable), "tl-keras")
+    return subprocess.run([command, *args], capture_output=True, text=True, timeout=300,
+                          env=env)
+
+
+def test_the_cli_prints_nothing_of_tensorflow():
+    done = _run_cli("--help")
+    assert done.returncode == 0 and "tl-keras" in done.stdout
+    assert done.stderr == ""
+    done = _run_cli("bases")
+    assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
+    assert "resnet50" in done.stdout
+
+
+def test_progress_is_a_line_per_epoch_when_not_on_a_terminal(capsys):
+    model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3))
+    images, labels = random_images(8), np.array([0, 1] * 4)
+    tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=1,
+                      cache_features=False)
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out and "\r" not in out  # captured output is not a terminal
+    assert "Epoch 2/2" in out and out.count("1/1 - ") == 2  # a plain line per epoch
+    assert "1 epoch at learning rate" in out  # not "1 epochs"
+
+
+def test_pixels_in_zero_one_are_warned_about_once():
+    model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3))
+    images, labels = random_images(8) / 255.0, np.array([0, 1] * 4)
+    with pytest.warns(UserWarning, match=r"pixels in \[0, 1\].*takes RGB pixels in \[0, 255\]"):
+        tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=0, verbose=0)
+    with pytest.raises(ValueError, match="Nothing to train.*Received: epochs=0"):
+        tlk.fit_two_phase(model, (images, labels), epochs=0, fine_tune_epochs=0)
+
+
+def test_train_checks_outputs_and_epochs_before_any_work(tmp_path, capsys):
+    data = _write_image_folders(tmp_path / "colours", per_class=2)
+    (tmp_path / "a_file").write_text("x")
+    common = ["train", "--data", str(data), "--base", "mobilenet_v3_small", "--weights",
+              "none", "--image-size", "32"]
+    assert main(common + ["--export", str(tmp_path / "a_file")]) == 2
+    captured = capsys.readouterr()
+    assert "it is a file" in captured.err and "Phase 1/2" not in captured.out
+    assert main(common + ["--epochs", "0", "--fine-tune-epochs", "0",
+                          "--export", str(tmp_path / "out")]) == 2
+    assert "Nothing would be trained" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_train_names_the_export_after_the_dataset_and_takes_a_validation_folder(
+        tmp_path, capsys, monkeypatch):
+    _write_image_folders(tmp_path / "pets" / "train", per_class=4, size=32)
+    _write_image_folders(tmp_path / "pets" / "validation", per_class=2, size=32)
+    monkeypatch.chdir(tmp_path)
+    status = main(["train", "--data", "pets/train", "--validation-data", "pets/validation",
+                   "--augmentation", "default", "--base", "mobilenet_v3_small",
+                   "--weights", "none", "--image-size", "32", "--epochs", "1",
+                   "--fine-tune-epochs", "0"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert os.path.isdir(tmp_path / "saved_models" / "pets" / "1")  # not saved_models/train
+    assert "Feature cache off (augmentation" in out  # the augmentation is in the model
+    loaded = keras.saving.load_model(
+        str(tmp_path / "saved_models" / "pets" / "1" / "keras" / "model.keras"))
+    assert loaded.augmentation is not None and loaded.class_names == ["blue", "red"]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    root = tmp_path_factory.mktemp("library")
+    model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
+                            class_names=["blue", "red"])
+    return tlk.export_saved_model(model, str(root / "colours"), warmup=False)
+
+
+def test_predict_names_bad_files_and_predicts_the_rest(export, tmp_path, capsys):
+    folder = _write_image_folders(tmp_path / "images", per_class=2, size=32) / "red"
+    (folder / "notes.jpg").write_text("not pixels")
+    (folder / "readme.txt").write_text("a note")
+    model_dir = os.path.dirname(export)
+    assert main(["predict", model_dir, str(folder)]) == 0  # a folder of images
+    captured = capsys.readouterr()
+    predicted = [line for line in captured.out.splitlines() if line.startswith(str(folder))]
+    assert len(predicted) == 2
+    assert f"{folder / 'notes.jpg'}: skipped: not an image" in captured.err
+    assert f"{folder / 'readme.txt'}: skipped: unsupported format (.txt)" in captured.err
+    assert main(["predict", model_dir, str(folder / "notes.jpg")]) == 1
+    assert "no readable image" in capsys.readouterr().err
+
+
+def test_a_broken_newest_version_is_skipped_with_a_line(export, tmp_path, capsys):
+    import shutil
+
+    model_dir = tmp_path / "colours"
+    shutil.copytree(os.path.dirname(export), model_dir)
+    (model_dir / "2").mkdir()  # an empty version, as an interrupted copy leaves
+    image = _write_image_folders(tmp_path / "images", per_class=1, size=32) / "red" / "0.jpg"
+    assert main(["predict", str(model_dir), str(image)]) == 0
+    out = capsys.readouterr().out
+    assert "Skipped version(s) [2]" in out and f"Model: {model_dir / '1'}" in out
+    base = tlk.load_base(str(model_dir))
+    assert base.lineage[0]["version"] == 1
+    assert "Skipped version(s) [2]" in capsys.readouterr().out
+
+
+def test_models_without_a_library_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["models"]) == 0
+    assert "No exported models under saved_models" in capsys.readouterr().out
+
+
+def test_show_predictions_draws_across_classes_and_mistakes_first():
+    from tl_keras import plots
+
+    class ByColour(keras.Model):  # predicts the brightest channel; blue is never right
+        def call(self, x):
+            return tf.one_hot(tf.minimum(tf.argmax(tf.reduce_mean(x, axis=[1, 2]), -1), 1), 3)
+
+    x = np.zeros((30, 8, 8, 3), "float32")
+    y = np.repeat([0, 1, 2], 10)  # ordered by class, as a validation folder is
+    for i, label in enumerate(y):
+        x[i, ..., label] = 200
+    figure = plots.show_predictions(ByColour(), (x, y), ["red", "green", "blue"], n=6)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert sum("blue" in t for t in titles) == 2 and titles[0] == "red"
+    figure = plots.show_predictions(ByColour(), (x, y), ["red", "green", "blue"], n=3,
+                                    mistakes_first=True)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert all("(true: blue)" in t for t in titles)
+
+
+def test_a_hub_module_with_several_outputs(tmp_path):
+    from tests.hub_fixtures import write_two_output_module
+
+    path = write_two_output_module(tmp_path / "two")
+    inputs = np.ones((2, 4), "float32")
+    with pytest.raises(ValueError, match=r"returns 2 outputs \(0: \(2, 4\), 1: \(2, 1\)\)"
+                                         r".*output_key=<index>"):
+        tlk.HubLayer(path)(inputs)
+    np.testing.assert_allclose(tlk.HubLayer(path, output_key=1)(inputs), [[4.0], [4.0]])
+    np.testing.assert_allclose(tlk.HubLayer(path, output_key=0)(inputs), 2 * inputs)
+
+
+def test_offline_weights_error_says_the_default_size_file_works(monkeypatch):
+    import urllib.error
+
+    def no_network(url, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("keras.src.utils.file_utils.urlretrieve", no_network)
+    with pytest.raises(tlk.DownloadError, match=r"mobilenet_2_5_224_tf_no_top\.h5 works too"):
+        tlk.load_base("mobilenet", weights="imagenet", input_shape=(160, 160, 3), alpha=0.25)
+
+
+def test_large_jpegs_are_downscaled_while_decoding(tmp_path):
+    from tl_keras.data.image_files import decode_rgb
+    from tl_keras.data.image_files import jpeg_ratio
+    from tl_keras.data.image_files import load_images
+    from tl_keras.data.image_files import resize_image
+
+    assert jpeg_ratio((8000, 8000), (224, 224)) == 8
+    assert jpeg_ratio((1000, 1500), (224, 224)) == 2
+    assert jpeg_ratio((300, 300), (224, 224)) == 1
+    y, x = np.mgrid[0:1024, 0:1024]
+    pixels = np.stack([x % 256, y % 256, (x // 4) % 256], -1).astype("uint8")
+    data = tf.io.encode_jpeg(pixels, quality=95)
+    decoded = decode_rgb(data, (32, 32))
+    assert tuple(decoded.shape) == (128, 128, 3)  # 1/8 scale: 64x fewer pixels
+    full = resize_image(decode_rgb(data), (32, 32))
+    fast = resize_image(decoded, (32, 32))
+    assert float(tf.reduce_mean(tf.abs(full - fast))) < 8.0  # the same picture
+    path = tmp_path / "big.jpg"
+    path.write_bytes(data.numpy())
+    np.testing.assert_allclose(load_images([str(path)], (32, 32)), fast[None], atol=1e-4)
