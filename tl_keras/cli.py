@@ -37,7 +37,10 @@ def _parser():
                        help="imagenet, none, or the path to a weights file (default: imagenet)")
     train.add_argument("--image-size", type=int, default=None,
                        help="square input size in pixels (default: the base's own)")
-    train.add_argument("--epochs", type=int, default=5, help="phase 1 epochs (default: 5)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help="phase 1 epochs (default: until the validation loss stops "
+                            "improving, at most 100, when the head trains on cached "
+                            "features; else 5)")
     train.add_argument("--fine-tune-epochs", type=int, default=5,
                        help="phase 2 epochs; 0 skips fine-tuning (default: 5)")
     train.add_argument("--fine-tune-at", default=None,
@@ -74,7 +77,8 @@ def _parser():
     text.add_argument("--encoder", default="average", choices=["average", "conv", "bilstm"])
     text.add_argument("--max-tokens", type=int, default=20000)
     text.add_argument("--sequence-length", type=int, default=200)
-    text.add_argument("--epochs", type=int, default=5)
+    text.add_argument("--epochs", type=int, default=None,
+                      help="phase 1 epochs (default: as for train)")
     text.add_argument("--fine-tune-epochs", type=int, default=5)
     text.add_argument("--learning-rate", type=float, default=1e-3)
     text.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
@@ -207,7 +211,8 @@ def _train(args):
 
 
 def _check_epochs(args):
-    if args.epochs < 0 or args.fine_tune_epochs < 0 or not args.epochs + args.fine_tune_epochs:
+    epochs = 1 if args.epochs is None else args.epochs  # None: chosen by fit_two_phase
+    if epochs < 0 or args.fine_tune_epochs < 0 or not epochs + args.fine_tune_epochs:
         raise ValueError(
             "Nothing would be trained: expected --epochs and --fine-tune-epochs >= 0, "
             "at least one of them > 0 (an untrained model is never exported). "

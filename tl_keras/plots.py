@@ -24,7 +24,8 @@ def _new_figure(**kwargs):
 def plot_history(history, *, metric="accuracy", title=None):
     """Plots loss and `metric`, training and validation, across both phases.
 
-    The epoch where fine-tuning began is marked and labelled.
+    The epoch where fine-tuning began is marked and labelled, and so are the
+    epochs whose weights each phase kept (`history.stops`).
 
     Args:
         history: a `tl_keras.TwoPhaseHistory` or a `keras.callbacks.History`.
@@ -55,6 +56,11 @@ def plot_history(history, *, metric="accuracy", title=None):
         if f"val_{key}" in values:
             ax.plot(epochs, values[f"val_{key}"], marker="o", markersize=3,
                     label=f"validation {key}")
+        kept = [stop["best_epoch"] for stop in getattr(history, "stops", ()) or ()
+                if stop and stop.get("best_epoch") is not None]
+        if kept and f"val_{key}" in values:
+            ax.plot([e + 1 for e in kept], [values[f"val_{key}"][e] for e in kept], "*",
+                    color="black", markersize=11, label="epoch kept (best validation loss)")
         if fine_tune_epoch is not None:
             ax.axvline(fine_tune_epoch + 0.5, color="gray", linestyle="--",
                        label="fine-tuning starts")

@@ -22,7 +22,7 @@ def check_head_arguments(num_classes, *, hidden_units, dropout, pooling, activat
         raise ValueError(
             "A softmax over one class always outputs 1.0. Use num_classes=2 with "
             "activation='softmax', or num_classes=1 with activation='sigmoid'. "
-            f"Received: num_classes=1, activation='softmax'"
+            "Received: num_classes=1, activation='softmax'"
         )
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"Expected `dropout` in [0, 1). Received: dropout={dropout!r}")

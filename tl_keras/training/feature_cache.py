@@ -94,6 +94,14 @@ class FeatureCache:
         return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries),
                 "bytes_in_memory": int(in_memory), "spill_files": spilled}
 
+    @property
+    def spill_directory(self):
+        """Where spill files go: the given directory, the one this cache made, or
+        None when it has made none."""
+        if self._directory is not None:
+            return self._directory
+        return self._owned_directory[0] if self._owned_directory else None
+
     # === Cleanup ===
 
     def clear(self):

@@ -14,10 +14,14 @@ class TwoPhaseHistory:
             phase 2 was skipped.
         phases: the two `keras.callbacks.History` objects (the second `None`
             when phase 2 was skipped).
+        stops: one dict per phase run (or None when nothing was watched):
+            `best_epoch` (kept: its weights are the model's), `stopped_early`,
+            and `reason`, a sentence.
     """
 
-    def __init__(self, phase1, phase2=None):
+    def __init__(self, phase1, phase2=None, stops=(None, None)):
         self.phases = (phase1, phase2)
+        self.stops = tuple(stops)
         first = phase1.history if phase1 is not None else {}
         second = phase2.history if phase2 is not None else {}
         n_first = _num_epochs(first)

@@ -11,21 +11,21 @@ inference mode and its statistics never drift), recompile at a low learning
 rate and go on counting epochs, so the curves of both phases join.
 """
 
-import contextlib
 import dataclasses
-import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from tl_keras.console import fit_verbose
 from tl_keras.console import plural
 from tl_keras.console import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
+from tl_keras.training.activation_cache import split_at_cut
+from tl_keras.training.cached_training import fine_tune_on_activations
+from tl_keras.training.cached_training import train_head_on_features
+from tl_keras.training.cached_training import unknown_length_is_expected
 from tl_keras.training.feature_cache import default_feature_cache
-from tl_keras.training.feature_cache import head_batch_size
 from tl_keras.training.freezing import fine_tune_index
 from tl_keras.training.freezing import freeze_base
 from tl_keras.training.freezing import leaf_layers
@@ -40,17 +40,29 @@ from tl_keras.training.losses import output_activation
 from tl_keras.training.losses import user_compile_args
 
 
-def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
+CONVERGENCE_CEILING = 100  # phase 1 epochs at most when it runs to convergence
+CONVERGENCE_PATIENCE = 5  # epochs without a better validation loss before it stops
+DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
+
+
+def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                   fine_tune_epochs=5, fine_tune_at=None, learning_rate=1e-3,
                   fine_tune_learning_rate=1e-5, callbacks=None, class_weight=None,
-                  batch_size=32, cache_features="auto", feature_cache=None,
-                  verbose="auto"):
+                  batch_size=32, cache_features="auto", fine_tune_cache="auto",
+                  feature_cache=None, keep_best=True, verbose="auto"):
     """Trains a transfer-learning model in two phases.
 
     Phase 1 trains the head with the base frozen at `learning_rate`. Phase 2
     unfreezes the base from `fine_tune_at` (BatchNormalization layers stay
     frozen), recompiles at `fine_tune_learning_rate` and trains
     `fine_tune_epochs` more epochs, numbered after phase 1's.
+
+    When phase 1 runs on cached features (an epoch of the head then costs
+    milliseconds) and there is validation data, it runs until the validation
+    loss stops improving, up to 100 epochs, unless `epochs` is given. With
+    validation data, each phase ends with the weights of its best epoch (the
+    lowest validation loss); `history.stops` says where each phase stopped and
+    which epoch it kept.
 
     Unless `model` is already compiled, the loss and an `accuracy` metric are
     chosen from the labels and the output layer: integer labels give sparse
@@ -66,7 +78,10 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
         train_data: a batched `tf.data.Dataset` of `(images, labels)`, or a
             tuple `(x, y)` of arrays.
         validation_data: the same kinds, or `None`. Defaults to `None`.
-        epochs: epochs of phase 1 (head only). Defaults to `5`.
+        epochs: epochs of phase 1 (head only). Defaults to `None`: until the
+            validation loss stops improving (5 epochs without a better one, up
+            to 100) when phase 1 runs on cached features with validation data,
+            else 5.
         fine_tune_epochs: epochs of phase 2; `0` skips it. Defaults to `5`.
         fine_tune_at: where unfreezing starts (see `tl_keras.unfreeze_base`).
             Defaults to `None`: the top third of the base.
@@ -85,9 +100,19 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
             model). `True` insists (an error says why it cannot), `False` never
             caches. Callbacks of a cached phase 1 see the head model.
             Defaults to `"auto"`.
-        feature_cache: the `FeatureCache` that keeps features for reuse by
-            later calls with the same base weights and data. Defaults to
-            `None`: the process's default cache.
+        fine_tune_cache: phase 2 computes the output of the frozen layers
+            below `fine_tune_at` once and trains only the unfrozen top on it.
+            `"auto"` does so when that output is fixed (no augmentation, no
+            random layer below the cut, a clean cut in the base's graph, 2 or
+            more epochs; otherwise one line says why not), `True` insists,
+            `False` never caches. Callbacks of a cached phase 2 see the top
+            model. Defaults to `"auto"`.
+        feature_cache: the `FeatureCache` that keeps features and activations
+            (in memory, or in spill files it removes) for reuse by later calls
+            with the same base weights and data. Defaults to `None`: the
+            process's default cache.
+        keep_best: with validation data, end each phase with the weights of its
+            best epoch. Defaults to `True`.
         verbose: passed to `model.fit`; `0` also silences the phase lines;
             `"auto"` shows progress bars on a terminal or in a notebook and a line
             per epoch when output goes to a file or a pipe. Defaults to `"auto"`.
@@ -112,13 +137,13 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=5,
                  learning_rate=learning_rate,
                  fine_tune_learning_rate=fine_tune_learning_rate, callbacks=callbacks,
                  class_weight=class_weight, batch_size=batch_size,
-                 cache_features=cache_features, feature_cache=feature_cache,
-                 verbose=verbose)
-    phase1 = _train_head(model, plan)
+                 cache_features=cache_features, fine_tune_cache=fine_tune_cache,
+                 feature_cache=feature_cache, keep_best=keep_best, verbose=verbose)
+    phase1, stop1 = _watched(plan, 1, _train_head, model)
     if not fine_tune_epochs:
-        return TwoPhaseHistory(phase1)
-    phase2 = _fine_tune(model, plan)
-    return TwoPhaseHistory(phase1, phase2)
+        return TwoPhaseHistory(phase1, stops=(stop1, None))
+    phase2, stop2 = _watched(plan, 2, _fine_tune, model)
+    return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))
 
 
 @dataclasses.dataclass
@@ -136,12 +161,20 @@ class _Plan:
     batch_size: int
     cache: object  # a FeatureCache when phase 1 runs on cached features, else None
     no_cache_reason: object
+    store: object  # the FeatureCache for features and activations
+    cut: object  # CutModels when phase 2 runs on cached activations, else None
+    no_cut_reason: object
+    converge: bool  # phase 1 runs until the validation loss stops improving
+    keep_best: bool
     verbose: object
+    epochs_run: int = 0  # phase 1's epochs, once it ran
 
 
 def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
           learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
-          cache_features, feature_cache, verbose):
+          cache_features, fine_tune_cache, feature_cache, keep_best, verbose):
+    automatic = epochs is None
+    epochs = DEFAULT_EPOCHS if automatic else epochs
     check_counts(epochs=epochs, fine_tune_epochs=fine_tune_epochs)
     if not epochs and not fine_tune_epochs:
         raise ValueError("Nothing to train: expected `epochs` or `fine_tune_epochs` > 0. "
@@ -150,9 +183,11 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
                        ("fine_tune_learning_rate", fine_tune_learning_rate)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"Expected `{arg}` > 0. Received: {arg}={value!r}")
-    if cache_features not in ("auto", True, False):
-        raise ValueError("Expected `cache_features` to be 'auto', True or False. "
-                         f"Received: cache_features={cache_features!r}")
+    for arg, value in (("cache_features", cache_features),
+                       ("fine_tune_cache", fine_tune_cache)):
+        if value not in ("auto", True, False):
+            raise ValueError(f"Expected `{arg}` to be 'auto', True or False. "
+                             f"Received: {arg}={value!r}")
     base = get_base(model)
     units = model.output_shape[-1]
     activation = output_activation(model)
@@ -171,9 +206,62 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
     if reason and cache_features is True:
         raise ValueError(f"Cannot cache phase 1 features: {reason}. "
                          "Received: cache_features=True")
-    cache = None if reason else (feature_cache or default_feature_cache())
-    return _Plan(data, fit_args, compile_args, epochs, fine_tune_epochs, index,
-                 learning_rate, fine_tune_learning_rate, batch_size, cache, reason, verbose)
+    store = feature_cache or default_feature_cache()
+    cut, cut_reason = _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index)
+    converge = automatic and reason is None and validation_data is not None
+    return _Plan(data, fit_args, compile_args,
+                 CONVERGENCE_CEILING if converge else epochs, fine_tune_epochs, index,
+                 learning_rate, fine_tune_learning_rate, batch_size,
+                 None if reason else store, reason, store, cut, cut_reason, converge,
+                 bool(keep_best) and validation_data is not None, verbose)
+
+
+def _watched(plan, phase, train, model):
+    """Runs one phase, watched on the validation loss when there is validation
+    data: phase 1 in convergence mode stops after `CONVERGENCE_PATIENCE` epochs
+    without a better one; with `keep_best`, the phase ends with its best
+    epoch's weights. Returns `(history, stop)`."""
+    epochs = plan.epochs if phase == 1 else plan.fine_tune_epochs
+    converge = plan.converge and phase == 1
+    if not (plan.keep_best or converge) or not epochs:
+        history = train(model, plan, [])
+        if phase == 1:
+            plan.epochs_run = len(getattr(history, "epoch", []))
+        return history, None
+    watcher = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=CONVERGENCE_PATIENCE if converge else epochs,
+        restore_best_weights=plan.keep_best, min_delta=1e-4 if converge else 0.0)
+    history = train(model, plan, [watcher])
+    run = len(history.history.get("val_loss", []))
+    first = plan.epochs_run if phase == 2 else 0
+    if phase == 1:
+        plan.epochs_run = run
+    if not run:
+        return history, None
+    best = first + int(np.nanargmin(history.history["val_loss"]))
+    stopped = converge and run < epochs
+    reason = (f"the validation loss had not improved for {CONVERGENCE_PATIENCE} epochs"
+              if stopped else f"{plural(run, 'epoch')} done")
+    kept = (f"; kept the weights of epoch {best + 1}, its lowest validation loss"
+            if plan.keep_best else "")
+    say(f"Phase {phase} ended after epoch {first + run}: {reason}{kept}.", plan.verbose)
+    return history, {"best_epoch": best, "stopped_early": stopped, "reason": reason}
+
+
+def _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index):
+    """`(CutModels, None)` when phase 2 runs on cached activations, else
+    `(None, why not)`; raises when `fine_tune_cache=True` cannot be honoured."""
+    if not fine_tune_epochs:
+        return None, None
+    if not fine_tune_cache:
+        return None, "fine_tune_cache=False"
+    if fine_tune_epochs < 2 and fine_tune_cache == "auto":
+        return None, "one epoch gains nothing from it"
+    cut, reason = split_at_cut(model, index)
+    if reason and fine_tune_cache is True:
+        raise ValueError(f"Cannot cache phase 2 activations: {reason}. "
+                         "Received: fine_tune_cache=True")
+    return cut, reason
 
 
 def _class_weight(class_weight, labels, train_data, units):
@@ -204,78 +292,29 @@ def _no_cache_reason(model, cache_features, epochs):
 
 # === Phase 1 ===
 
-def _train_head(model, plan):
+def _train_head(model, plan, watchers):
     compile_model(model, plan.compile_args, plan.learning_rate)
     say(f"Phase 1/2: training the head, base '{get_base(model).name}' frozen: "
-        f"{plural(plan.epochs, 'epoch')} at learning rate {plan.learning_rate:g} "
+        + (f"until the validation loss stops improving (at most {plan.epochs} epochs)"
+           if plan.converge else plural(plan.epochs, "epoch"))
+        + f" at learning rate {plan.learning_rate:g} "
         f"({_count(model.trainable_weights)} trainable parameters).", plan.verbose)
     if not plan.epochs:
         history = keras.callbacks.History()
         history.history = {}
         return history
     if plan.cache is not None:
-        return _train_head_on_features(model, plan)
+        return train_head_on_features(model, plan, watchers)
     if plan.no_cache_reason != "cache_features=False":
         say(f"Feature cache off ({plan.no_cache_reason}): the base runs every epoch.",
             plan.verbose)
-    with _unknown_length_is_expected():
-        return model.fit(epochs=plan.epochs, **plan.fit_args)
-
-
-def _train_head_on_features(model, plan):
-    """Phase 1 on cached features: one pass of the base, then `epochs` of the head.
-
-    The head model shares its layers with the full model, so the trained
-    weights are the full model's.
-    """
-    extractor, head = model.feature_model(), model.head_model()
-    fit_args, verbose = plan.fit_args, plan.verbose
-    train = fit_args["x"] if "y" not in fit_args else (fit_args["x"], fit_args["y"])
-    head_batch = head_batch_size(train, plan.batch_size)
-    train_features, hit = plan.cache.features(
-        extractor, train, fingerprint=plan.data.train_fingerprint,
-        batch_size=plan.batch_size, verbose=verbose)
-    say(f"Feature cache: {'reused' if hit else 'computed'} the frozen base's features of "
-        f"{plural(len(train_features.x), 'training example')} "
-        f"({train_features.x.shape[1]} each); "
-        "the base runs once, not every epoch.", verbose)
-    validation = None
-    if fit_args.get("validation_data") is not None:
-        val_features, _ = plan.cache.features(
-            extractor, fit_args["validation_data"],
-            fingerprint=plan.data.validation_fingerprint, batch_size=plan.batch_size,
-            verbose=verbose)
-        validation = tuple(a for a in val_features if a is not None)
-        if not isinstance(val_features.x, np.memmap):
-            validation = _feature_data(val_features, head_batch, shuffle=False)["x"]
-    # A small head on features: one compiled call per epoch, not per batch.
-    steps = -(-len(train_features.x) // head_batch)
-    compile_model(head, plan.compile_args, plan.learning_rate,
-                  steps_per_execution=max(1, min(steps, 256)))
-    with _unknown_length_is_expected():
-        return head.fit(
-            **_feature_data(train_features, head_batch, shuffle=True), epochs=plan.epochs,
-            validation_data=validation, callbacks=fit_args["callbacks"],
-            class_weight=fit_args["class_weight"], verbose=verbose,
-        )
-
-
-def _feature_data(features, batch_size, shuffle):
-    """`fit` arguments for features: in memory, a shuffled tf.data pipeline (far
-    less per-epoch overhead than NumPy arrays); memory-mapped, NumPy batches."""
-    if isinstance(features.x, np.memmap):
-        return dict(x=features.x, y=features.y, sample_weight=features.sample_weight,
-                    batch_size=batch_size, shuffle="batch" if shuffle else False)
-    arrays = tuple(a for a in features if a is not None)
-    dataset = tf.data.Dataset.from_tensor_slices(arrays)
-    if shuffle:
-        dataset = dataset.shuffle(len(features.x), reshuffle_each_iteration=True)
-    return dict(x=dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), shuffle=False)
+    with unknown_length_is_expected():
+        return model.fit(epochs=plan.epochs, **_with_callbacks(plan.fit_args, watchers))
 
 
 # === Phase 2 ===
 
-def _fine_tune(model, plan):
+def _fine_tune(model, plan, watchers):
     unfrozen = unfreeze_base(model, plan.fine_tune_index, recompile=False)
     compile_model(model, plan.compile_args, plan.fine_tune_learning_rate)
     say(f"Phase 2/2: fine-tuning the top of '{get_base(model).name}' "
@@ -283,18 +322,19 @@ def _fine_tune(model, plan):
         f"kept frozen): {plural(plan.fine_tune_epochs, 'epoch')} at learning rate "
         f"{plan.fine_tune_learning_rate:g} ({_count(model.trainable_weights)} "
         "trainable parameters).", plan.verbose)
-    with _unknown_length_is_expected():
-        return model.fit(initial_epoch=plan.epochs,
-                         epochs=plan.epochs + plan.fine_tune_epochs, **plan.fit_args)
+    if plan.cut is not None:
+        return fine_tune_on_activations(model, plan, watchers)
+    if plan.no_cut_reason != "fine_tune_cache=False":
+        say(f"Activation cache off ({plan.no_cut_reason}): the whole base runs every "
+            "epoch.", plan.verbose)
+    with unknown_length_is_expected():
+        return model.fit(initial_epoch=plan.epochs_run,
+                         epochs=plan.epochs_run + plan.fine_tune_epochs,
+                         **_with_callbacks(plan.fit_args, watchers))
 
 
-@contextlib.contextmanager
-def _unknown_length_is_expected():
-    """tl_keras pipelines skip undecodable images, so Keras cannot know their
-    length and warns at the end of every epoch that the data "ran out"."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        yield
+def _with_callbacks(fit_args, extra):
+    return dict(fit_args, callbacks=list(fit_args["callbacks"] or []) + list(extra))
 
 
 def _count(weights):

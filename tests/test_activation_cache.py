@@ -1,0 +1,99 @@
+"""Phase 2 on cached activations: the same training as the full model, or a
+fallback that says why."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import tl_keras as tlk
+from tests.conftest import weights_by_path
+
+
+def _toy(n=16, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 2).astype("int32")
+    x = rng.uniform(0, 100, (n, size, size, 3)).astype("float32")
+    x[y == 1, ..., 0] += 120
+    return x, y
+
+
+def _fit(fine_tune_cache, feature_cache, verbose=0, **kwargs):
+    keras.utils.set_random_seed(0)
+    model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
+                            dropout=0.0)
+    x, y = _toy()
+    history = tlk.fit_two_phase(
+        model, (x, y), (x, y), epochs=2, fine_tune_epochs=3, batch_size=16,  # full batch
+        fine_tune_at="block5_conv2", fine_tune_learning_rate=1e-4,
+        fine_tune_cache=fine_tune_cache, feature_cache=feature_cache, verbose=verbose,
+        **kwargs)
+    return model, history
+
+
+def test_cached_phase2_trains_the_same_weights_as_the_full_model(capsys):
+    with tlk.FeatureCache() as cache:
+        cached, cached_history = _fit(True, cache, verbose=1)
+        out = capsys.readouterr().out
+        plain, plain_history = _fit(False, cache)
+    assert ("Activation cache: computed the output of the frozen layers below "
+            "'block5_conv2' for 16 training examples (2x2x512 each)") in out
+    before, after = weights_by_path(plain), weights_by_path(cached)
+    assert before.keys() == after.keys()
+    for path in before:
+        np.testing.assert_allclose(after[path], before[path], rtol=1e-4, atol=1e-6,
+                                   err_msg=path)
+    np.testing.assert_allclose(cached_history.history["val_loss"],
+                               plain_history.history["val_loss"], rtol=1e-4)
+    assert cached_history.fine_tune_epoch == 2 and len(cached_history.epoch) == 5
+    # The top did train: the unfrozen convolution moved during phase 2.
+    keras.utils.set_random_seed(0)
+    fresh = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3))
+    assert not np.array_equal(weights_by_path(fresh)["block5_conv3/kernel"],
+                              after["block5_conv3/kernel"])
+
+
+def test_spilled_activations_leave_no_files_behind():
+    with tlk.FeatureCache(memory_limit_bytes=0) as cache:
+        _fit(True, cache)
+        directory = cache.spill_directory
+        # Training and validation are the same arrays here: one set of features
+        # and one of activations, each in a spill file.
+        assert cache.info()["spill_files"] == 2 and len(os.listdir(directory)) == 2
+    assert not os.path.exists(directory)
+
+
+@pytest.mark.parametrize("build,fine_tune_at,reason", [
+    (lambda: tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
+                             augmentation="default"),
+     "block5_conv2", "augmentation sits in front of the base"),
+    (lambda: tlk.build_model("resnet50", num_classes=2, weights=None,
+                             input_shape=(32, 32, 3)),
+     "conv5_block2_2_conv", "the graph has no clean cut at conv5_block2_2_conv"),
+    (lambda: tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3)),
+     0.0, "fine_tune_at unfreezes the whole base"),
+])
+def test_phase2_falls_back_and_says_why(build, fine_tune_at, reason, capsys):
+    model = build()
+    x, y = _toy(8)
+    with tlk.FeatureCache() as cache:
+        tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2,
+                          fine_tune_at=fine_tune_at, feature_cache=cache, verbose=1)
+    assert f"Activation cache off ({reason}" in capsys.readouterr().out
+    before = weights_by_path(model)
+    with pytest.raises(ValueError, match=f"Cannot cache phase 2 activations: {reason[:20]}"):
+        tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2,
+                          fine_tune_at=fine_tune_at, fine_tune_cache=True, verbose=0)
+    assert all(np.array_equal(before[p], v) for p, v in weights_by_path(model).items())
+
+
+def test_a_text_model_says_there_is_nothing_to_cache(capsys):
+    words = ["good", "great", "bad", "awful"]
+    vectors = np.eye(4, dtype="float32")
+    texts = np.array(["good great", "bad awful"] * 4)
+    labels = np.array([1, 0] * 4)
+    model = tlk.build_text_model((words, vectors), 2, texts=texts, sequence_length=4,
+                                 verbose=0)
+    tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=2, verbose=1)
+    assert "Activation cache off (the model's base is one layer" in capsys.readouterr().out

@@ -1,0 +1,80 @@
+"""The phase-2 activation cache: the frozen bottom of the base, computed once.
+
+Phase 2 unfreezes the base from `fine_tune_at`; the layers below stay frozen,
+BatchNorm runs in inference mode, and without augmentation nothing random
+sits in front, so their output for an example is the same in every epoch.
+`split_at_cut` cuts the model there, by its own parts: a bottom model (raw
+inputs to the activations at the cut) and a top model (those activations to
+the outputs: the unfrozen top of the base, pooling, the head), whose layers
+are the model's own. Phase 2 then computes the bottom once and trains the top
+on it, and the full model holds the trained weights.
+"""
+
+import collections
+
+import keras
+
+from tl_keras.models.image_classifier import ImageClassifier
+from tl_keras.training.freezing import leaf_layers
+
+# Layers that act randomly in training even when frozen.
+_RANDOM_LAYERS = (keras.layers.Dropout, keras.layers.GaussianNoise,
+                  keras.layers.GaussianDropout, keras.layers.AlphaDropout,
+                  keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
+                  keras.layers.SpatialDropout3D)
+
+CutModels = collections.namedtuple("CutModels", "bottom top cut_layer")
+
+
+def split_at_cut(model, fine_tune_index):
+    """Cuts `model` where phase 2's unfrozen part of its base begins.
+
+    Args:
+        model: a `tl_keras.ImageClassifier`.
+        fine_tune_index: the index, in the base's leaf layers, of the first
+            unfrozen layer (`tl_keras.training.freezing.fine_tune_index`).
+
+    Returns:
+        `(CutModels(bottom, top, cut_layer), None)`, or `(None, reason)` when
+        the activations at the cut are not fixed or the graph has no clean
+        cut there.
+    """
+    if not isinstance(model, ImageClassifier):
+        return None, ("the model's base is one layer (an embedding or a module), unfrozen "
+                      "whole: nothing below the cut to cache")
+    if model.augmentation is not None:
+        return None, ("augmentation sits in front of the base (the activations would "
+                      "differ every epoch)")
+    base = model.base
+    leaves = leaf_layers(base)
+    if len(leaves) == 1:
+        return None, ("the base is one layer (a TF Hub module), unfrozen whole: nothing "
+                      "below the cut to cache")
+    if fine_tune_index == 0:
+        return None, "fine_tune_at unfreezes the whole base: nothing below the cut to cache"
+    cut_layer = leaves[fine_tune_index]
+    if cut_layer not in base.layers:
+        return None, (f"the cut ({cut_layer.name}) is inside a model nested in the base (an "
+                      "exported model used as a base)")
+    random = [layer.name for layer in leaves[:fine_tune_index]
+              if isinstance(layer, _RANDOM_LAYERS)]
+    if random:
+        return None, f"a random layer sits below the cut ({random[0]})"
+    try:
+        cut = cut_layer.input
+        if not isinstance(cut, keras.KerasTensor):
+            raise ValueError("several inputs")
+        base_bottom = keras.Model(base.inputs, cut)
+        base_top = keras.Model(cut, base.output)
+    except ValueError:
+        return None, (f"the graph has no clean cut at {cut_layer.name} (a branch or a "
+                      "residual connection crosses it); fine_tune_at at a block boundary "
+                      "allows one")
+    images = keras.Input(model.input_shape[1:], name="images")
+    bottom = keras.Model(images, base_bottom(model.preprocessing(images), training=False),
+                         name=f"{model.name}_bottom")
+    activations = keras.Input(cut.shape[1:], name="activations")
+    pooling = model.pooling.__class__.from_config(model.pooling.get_config())  # no weights
+    outputs = model.head(pooling(base_top(activations)))
+    top = keras.Model(activations, outputs, name=f"{model.name}_top")
+    return CutModels(bottom, top, cut_layer), None

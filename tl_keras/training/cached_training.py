@@ -1,0 +1,115 @@
+"""The two phases on cached data: the head on features, the top on activations.
+
+Each runs one pass of the frozen part (or reuses it from the `FeatureCache`),
+then trains the model's own trainable layers on the cached outputs, so the
+full model holds the trained weights.
+"""
+
+import contextlib
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tl_keras.console import plural
+from tl_keras.console import say
+from tl_keras.training.feature_cache import head_batch_size
+from tl_keras.training.losses import compile_model
+
+
+def train_head_on_features(model, plan, watchers=()):
+    """Phase 1 on cached features: one pass of the base, then `epochs` of the head.
+
+    The head model shares its layers with the full model, so the trained
+    weights are the full model's.
+    """
+    (train_features, head_batch, hit), validation = _cached_sets(
+        model.feature_model(), plan, store=plan.cache)
+    say(f"Feature cache: {'reused' if hit else 'computed'} the frozen base's features of "
+        f"{plural(len(train_features.x), 'training example')} "
+        f"({train_features.x.shape[1]} each); "
+        "the base runs once, not every epoch.", plan.verbose)
+    # A small head on features: one compiled call per epoch, not per batch.
+    steps = -(-len(train_features.x) // head_batch)
+    head = model.head_model()
+    compile_model(head, plan.compile_args, plan.learning_rate,
+                  steps_per_execution=max(1, min(steps, 256)))
+    with unknown_length_is_expected():
+        return head.fit(
+            **_feature_data(train_features, head_batch, shuffle=True), epochs=plan.epochs,
+            validation_data=validation, callbacks=_callbacks(plan, watchers),
+            class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
+        )
+
+
+def _callbacks(plan, watchers):
+    return list(plan.fit_args["callbacks"] or []) + list(watchers)
+
+
+def _cached_sets(extractor, plan, store=None):
+    """The extractor's outputs for the training and validation data, from the
+    store (computed on a miss): `((features, batch size, hit), validation)`,
+    with `validation` ready for `fit` (or None)."""
+    store = store or plan.store
+    fit_args = plan.fit_args
+    train = fit_args["x"] if "y" not in fit_args else (fit_args["x"], fit_args["y"])
+    batch = head_batch_size(train, plan.batch_size)
+    features, hit = store.features(extractor, train, fingerprint=plan.data.train_fingerprint,
+                                   batch_size=plan.batch_size, verbose=plan.verbose)
+    validation = None
+    if fit_args.get("validation_data") is not None:
+        val_features, _ = store.features(
+            extractor, fit_args["validation_data"],
+            fingerprint=plan.data.validation_fingerprint, batch_size=plan.batch_size,
+            verbose=plan.verbose)
+        validation = tuple(a for a in val_features if a is not None)
+        if not isinstance(val_features.x, np.memmap):
+            validation = _feature_data(val_features, batch, shuffle=False)["x"]
+    return (features, batch, hit), validation
+
+
+def _feature_data(features, batch_size, shuffle):
+    """`fit` arguments for features: in memory, a shuffled tf.data pipeline (far
+    less per-epoch overhead than NumPy arrays); memory-mapped, NumPy batches."""
+    if isinstance(features.x, np.memmap):
+        return dict(x=features.x, y=features.y, sample_weight=features.sample_weight,
+                    batch_size=batch_size, shuffle="batch" if shuffle else False)
+    arrays = tuple(a for a in features if a is not None)
+    dataset = tf.data.Dataset.from_tensor_slices(arrays)
+    if shuffle:
+        dataset = dataset.shuffle(len(features.x), reshuffle_each_iteration=True)
+    return dict(x=dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), shuffle=False)
+
+
+def fine_tune_on_activations(model, plan, watchers=()):
+    """Phase 2 on cached activations: one pass of the frozen bottom, then the
+    unfrozen top (its layers are the model's own) trained on them."""
+    bottom, top, cut_layer = plan.cut
+    (activations, batch, hit), validation = _cached_sets(bottom, plan)
+    steps = -(-len(activations.x) // batch)
+    say(f"Activation cache: {'reused' if hit else 'computed'} the output of the frozen "
+        f"layers below '{cut_layer.name}' for "
+        f"{plural(len(activations.x), 'training example')} "
+        f"({'x'.join(map(str, activations.x.shape[1:]))} each); phase 2 trains the "
+        "unfrozen top only.", plan.verbose)
+    compile_model(top, plan.compile_args, plan.fine_tune_learning_rate,
+                  steps_per_execution=max(1, min(steps, 32)))
+    with unknown_length_is_expected():
+        return top.fit(
+            **_feature_data(activations, batch, shuffle=True),
+            initial_epoch=plan.epochs_run,
+            epochs=plan.epochs_run + plan.fine_tune_epochs,
+            validation_data=validation, callbacks=_callbacks(plan, watchers),
+            class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
+        )
+
+
+
+
+@contextlib.contextmanager
+def unknown_length_is_expected():
+    """tl_keras pipelines skip undecodable images, so Keras cannot know their
+    length and warns at the end of every epoch that the data "ran out"."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
