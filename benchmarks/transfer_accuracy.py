@@ -49,8 +49,10 @@ def _tl_keras_run(args, size, epochs):
     )
     model = tlk.build_model("mobilenet", num_classes=len(class_names),
                             weights=args.weights, input_shape=size + (3,), alpha=0.25)
-    history = tlk.fit_two_phase(model, train, val, epochs=epochs,
-                                fine_tune_epochs=args.fine_tune_epochs, verbose=2)
+    with tlk.FeatureCache() as cache:  # nothing reused from the other tl_keras row
+        history = tlk.fit_two_phase(model, train, val, epochs=epochs,
+                                    fine_tune_epochs=args.fine_tune_epochs,
+                                    feature_cache=cache, verbose=2)
     seconds = time.time() - start
     val_acc = history.history["val_accuracy"]
     phase1 = history.fine_tune_epoch or len(history.epoch)

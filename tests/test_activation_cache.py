@@ -37,7 +37,11 @@ def test_cached_phase2_trains_the_same_weights_as_the_full_model(capsys):
         cached, cached_history = _fit(True, cache, verbose=1)
         out = capsys.readouterr().out
         plain, plain_history = _fit(False, cache)
-    assert ("Activation cache: computed the output of the frozen layers below "
+    # One pass over the inputs serves both phases: phase 1's features come
+    # through the activations at the cut, which phase 2 then reuses.
+    assert ("features of 16 training examples (512 each) (through the activations at "
+            "'block5_conv2', kept for phase 2)") in out
+    assert ("Activation cache: reused the output of the frozen layers below "
             "'block5_conv2' for 16 training examples (2x2x512 each)") in out
     before, after = weights_by_path(plain), weights_by_path(cached)
     assert before.keys() == after.keys()

@@ -23,7 +23,9 @@ _RANDOM_LAYERS = (keras.layers.Dropout, keras.layers.GaussianNoise,
                   keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
                   keras.layers.SpatialDropout3D)
 
-CutModels = collections.namedtuple("CutModels", "bottom top cut_layer")
+# bottom: inputs -> activations at the cut; top: activations -> outputs;
+# upper: activations -> the feature vector (the top without the head).
+CutModels = collections.namedtuple("CutModels", "bottom top upper cut_layer")
 
 
 def split_at_cut(model, fine_tune_index):
@@ -35,7 +37,7 @@ def split_at_cut(model, fine_tune_index):
             unfrozen layer (`tl_keras.training.freezing.fine_tune_index`).
 
     Returns:
-        `(CutModels(bottom, top, cut_layer), None)`, or `(None, reason)` when
+        `(CutModels(bottom, top, upper, cut_layer), None)`, or `(None, reason)` when
         the activations at the cut are not fixed or the graph has no clean
         cut there.
     """
@@ -75,6 +77,7 @@ def split_at_cut(model, fine_tune_index):
                          name=f"{model.name}_bottom")
     activations = keras.Input(cut.shape[1:], name="activations")
     pooling = model.pooling.__class__.from_config(model.pooling.get_config())  # no weights
-    outputs = model.head(pooling(base_top(activations)))
-    top = keras.Model(activations, outputs, name=f"{model.name}_top")
-    return CutModels(bottom, top, cut_layer), None
+    features = pooling(base_top(activations))
+    top = keras.Model(activations, model.head(features), name=f"{model.name}_top")
+    upper = keras.Model(activations, features, name=f"{model.name}_upper")
+    return CutModels(bottom, top, upper, cut_layer), None

@@ -13,6 +13,8 @@ import tensorflow as tf
 
 from tl_keras.console import plural
 from tl_keras.console import say
+from tl_keras.training.feature_cache import Features
+from tl_keras.training.feature_cache import compute_features
 from tl_keras.training.feature_cache import head_batch_size
 from tl_keras.training.losses import compile_model
 
@@ -20,14 +22,22 @@ from tl_keras.training.losses import compile_model
 def train_head_on_features(model, plan, watchers=()):
     """Phase 1 on cached features: one pass of the base, then `epochs` of the head.
 
-    The head model shares its layers with the full model, so the trained
-    weights are the full model's.
+    When phase 2 will run on cached activations, that one pass stops at the cut:
+    the features come from the activations through the rest of the frozen base,
+    and phase 2 reuses the activations, so the inputs are read once for both
+    phases. The head model shares its layers with the full model, so the
+    trained weights are the full model's.
     """
-    (train_features, head_batch, hit), validation = _cached_sets(
-        model.feature_model(), plan, store=plan.cache)
+    sets = _features_through_cut(plan)
+    source = ""
+    if sets is not None:
+        source = f" (through the activations at '{plan.cut.cut_layer.name}', kept for phase 2)"
+    else:
+        sets = _cached_sets(model.feature_model(), plan, store=plan.cache)
+    train_features, val_features, head_batch, hit = sets
     say(f"Feature cache: {'reused' if hit else 'computed'} the frozen base's features of "
         f"{plural(len(train_features.x), 'training example')} "
-        f"({train_features.x.shape[1]} each); "
+        f"({train_features.x.shape[1]} each){source}; "
         "the base runs once, not every epoch.", plan.verbose)
     # A small head on features: one compiled call per epoch, not per batch.
     steps = -(-len(train_features.x) // head_batch)
@@ -37,9 +47,30 @@ def train_head_on_features(model, plan, watchers=()):
     with unknown_length_is_expected():
         return head.fit(
             **_feature_data(train_features, head_batch, shuffle=True), epochs=plan.epochs,
-            validation_data=validation, callbacks=_callbacks(plan, watchers),
+            validation_data=_validation(val_features, head_batch),
+            callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
         )
+
+
+def _features_through_cut(plan):
+    """Phase 1's features from the activations at phase 2's cut, or None when
+    phase 2 does not run on cached activations or they do not fit in memory."""
+    if plan.cut is None:
+        return None
+    train, val, batch, hit = _cached_sets(plan.cut.bottom, plan)
+    if any(isinstance(s.x, np.memmap) for s in (train, val) if s is not None):
+        return None
+    plan.activations = (train, val, batch, hit)
+    upper = plan.cut.upper
+
+    def through(activations):
+        if activations is None:
+            return None
+        features = compute_features(upper, activations.x, batch_size=256, verbose=0).x
+        return Features(features, activations.y, activations.sample_weight)
+
+    return through(train), through(val), batch, hit
 
 
 def _callbacks(plan, watchers):
@@ -48,24 +79,29 @@ def _callbacks(plan, watchers):
 
 def _cached_sets(extractor, plan, store=None):
     """The extractor's outputs for the training and validation data, from the
-    store (computed on a miss): `((features, batch size, hit), validation)`,
-    with `validation` ready for `fit` (or None)."""
+    store (computed on a miss): `(train, validation or None, batch size, hit)`."""
     store = store or plan.store
     fit_args = plan.fit_args
     train = fit_args["x"] if "y" not in fit_args else (fit_args["x"], fit_args["y"])
     batch = head_batch_size(train, plan.batch_size)
     features, hit = store.features(extractor, train, fingerprint=plan.data.train_fingerprint,
                                    batch_size=plan.batch_size, verbose=plan.verbose)
-    validation = None
+    val_features = None
     if fit_args.get("validation_data") is not None:
         val_features, _ = store.features(
             extractor, fit_args["validation_data"],
             fingerprint=plan.data.validation_fingerprint, batch_size=plan.batch_size,
             verbose=plan.verbose)
-        validation = tuple(a for a in val_features if a is not None)
-        if not isinstance(val_features.x, np.memmap):
-            validation = _feature_data(val_features, batch, shuffle=False)["x"]
-    return (features, batch, hit), validation
+    return features, val_features, batch, hit
+
+
+def _validation(features, batch_size):
+    """`validation_data` for `fit` from cached features (or None)."""
+    if features is None:
+        return None
+    if isinstance(features.x, np.memmap):
+        return tuple(a for a in features if a is not None)
+    return _feature_data(features, batch_size, shuffle=False)["x"]
 
 
 def _feature_data(features, batch_size, shuffle):
@@ -84,8 +120,12 @@ def _feature_data(features, batch_size, shuffle):
 def fine_tune_on_activations(model, plan, watchers=()):
     """Phase 2 on cached activations: one pass of the frozen bottom, then the
     unfrozen top (its layers are the model's own) trained on them."""
-    bottom, top, cut_layer = plan.cut
-    (activations, batch, hit), validation = _cached_sets(bottom, plan)
+    if plan.activations is not None:  # made by phase 1's pass
+        activations, val_activations, batch, _ = plan.activations
+        hit = True
+    else:
+        activations, val_activations, batch, hit = _cached_sets(plan.cut.bottom, plan)
+    top, cut_layer = plan.cut.top, plan.cut.cut_layer
     steps = -(-len(activations.x) // batch)
     say(f"Activation cache: {'reused' if hit else 'computed'} the output of the frozen "
         f"layers below '{cut_layer.name}' for "
@@ -99,11 +139,10 @@ def fine_tune_on_activations(model, plan, watchers=()):
             **_feature_data(activations, batch, shuffle=True),
             initial_epoch=plan.epochs_run,
             epochs=plan.epochs_run + plan.fine_tune_epochs,
-            validation_data=validation, callbacks=_callbacks(plan, watchers),
+            validation_data=_validation(val_activations, batch),
+            callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
         )
-
-
 
 
 @contextlib.contextmanager

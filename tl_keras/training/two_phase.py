@@ -168,6 +168,7 @@ class _Plan:
     keep_best: bool
     verbose: object
     epochs_run: int = 0  # phase 1's epochs, once it ran
+    activations: object = None  # (train, validation) at the cut, when phase 1 made them
 
 
 def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
