@@ -14,7 +14,6 @@ import tensorflow as tf
 from tl_keras.console import plural
 from tl_keras.console import say
 from tl_keras.training.feature_cache import Features
-from tl_keras.training.feature_cache import compute_features
 from tl_keras.training.feature_cache import head_batch_size
 from tl_keras.training.losses import compile_model
 
@@ -67,7 +66,7 @@ def _features_through_cut(plan):
     def through(activations):
         if activations is None:
             return None
-        features = compute_features(upper, activations.x, batch_size=256, verbose=0).x
+        features = upper.predict(activations.x, batch_size=256, verbose=0)
         return Features(features, activations.y, activations.sample_weight)
 
     return through(train), through(val), batch, hit

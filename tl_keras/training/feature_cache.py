@@ -173,15 +173,15 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
         batches = tf.data.Dataset.from_tensor_slices(
             (x,) if y is None else (x, np.asarray(y))).batch(batch_size)
         count = -(-len(x) // batch_size)
-    step = tf.function(lambda inputs: extractor(inputs, training=False),
-                       reduce_retracing=True)
     verbose = fit_verbose(verbose)
     progress = keras.utils.Progbar(count if count > 0 else None, unit_name="batch",
                                    verbose=verbose) if verbose not in (0, False) else None
     chunks, labels, weights = _Chunks(to_disk), [], []
     for index, batch in enumerate(batches, start=1):
         batch = batch if isinstance(batch, tuple) else (batch,)
-        chunks.append(step(batch[0]).numpy())
+        # Keras keeps one traced predict function per model: no retracing warnings
+        # when features are computed again.
+        chunks.append(np.asarray(extractor.predict_on_batch(batch[0])))
         if len(batch) > 1:
             labels.append(np.asarray(batch[1]))
         if len(batch) > 2:
