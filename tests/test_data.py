@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 import tl_keras as tlk
-from tl_keras.data.image_dataset import in_validation
-from tl_keras.data.image_dataset import scan_image_folder
+from tl_keras.data.image_folder import in_validation
+from tl_keras.data.image_folder import scan_image_folder
 
 
 def _write(path, array, fmt):
@@ -83,7 +83,7 @@ def test_bad_files_are_skipped_counted_and_reported(tmp_path, capsys):
 
     from PIL import Image
 
-    from tl_keras.data.image_dataset import scan_image_folder
+    from tl_keras.data.image_folder import scan_image_folder
 
     root = make_folder(tmp_path / "pets", per_class=6)
     (root / "cats" / "notes.jpg").write_text("these are not pixels")

@@ -9,107 +9,15 @@
     tl-keras demo
 """
 
-import argparse
 import os
 import sys
 
-
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="tl-keras", description="Transfer learning with Keras 3 and TensorFlow."
-    )
-    parser.add_argument("--verbose", action="store_true",
-                        help="also show TensorFlow's own log lines")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    bases = commands.add_parser("bases", help="list the named bases and their input sizes")
-    bases.add_argument("--alpha", type=float, default=None,
-                       help="width multiplier: show the MobileNets' feature sizes at it")
-
-    train = commands.add_parser(
-        "train", help="train a classifier on folders of images (one per class) and export it"
-    )
-    train.add_argument("--data", required=True,
-                       help="directory with one subfolder of images per class")
-    train.add_argument("--base", required=True,
-                       help="a name from `tl-keras bases`, or an exported model directory")
-    train.add_argument("--weights", default="imagenet",
-                       help="imagenet, none, or the path to a weights file (default: imagenet)")
-    train.add_argument("--image-size", type=int, default=None,
-                       help="square input size in pixels (default: the base's own)")
-    train.add_argument("--epochs", type=int, default=None,
-                       help="phase 1 epochs (default: until the validation loss stops "
-                            "improving, at most 100, when the head trains on cached "
-                            "features; else 5)")
-    train.add_argument("--fine-tune-epochs", type=int, default=5,
-                       help="phase 2 epochs; 0 skips fine-tuning (default: 5)")
-    train.add_argument("--fine-tune-at", default=None,
-                       help="layer name, index, or fraction where unfreezing starts "
-                            "(default: the top third)")
-    train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--validation-split", type=float, default=0.2)
-    train.add_argument("--validation-data", default=None,
-                       help="a folder of class subfolders to validate on (instead of "
-                            "splitting --data)")
-    train.add_argument("--augmentation", default=None, choices=["default"],
-                       help="random flips, rotations and zooms in training (the base "
-                            "then runs every epoch)")
-    train.add_argument("--alpha", type=float, default=None,
-                       help="width multiplier of the MobileNet bases")
-    train.add_argument("--export", default=None,
-                       help="export directory (default: saved_models/<data folder name>, "
-                            "or the folder above a 'train' folder)")
-    train.add_argument("--assert-accuracy-at-least", type=float, default=None,
-                       help="exit non-zero when the final validation accuracy is lower "
-                            "(makes the command a smoke test)")
-
-    text = commands.add_parser(
-        "train-text", help="train a text classifier on a CSV with pre-trained embeddings")
-    text.add_argument("--data", required=True,
-                      help="a CSV file with a header, or a folder of .txt files per class")
-    text.add_argument("--vectors", required=True,
-                      help="word vectors file (GloVe, word2vec) or a TF Hub text embedding")
-    text.add_argument("--text-column", default="text")
-    text.add_argument("--label-column", default="label")
-    text.add_argument("--encoding", default="utf-8")
-    text.add_argument("--encoder", default="average", choices=["average", "conv", "bilstm"])
-    text.add_argument("--max-tokens", type=int, default=20000)
-    text.add_argument("--sequence-length", type=int, default=200)
-    text.add_argument("--epochs", type=int, default=None,
-                      help="phase 1 epochs (default: as for train)")
-    text.add_argument("--fine-tune-epochs", type=int, default=5)
-    text.add_argument("--learning-rate", type=float, default=1e-3)
-    text.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
-    text.add_argument("--batch-size", type=int, default=32)
-    text.add_argument("--validation-split", type=float, default=0.2)
-    text.add_argument("--export", default=None,
-                      help="export directory (default: saved_models/<data file name>)")
-
-    predict = commands.add_parser("predict", help="top classes of images from an export")
-    predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
-    predict.add_argument("images", nargs="+",
-                         help="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them")
-    predict.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
-
-    check = commands.add_parser(
-        "check", help="check an export before shipping it to TF Serving (exit 1 on failure)")
-    check.add_argument("path", help="saved_models/NAME (latest version) or .../NAME/N")
-
-    models = commands.add_parser("models", help="list the model library and its lineage")
-    models.add_argument("--root", default="saved_models",
-                        help="the library's root directory (default: saved_models)")
-
-    demo = commands.add_parser("demo", help="the offline transfer-learning demo")
-    demo.add_argument("--output", default="saved_models",
-                      help="where the demo's models and plot go (default: saved_models)")
-    return parser
+from tl_keras.cli_parser import build_parser
 
 
 def main(argv=None):
     """Runs `tl-keras`; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if not args.verbose:
         _quiet_tensorflow()
     from tl_keras.errors import DownloadError
@@ -149,7 +57,7 @@ def _train(args):
     import tl_keras as tlk
     from tl_keras.bases import get_entry
     from tl_keras.bases.registry import is_registered
-    from tl_keras.data.image_dataset import class_folders
+    from tl_keras.data.image_folder import class_folders
     from tl_keras.export.layout import check_export_dir
     from tl_keras.plots import plot_history
 
@@ -271,7 +179,7 @@ def _predict(args):
     import numpy as np
     import tensorflow as tf
 
-    from tl_keras.data.image_dataset import scan_files
+    from tl_keras.data.image_folder import scan_files
     from tl_keras.data.image_files import DEFAULT_RESIZE
     from tl_keras.data.image_files import load_images
     from tl_keras.export import layout

@@ -4,7 +4,6 @@ Every pipeline yields batches of `(images, labels)`: float32 RGB pixels in
 [0, 255] at `image_size`, and integer labels.
 """
 
-import collections
 import hashlib
 import os
 
@@ -14,18 +13,17 @@ import tensorflow as tf
 from tl_keras.console import say
 from tl_keras.data import fingerprints
 from tl_keras.data.image_files import DEFAULT_RESIZE
-from tl_keras.data.image_files import IMAGE_EXTENSIONS
 from tl_keras.data.image_files import check_resize
 from tl_keras.data.image_files import decode_rgb
-from tl_keras.data.image_files import image_problem
-from tl_keras.data.image_files import unsupported_format
 from tl_keras.data.image_files import resize_image
+from tl_keras.data.image_folder import in_validation
+from tl_keras.data.image_folder import scan_image_folder
+from tl_keras.data.image_folder import skipped_report
 from tl_keras.data.tfds import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE
 _SHUFFLE_BUFFER_AFTER_CACHE = 4096
 
-ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names skipped")
 
 
 def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, seed=0,
@@ -68,7 +66,7 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
         data_dir: TFDS only: where prepared datasets are (offline, pass the
             directory you copied them to). Defaults to `None`: TFDS's own.
         verbose: print the report of skipped files (`0` silences it; the same
-            list as data: `tl_keras.data.image_dataset.scan_image_folder(source)
+            list as data: `tl_keras.data.image_folder.scan_image_folder(source)
             .skipped`). Defaults to `"auto"`.
 
     Returns:
@@ -104,120 +102,6 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
 
 
 # === Folders ===
-
-def class_folders(directory):
-    """Returns the sorted class names of a directory of class folders, checked."""
-    if not os.path.isdir(directory):
-        raise ValueError(
-            "Expected a directory with one subfolder of images per class. "
-            f"Received: source={directory!r} (not a directory)"
-        )
-    names = sorted(
-        entry for entry in os.listdir(directory)
-        if os.path.isdir(os.path.join(directory, entry)) and not entry.startswith(".")
-    )
-    if len(names) < 2:
-        raise ValueError(
-            "Expected at least two class subfolders of images (a classifier needs two "
-            f"classes). Received: source={directory!r} with class folders {names}"
-        )
-    for name in names:
-        if not _image_files(os.path.join(directory, name)):
-            raise ValueError(
-                f"Class folder {name!r} holds no images ({', '.join(IMAGE_EXTENSIONS)}). "
-                f"Add images or remove the folder. Received: source={directory!r}"
-            )
-    return names
-
-
-def _image_files(folder, *, unsupported=None):
-    """The image files under `folder`, sorted; other files (not hidden) are
-    appended to `unsupported` when given."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(f for f in files if not f.startswith(".")):
-            path = os.path.join(root, name)
-            if name.lower().endswith(IMAGE_EXTENSIONS):
-                found.append(path)
-            elif unsupported is not None:
-                unsupported.append(path)
-    return found
-
-
-def scan_image_folder(directory):
-    """Lists the images of a directory of class folders, checking each file.
-
-    Returns:
-        An `ImageFolder(paths, labels, class_names, skipped)`: the decodable
-        images with their class indices, and `(path, reason)` for each file
-        that was skipped.
-    """
-    class_names = class_folders(directory)
-    paths, labels, skipped = [], [], []
-    for label, name in enumerate(class_names):
-        unsupported = []
-        for path in _image_files(os.path.join(directory, name), unsupported=unsupported):
-            problem = image_problem(path)
-            if problem:
-                skipped.append((os.path.relpath(path, directory), problem))
-            else:
-                paths.append(path)
-                labels.append(label)
-        skipped.extend((os.path.relpath(path, directory), unsupported_format(path))
-                       for path in unsupported)
-    for label, name in enumerate(class_names):
-        if label not in labels:
-            raise ValueError(
-                f"Class folder {name!r} holds no decodable image (all its files were "
-                f"skipped: see the report above). Received: source={directory!r}"
-            )
-    return ImageFolder(paths, labels, class_names, skipped)
-
-
-def scan_files(paths):
-    """Image files named directly or found in folders, each checked.
-
-    Returns:
-        `(readable, skipped, missing)`: paths of decodable images, `(path,
-        reason)` for the others, and the paths that do not exist.
-    """
-    readable, skipped, missing = [], [], []
-    for path in map(os.fspath, paths):
-        if os.path.isdir(path):
-            unsupported = []
-            candidates = _image_files(path, unsupported=unsupported)
-            skipped.extend((p, unsupported_format(p)) for p in unsupported)
-        elif os.path.isfile(path):
-            candidates = [path]  # named by the user: read whatever its extension
-        else:
-            missing.append(path)
-            continue
-        for candidate in candidates:
-            problem = image_problem(candidate)
-            if problem:
-                skipped.append((candidate, problem))
-            else:
-                readable.append(candidate)
-    return readable, skipped, missing
-
-
-def in_validation(relative_path, validation_split, seed=0):
-    """Whether a file goes to validation: a stable hash of its path in [0, 1)."""
-    digest = hashlib.sha1(f"{seed}:{relative_path}".encode("utf-8")).hexdigest()
-    return (int(digest[:12], 16) % 1_000_000) / 1_000_000 < validation_split
-
-
-def skipped_report(directory, skipped, total, *, limit=20):
-    """A readable report of skipped files: the count, then a line per file."""
-    lines = [f"Skipped {len(skipped)} of {total} files in {directory} (they are not "
-             "images tl_keras can read; training goes on without them):"]
-    lines += [f"  {path}: {reason}" for path, reason in skipped[:limit]]
-    if len(skipped) > limit:
-        lines.append(f"  ... and {len(skipped) - limit} more "
-                     "(all of them: scan_image_folder(directory).skipped)")
-    return "\n".join(lines)
-
 
 def _from_directory(directory, *, image_size, batch_size, validation_split, seed, resize,
                     cache, shuffle, verbose):

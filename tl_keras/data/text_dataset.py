@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.data.image_dataset import in_validation
+from tl_keras.data.image_folder import in_validation
 from tl_keras.data.tfds import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE

@@ -38,10 +38,10 @@ from tl_keras.training.losses import auto_compile_args
 from tl_keras.training.losses import compile_model
 from tl_keras.training.losses import output_activation
 from tl_keras.training.losses import user_compile_args
+from tl_keras.training.watching import run_watched
 
 
 CONVERGENCE_CEILING = 100  # phase 1 epochs at most when it runs to convergence
-CONVERGENCE_PATIENCE = 5  # epochs without a better validation loss before it stops
 DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
 
 
@@ -139,10 +139,10 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                  class_weight=class_weight, batch_size=batch_size,
                  cache_features=cache_features, fine_tune_cache=fine_tune_cache,
                  feature_cache=feature_cache, keep_best=keep_best, verbose=verbose)
-    phase1, stop1 = _watched(plan, 1, _train_head, model)
+    phase1, stop1 = run_watched(plan, 1, _train_head, model)
     if not fine_tune_epochs:
         return TwoPhaseHistory(phase1, stops=(stop1, None))
-    phase2, stop2 = _watched(plan, 2, _fine_tune, model)
+    phase2, stop2 = run_watched(plan, 2, _fine_tune, model)
     return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))
 
 
@@ -215,38 +215,6 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
                  learning_rate, fine_tune_learning_rate, batch_size,
                  None if reason else store, reason, store, cut, cut_reason, converge,
                  bool(keep_best) and validation_data is not None, verbose)
-
-
-def _watched(plan, phase, train, model):
-    """Runs one phase, watched on the validation loss when there is validation
-    data: phase 1 in convergence mode stops after `CONVERGENCE_PATIENCE` epochs
-    without a better one; with `keep_best`, the phase ends with its best
-    epoch's weights. Returns `(history, stop)`."""
-    epochs = plan.epochs if phase == 1 else plan.fine_tune_epochs
-    converge = plan.converge and phase == 1
-    if not (plan.keep_best or converge) or not epochs:
-        history = train(model, plan, [])
-        if phase == 1:
-            plan.epochs_run = len(getattr(history, "epoch", []))
-        return history, None
-    watcher = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=CONVERGENCE_PATIENCE if converge else epochs,
-        restore_best_weights=plan.keep_best, min_delta=1e-4 if converge else 0.0)
-    history = train(model, plan, [watcher])
-    run = len(history.history.get("val_loss", []))
-    first = plan.epochs_run if phase == 2 else 0
-    if phase == 1:
-        plan.epochs_run = run
-    if not run:
-        return history, None
-    best = first + int(np.nanargmin(history.history["val_loss"]))
-    stopped = converge and run < epochs
-    reason = (f"the validation loss had not improved for {CONVERGENCE_PATIENCE} epochs"
-              if stopped else f"{plural(run, 'epoch')} done")
-    kept = (f"; kept the weights of epoch {best + 1}, its lowest validation loss"
-            if plan.keep_best else "")
-    say(f"Phase {phase} ended after epoch {first + run}: {reason}{kept}.", plan.verbose)
-    return history, {"best_epoch": best, "stopped_early": stopped, "reason": reason}
 
 
 def _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index):
