@@ -194,3 +194,20 @@ def test_large_jpegs_are_downscaled_while_decoding(tmp_path):
     path = tmp_path / "big.jpg"
     path.write_bytes(data.numpy())
     np.testing.assert_allclose(load_images([str(path)], (32, 32)), fast[None], atol=1e-4)
+
+
+def test_files_lost_after_the_scan_are_counted_and_named_at_the_end_of_each_pass(
+        tmp_path, capsys):
+    data = _write_image_folders(tmp_path / "colours", per_class=3, size=16)
+    train, _, _ = tlk.image_dataset(data, image_size=16, batch_size=4, validation_split=0)
+    assert sum(int(x.shape[0]) for x, _ in train) == 6
+    assert "could not be read" not in capsys.readouterr().out
+    first, second = sorted(p for p in data.rglob("*.png"))[:2]
+    first.unlink()
+    second.write_bytes(b"overwritten: no longer an image")
+    for _ in range(2):  # every pass says it, after its last batch
+        assert sum(int(x.shape[0]) for x, _ in train) == 4
+        out = capsys.readouterr().out
+        assert "2 of 6 train images" in out and "left out of it" in out
+        assert f"{first.relative_to(data)}: deleted since the scan" in out
+        assert f"{second.relative_to(data)}: changed since the scan" in out

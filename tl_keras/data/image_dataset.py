@@ -19,6 +19,8 @@ from tl_keras.data.image_files import resize_image
 from tl_keras.data.image_folder import in_validation
 from tl_keras.data.image_folder import scan_image_folder
 from tl_keras.data.image_folder import skipped_report
+from tl_keras.data.lost_files import ScannedFiles
+from tl_keras.data.lost_files import count_read_files
 from tl_keras.data.tfds import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -132,12 +134,15 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, seed
                                 resize), label
 
         part = "train" if is_train else "validation"
+        scanned = ScannedFiles(paths[indices], directory, verbose)
+
+        def after_read(dataset):
+            return count_read_files(dataset, scanned, part, image_size)
+
         dataset = _finish(ds, load, len(indices), batch_size=batch_size, seed=seed,
-                          shuffle=shuffle and is_train, cache=_cache_for(cache, part))
-        files = []
-        for path in paths[indices]:
-            stat = os.stat(path)
-            files.append((str(path), stat.st_size, stat.st_mtime_ns))
+                          shuffle=shuffle and is_train, cache=_cache_for(cache, part),
+                          after_read=after_read)
+        files = [(path, *stat) for path, stat in scanned.stats.items()]
         return fingerprints.register(dataset, "folder", files, image_size, resize, part)
 
     val = make(val_idx, False) if val_idx else None
@@ -150,12 +155,18 @@ def _cache_for(cache, part):
     return bool(cache)
 
 
-def _finish(ds, load, count, *, batch_size, seed, shuffle, cache):
-    """Shuffle, parallel decode, cache of decoded images, batch, prefetch."""
+def _finish(ds, load, count, *, batch_size, seed, shuffle, cache, after_read=None):
+    """Shuffle, parallel decode, cache of decoded images, batch, prefetch.
+
+    `after_read` takes the decoded elements (files that failed to read are
+    already dropped) and returns them, e.g. counted.
+    """
     if shuffle and not cache:
         ds = ds.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(load, num_parallel_calls=AUTOTUNE)
     ds = ds.ignore_errors()  # a file that changed after the scan never crashes an epoch
+    if after_read is not None:
+        ds = after_read(ds)
     if cache:
         ds = ds.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), y))  # 4x smaller
         ds = ds.cache(cache if isinstance(cache, str) else "")
