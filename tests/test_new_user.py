@@ -77,7 +77,7 @@ def test_train_names_the_export_after_the_dataset_and_takes_a_validation_folder(
     status = main(["train", "--data", "pets/train", "--validation-data", "pets/validation",
                    "--augmentation", "default", "--base", "mobilenet_v3_small",
                    "--weights", "none", "--image-size", "32", "--epochs", "1",
-                   "--fine-tune-epochs", "0"])
+                   "--fine-tune-epochs", "0", "--mixed-precision", "bfloat16"])
     assert status == 0
     out = capsys.readouterr().out
     assert os.path.isdir(tmp_path / "saved_models" / "pets" / "1")  # not saved_models/train
@@ -85,6 +85,11 @@ def test_train_names_the_export_after_the_dataset_and_takes_a_validation_folder(
     loaded = keras.saving.load_model(
         str(tmp_path / "saved_models" / "pets" / "1" / "keras" / "model.keras"))
     assert loaded.augmentation is not None and loaded.class_names == ["blue", "red"]
+    # Trained in bfloat16, exported in float32: float32 probabilities served.
+    assert {layer.compute_dtype for layer in tlk.get_base(loaded).layers} == {"float32"}
+    serve = tf.saved_model.load("saved_models/pets/1").signatures["serving_default"]
+    outputs = serve(tf.zeros((1, 32, 32, 3)))
+    assert {v.dtype for v in outputs.values() if v.dtype.is_floating} == {tf.float32}
 
 
 @pytest.fixture(scope="module")

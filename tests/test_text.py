@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 import tl_keras as tlk
+from tests.conftest import weights_by_path
 from tests.hub_fixtures import write_text_embedding
 from tests.keras_free import serve_without_keras
 from tl_keras.cli import main
@@ -125,17 +126,48 @@ def test_two_phases_freeze_then_unfreeze_the_embedding():
 
     history = tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=10,
                                 fine_tune_epochs=2, learning_rate=1e-2,
-                                fine_tune_learning_rate=1e-2, callbacks=[Snap()], verbose=0)
+                                fine_tune_learning_rate=1e-2, fine_tune_schedule="constant",
+                                callbacks=[Snap()], verbose=0)
     np.testing.assert_array_equal(snapshots[1], start)  # phase 1: frozen
     assert not np.array_equal(embedding.embeddings.numpy(), start)  # phase 2: tuned
     assert history.fine_tune_epoch == 10
     assert history.history["val_accuracy"][-1] >= 0.9
 
 
+def test_words_without_a_vector_learn_in_phase_1_while_pretrained_rows_stay(tmp_path):
+    texts, labels = _sentiment()
+    texts = np.array([t + (" superb" if y else " dreadful") for t, y in zip(texts, labels)])
+    model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
+                                 verbose=0)
+    vocab = model.vectorizer.get_vocabulary()
+    new, known = vocab.index("superb"), vocab.index("good")
+    pretrained = model.base.embeddings.numpy().copy()
+    assert not pretrained[new].any() and pretrained[known].any()
+    learned_start = model.new_words.embeddings.numpy().copy()
+    at_phase_2 = []
+
+    class Snap(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            at_phase_2[:] = [model.base.embeddings.numpy().copy(),
+                             model.new_words.embeddings.numpy().copy()]
+
+    tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=3, fine_tune_epochs=1,
+                      learning_rate=1e-2, callbacks=[Snap()], verbose=0)
+    base_then, learned_then = at_phase_2
+    np.testing.assert_array_equal(base_then, pretrained)  # phase 1: pre-trained rows frozen
+    assert not np.array_equal(learned_then[new], learned_start[new])  # new words learned
+    assert not learned_then[known].any()  # and only them
+    assert not np.array_equal(model.base.embeddings.numpy()[known], pretrained[known])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(tf.constant(texts[:4]), verbose=0),
+                               model.predict(tf.constant(texts[:4]), verbose=0), rtol=1e-5)
+
+
 def test_bilstm_encoder_trains_through_the_model(capsys):
     texts, labels = _sentiment(32)
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
-                                 encoder="bilstm")
+                                 encoder="bilstm", learn_new_words=False)
     assert model.encoder.count_params() > 0
     tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=0, verbose=1)
     # The encoder trains in phase 1, so its output cannot be cached.
@@ -156,6 +188,17 @@ def test_text_export_runs_without_keras(tmp_path):
     expected = model.predict(tf.constant(samples), verbose=0)
     np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-4, atol=1e-6)
     assert served["classes"][0][0] == ("pos" if expected[0, 1] > 0.5 else "neg")
+    # The export is the base of a model for another domain: strings in, its
+    # features out, frozen in phase 1, its lineage carried on.
+    base = tlk.load_base(path)
+    assert base.input_shape == (None,) and base.output_shape == (None, 128)
+    chained = tlk.build_text_model(base, 3, class_names=["a", "b", "c"])
+    frozen = weights_by_path(base)
+    tlk.fit_two_phase(chained, (texts, labels % 3), epochs=2, fine_tune_epochs=0, verbose=0)
+    assert all(np.array_equal(frozen[k], v) for k, v in weights_by_path(base).items())
+    np.testing.assert_allclose(base(tf.constant(samples)),
+                               model.feature_model()(tf.constant(samples)), rtol=1e-5)
+    assert chained.lineage[0]["name"] == "reviews" and chained.lineage[0]["version"] == 1
 
 
 def test_tf_hub_text_embedding(tmp_path):
@@ -169,31 +212,61 @@ def test_tf_hub_text_embedding(tmp_path):
     assert tlk.get_base(model).trainable and len(history.epoch) == 3
 
 
-def test_text_dataset_csv_folder_and_bad_rows(tmp_path):
+def test_text_dataset_csv_folder_and_bad_rows(tmp_path, capsys):
     rows = ["review,sentiment", "good movie,pos", "awful plot,neg", ",pos",
             "great film,", "fine,pos", "bad,neg"] + [f"text {i},{'pos' if i % 2 else 'neg'}"
                                                      for i in range(30)]
     (tmp_path / "r.csv").write_text("\n".join(rows) + "\n", encoding="latin-1")
-    with pytest.warns(UserWarning, match=r"Skipped 2 of 36 rows: line 4 \(missing text\); "
-                                         r"line 5 \(missing label\)"):
-        train, val, names = tlk.text_dataset(str(tmp_path / "r.csv"), text_column="review",
-                                             label_column="sentiment", encoding="latin-1",
-                                             batch_size=8)
+    train, val, names = tlk.text_dataset(str(tmp_path / "r.csv"), text_column="review",
+                                         label_column="sentiment", encoding="latin-1",
+                                         batch_size=8)
+    out = capsys.readouterr().out
+    assert "Skipped 2 of 36 rows of " in out
+    assert "  line 4 (missing text)\n  line 5 (missing label)\n" in out
     assert names == ["neg", "pos"]
     count = sum(int(x.shape[0]) for x, _ in train) + sum(int(x.shape[0]) for x, _ in val)
     assert count == 34
-    with pytest.raises(ValueError, match=r"no column 'text'. Its columns: \['review', "
+    with pytest.raises(ValueError, match=r"no column 'tweet'. Its columns: \['review', "
                                          r"'sentiment'\]"):
-        tlk.text_dataset(str(tmp_path / "r.csv"), encoding="latin-1")
-    (tmp_path / "l.csv").write_bytes("text,label\ncaf\xe9 ok,a\nb,b\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="not utf-8 text.*encoding='latin-1'"):
-        tlk.text_dataset(str(tmp_path / "l.csv"))
+        tlk.text_dataset(str(tmp_path / "r.csv"), text_column="review",
+                         label_column="tweet", encoding="latin-1")
     for label in ("pos", "neg"):
         (tmp_path / "folder" / label).mkdir(parents=True)
         for i in range(6):
             (tmp_path / "folder" / label / f"{i}.txt").write_text(f"{label} text {i}")
     train, val, names = tlk.text_dataset(str(tmp_path / "folder"), validation_split=0.3)
     assert names == ["neg", "pos"]
+
+
+def test_text_dataset_reads_headerless_tsv_and_messy_csv(tmp_path, capsys):
+    # Like the UCI sentiment sentences: `sentence<TAB>label`, no header, quotes kept.
+    lines = [f'Sentence "{i}" was {"good" if i % 2 else "bad"}.  \t{i % 2}'
+             for i in range(20)]
+    (tmp_path / "reviews.txt").write_text("\n".join(lines) + "\n")
+    train, val, names = tlk.text_dataset(str(tmp_path / "reviews.txt"), validation_split=0,
+                                         batch_size=32)
+    texts, labels = next(iter(train))
+    assert names == ["0", "1"] and len(texts) == 20
+    assert sorted(t.decode() for t in texts.numpy())[0] == 'Sentence "0" was bad.'
+    # Stray empty columns, a header with spaces, a row with bytes that are not
+    # UTF-8 and a short row: counted and named, the rest read.
+    rows = [b"text , label,,", b"caf\xe9 was fine,pos,,", b"only one field"]
+    rows += [f"review {i},{'pos' if i % 2 else 'neg'},,".encode() for i in range(12)]
+    (tmp_path / "messy.csv").write_bytes(b"\n".join(rows) + b"\n")
+    train, _, names = tlk.text_dataset(str(tmp_path / "messy.csv"), validation_split=0)
+    out = capsys.readouterr().out
+    assert "Skipped 2 of 14 rows" in out and "line 3 (1 fields)" in out
+    assert "line 2 (bytes that are not utf-8; pass encoding='latin-1'" in out
+    assert names == ["neg", "pos"] and sum(int(x.shape[0]) for x, _ in train) == 12
+    train, _, _ = tlk.text_dataset(str(tmp_path / "messy.csv"), validation_split=0,
+                                   encoding="latin-1", verbose=0)
+    assert b"caf\xc3\xa9 was fine" in [t for x, _ in train for t in x.numpy()]
+    # A header that names other columns is not taken for data.
+    (tmp_path / "named.csv").write_text("review,sentiment\n" + "".join(
+        f"r {i},{'pos' if i % 2 else 'neg'}\n" for i in range(10)))
+    with pytest.raises(ValueError, match=r"looks like a header, without a column 'text'. "
+                                         r"Its columns: \['review', 'sentiment'\]"):
+        tlk.text_dataset(str(tmp_path / "named.csv"))
 
 
 def test_text_dataset_tfds_offline_with_mock_data():

@@ -37,7 +37,9 @@ def build_parser():
                        help="layer name, index, or fraction where unfreezing starts "
                             "(default: the top third)")
     train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
+    train.add_argument("--fine-tune-learning-rate", type=float, default=3e-4,
+                       help="phase 2's peak learning rate (default: 3e-4)")
+    _add_speed_options(train)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--validation-split", type=float, default=0.2)
     train.add_argument("--validation-data", default=None,
@@ -72,6 +74,7 @@ def build_parser():
     text.add_argument("--fine-tune-epochs", type=int, default=5)
     text.add_argument("--learning-rate", type=float, default=1e-3)
     text.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
+    _add_speed_options(text)
     text.add_argument("--batch-size", type=int, default=32)
     text.add_argument("--validation-split", type=float, default=0.2)
     text.add_argument("--export", default=None,
@@ -95,3 +98,23 @@ def build_parser():
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")
     return parser
+
+
+def _add_speed_options(command):
+    """Phase 2's schedule, mixed precision and XLA, shared by both train commands."""
+    command.add_argument("--fine-tune-schedule", default="cosine",
+                         choices=["constant", "cosine"],
+                         help="phase 2 learning rate: a warm-up then a cosine decay, or "
+                              "constant (default: cosine)")
+    command.add_argument("--mixed-precision", default=None, choices=["float16", "bfloat16"],
+                         help="compute in float16 (GPUs) or bfloat16 (TPUs, recent CPUs) "
+                              "while training; the export computes in float32")
+    command.add_argument("--xla", action="store_true",
+                         help="compile the training steps with XLA")
+
+
+def speed_arguments(args):
+    """`fit_two_phase`'s arguments from the options `_add_speed_options` adds."""
+    return dict(fine_tune_schedule=args.fine_tune_schedule,
+                mixed_precision=args.mixed_precision,
+                jit_compile=True if args.xla else "auto")

@@ -3,45 +3,59 @@
 Every pipeline yields batches of `(texts, labels)`: strings and integer labels.
 """
 
-import csv
 import os
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.console import say
 from tl_keras.data.image_folder import in_validation
+from tl_keras.data.text_files import read_table
 from tl_keras.data.tfds import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def text_dataset(source, *, text_column="text", label_column="label", batch_size=32,
-                 validation_split=0.2, seed=0, encoding="utf-8", split=None,
-                 data_dir=None):
+                 validation_split=0.2, seed=0, encoding="utf-8", delimiter=None,
+                 header="auto", split=None, data_dir=None, verbose="auto"):
     """Returns `(train, validation, class_names)`: batched pipelines of strings.
 
     The split is stable: each example's side is decided by a hash of its file
     path (folders) or of its text (CSV, arrays), so adding examples never moves
-    old ones across it. Rows with a missing text or label are skipped, counted
-    and reported once.
+    old ones across it. Rows with a missing text or label, too few fields, or
+    bytes that are not in `encoding` are skipped, counted and reported once
+    (with their line numbers); they never stop the reading.
+
+    To adapt a text model's vocabulary on the training texts, pass the training
+    pipeline itself: `build_text_model(vectors, 2, texts=train)`.
 
     Args:
-        source: a CSV file (with a header row naming `text_column` and
-            `label_column`); a directory with one subfolder of `.txt` files
-            per class; `"tfds:NAME"` (e.g. `"tfds:imdb_reviews"`); or a tuple
-            `(texts, labels)` of arrays (labels strings or integers).
-        text_column: the CSV column of the texts. Defaults to `"text"`.
-        label_column: the CSV column of the labels. Defaults to `"label"`.
+        source: a table file: CSV, or tab-separated such as `sentence<TAB>label`
+            lines, with or without a header row (see `header`); a directory
+            with one subfolder of `.txt` files per class; `"tfds:NAME"` (e.g.
+            `"tfds:imdb_reviews"`); or a tuple `(texts, labels)` of arrays
+            (labels strings or integers).
+        text_column: the column of the texts: a name in the header row, or a
+            position (from 0). Defaults to `"text"` (without a header: the
+            first field).
+        label_column: the column of the labels, likewise. Defaults to
+            `"label"` (without a header: the last field).
         batch_size: texts per batch. Defaults to `32`.
         validation_split: share held out for validation, in [0, 1). Defaults
             to `0.2`.
         seed: seed of the split and the shuffle. Defaults to `0`.
-        encoding: of the CSV and `.txt` files (`"latin-1"`, `"utf-16"`...).
+        encoding: of the table and `.txt` files (`"latin-1"`, `"cp1252"`...).
             Defaults to `"utf-8"`.
+        delimiter: of a table: `","`, `"\t"`, ... Defaults to `None`: a tab
+            when the first line has one, else a comma.
+        header: `True`, `False` or `"auto"`: the table's first row names its
+            columns when it holds `text_column`. Defaults to `"auto"`.
         split: TFDS only: the split(s), as in `tl_keras.image_dataset`.
             Defaults to `None`.
         data_dir: TFDS only: where prepared datasets are. Defaults to `None`.
+        verbose: print the report of skipped rows (`0` silences it). Defaults
+            to `"auto"`.
 
     Returns:
         `(train, validation, class_names)`; class names are the sorted label
@@ -75,16 +89,20 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
         if os.path.isdir(path):
             texts, labels, keys, skipped = _read_folder(path, encoding)
         elif os.path.isfile(path):
-            texts, labels, keys, skipped = _read_csv(path, text_column, label_column,
-                                                     encoding)
+            texts, labels, skipped = read_table(
+                path, text_column=text_column, label_column=label_column,
+                encoding=encoding, delimiter=delimiter, header=header)
+            keys = None
         else:
             raise ValueError(f"Expected a CSV file, a folder of class folders, 'tfds:NAME' "
                              f"or (texts, labels). Received: source={path!r}")
     if skipped:
-        shown = "; ".join(skipped[:10]) + (f"; and {len(skipped) - 10} more"
-                                           if len(skipped) > 10 else "")
-        warnings.warn(f"Skipped {len(skipped)} of {len(skipped) + len(texts)} rows: {shown}",
-                      UserWarning, stacklevel=2)
+        lines = [f"Skipped {len(skipped)} of {len(skipped) + len(texts)} rows of {source} "
+                 "(training goes on without them):"]
+        lines += [f"  {reason}" for reason in skipped[:20]]
+        if len(skipped) > 20:
+            lines.append(f"  ... and {len(skipped) - 20} more")
+        say("\n".join(lines), verbose)
     class_names = sorted({str(label) for label in labels},
                          key=lambda v: (not v.lstrip("-").isdigit(),
                                         int(v) if v.lstrip("-").isdigit() else 0, v))
@@ -109,33 +127,6 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
 
     val = make(side, False) if side.any() else None
     return make(~side, True), val, class_names
-
-
-def _read_csv(path, text_column, label_column, encoding):
-    try:
-        with open(path, newline="", encoding=encoding) as f:
-            reader = csv.DictReader(f)
-            columns = reader.fieldnames or []
-            missing = [c for c in (text_column, label_column) if c not in columns]
-            if missing:
-                raise ValueError(
-                    f"The CSV has no column {missing[0]!r}. Its columns: {columns}. Pass "
-                    "text_column= and label_column=. "
-                    f"Received: text_column={text_column!r}, label_column={label_column!r}")
-            texts, labels, skipped = [], [], []
-            for number, row in enumerate(reader, start=2):
-                text, label = row.get(text_column), row.get(label_column)
-                if text is None or not text.strip() or label is None or not label.strip():
-                    skipped.append(f"line {number} (missing "
-                                   f"{'text' if not (text or '').strip() else 'label'})")
-                    continue
-                texts.append(text)
-                labels.append(label.strip())
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not {encoding} text ({error.reason} at byte "
-                         f"{error.start}). Pass its encoding, e.g. encoding='latin-1'. "
-                         f"Received: encoding={encoding!r}") from error
-    return texts, labels, None, skipped
 
 
 def _read_folder(path, encoding):

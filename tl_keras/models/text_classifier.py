@@ -4,6 +4,7 @@ import json
 
 import keras
 
+from tl_keras.bases.base_model import identity_of
 from tl_keras.models.heads import check_head_arguments
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.models.transfer_model import build_head
@@ -39,7 +40,11 @@ class TextClassifier(TransferModel):
             in phase 1.
         num_classes: number of output units.
         vectorizer: a `keras.layers.TextVectorization` for word vectors, or
-            `None` for a module that takes strings. Defaults to `None`.
+            `None` for a base that takes strings (a TF Hub module, an exported
+            text model). Defaults to `None`.
+        new_words: a `tl_keras.layers.NewWordEmbedding` added to the
+            embedding's output: vectors for the words without a pre-trained
+            one, trained from phase 1 on. Defaults to `None`.
         encoder: `"average"`, `"conv"` or `"bilstm"` (ignored for a module,
             which returns one vector per text). Defaults to `"average"`.
         dropout: dropout before the output layer. Defaults to `0.2`.
@@ -52,8 +57,8 @@ class TextClassifier(TransferModel):
         **kwargs: `keras.Model` arguments (`name`, `trainable`).
     """
 
-    def __init__(self, embedding, num_classes, *, vectorizer=None, encoder="average",
-                 dropout=0.2, activation="softmax", class_names=None,
+    def __init__(self, embedding, num_classes, *, vectorizer=None, new_words=None,
+                 encoder="average", dropout=0.2, activation="softmax", class_names=None,
                  embeddings_source=None, vocabulary_coverage=None, **kwargs):
         check_head_arguments(num_classes, hidden_units=(), dropout=dropout, pooling="avg",
                              activation=activation)
@@ -64,13 +69,17 @@ class TextClassifier(TransferModel):
         # === Layers ===
         self.vectorizer = vectorizer
         self.base = embedding
+        self.new_words = new_words
         self.encoder = encoder_layer(encoder, pretrained_module=vectorizer is None)
         self.head = build_head(num_classes, dropout=dropout, activation=activation)
 
         # === Functional Model ===
         inputs = keras.Input((), dtype="string", name="texts")
-        x = self.vectorizer(inputs) if vectorizer is not None else inputs
-        x = self.encoder(self.base(x))
+        ids = self.vectorizer(inputs) if vectorizer is not None else inputs
+        x = self.base(ids)
+        if new_words is not None:
+            x = keras.layers.Add(name="word_vectors")([x, self.new_words(ids)])
+        x = self.encoder(x)
         outputs = self.head(x)
         kwargs.setdefault("name", f"text_{encoder}_classifier")
         super().__init__(inputs, outputs, **kwargs)
@@ -89,6 +98,12 @@ class TextClassifier(TransferModel):
     def feature_layer(self):
         return self.encoder
 
+    def fixed_features_reason(self):
+        if self.new_words is not None:
+            return ("the vectors of words without a pre-trained one train in phase 1 "
+                    "(a text model's epoch is cheap)")
+        return super().fixed_features_reason()
+
     @property
     def vocabulary_coverage(self):
         """Shares of the vocabulary and of the training tokens with a vector."""
@@ -96,14 +111,17 @@ class TextClassifier(TransferModel):
 
     @property
     def base_identity(self):
+        if isinstance(self.base, keras.Model):  # an exported model: its own identity
+            return identity_of(self.base)
         source = "tf_hub" if self.vectorizer is None else "word_vectors"
         return {"name": self.base.name, "source": source, "handle": self.embeddings_source,
                 "preprocessing": "text", "lineage": []}
 
-    layer_arguments = ("embedding", "vectorizer")
+    layer_arguments = ("embedding", "vectorizer", "new_words")
 
     def get_config(self):
-        config = self._base_config(embedding=self.base, vectorizer=self.vectorizer)
+        config = self._base_config(embedding=self.base, vectorizer=self.vectorizer,
+                                   new_words=self.new_words)
         config.update(encoder=self.encoder_name, dropout=self.dropout,
                       embeddings_source=self.embeddings_source,
                       vocabulary_coverage=self.vocabulary_coverage)

@@ -42,8 +42,8 @@ def split_at_cut(model, fine_tune_index):
         cut there.
     """
     if not isinstance(model, ImageClassifier):
-        return None, ("the model's base is one layer (an embedding or a module), unfrozen "
-                      "whole: nothing below the cut to cache")
+        return None, ("a text model's base is unfrozen whole: nothing below the cut to "
+                      "cache")
     if model.augmentation is not None:
         return None, ("augmentation sits in front of the base (the activations would "
                       "differ every epoch)")

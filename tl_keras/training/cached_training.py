@@ -16,6 +16,7 @@ from tl_keras.console import say
 from tl_keras.training.feature_cache import Features
 from tl_keras.training.feature_cache import head_batch_size
 from tl_keras.training.losses import compile_model
+from tl_keras.training.schedules import phase2_learning_rate
 
 
 def train_head_on_features(model, plan, watchers=()):
@@ -131,8 +132,9 @@ def fine_tune_on_activations(model, plan, watchers=()):
         f"{plural(len(activations.x), 'training example')} "
         f"({'x'.join(map(str, activations.x.shape[1:]))} each); phase 2 trains the "
         "unfrozen top only.", plan.verbose)
-    compile_model(top, plan.compile_args, plan.fine_tune_learning_rate,
-                  steps_per_execution=max(1, min(steps, 32)))
+    rate = phase2_learning_rate(plan.fine_tune_learning_rate, plan.schedule,
+                                plan.fine_tune_epochs, steps)
+    compile_model(top, plan.compile_args, rate, steps_per_execution=max(1, min(steps, 32)))
     with unknown_length_is_expected():
         return top.fit(
             **_feature_data(activations, batch, shuffle=True),

@@ -74,6 +74,10 @@ def user_compile_args(model):
     config = model.get_compile_config() if model.compiled else None
     if not config:
         return None
+    if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
+        # Loss scaling belongs to the run that asked for float16, not the model.
+        config = dict(config, optimizer=keras.saving.serialize_keras_object(
+            model.optimizer.inner_optimizer))
     return lambda: keras.saving.deserialize_keras_object(config)
 
 
@@ -82,12 +86,16 @@ def compile_model(model, compile_args, learning_rate, **overrides):
     the user's type (Adam by default) at `learning_rate`."""
     args = dict(compile_args(), **overrides)
     optimizer = args.pop("optimizer", None)
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer  # scaled again below if asked
     if isinstance(optimizer, keras.optimizers.Optimizer):
         config = optimizer.get_config()
         config["learning_rate"] = learning_rate
         optimizer = optimizer.__class__.from_config(config)
     else:
         optimizer = keras.optimizers.Adam(learning_rate)
+    if args.pop("loss_scale", False):  # float16: small gradients underflow without it
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, **args)
 
 

@@ -20,6 +20,7 @@ from tl_keras.console import fit_verbose
 from tl_keras.console import plural
 from tl_keras.console import say
 from tl_keras.models.parts import get_base
+from tl_keras.models.text_classifier import TextClassifier
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.activation_cache import split_at_cut
 from tl_keras.training.cached_training import fine_tune_on_activations
@@ -38,6 +39,15 @@ from tl_keras.training.losses import auto_compile_args
 from tl_keras.training.losses import compile_model
 from tl_keras.training.losses import output_activation
 from tl_keras.training.losses import user_compile_args
+from tl_keras.training.precision import check_jit_compile
+from tl_keras.training.precision import check_mixed_precision
+from tl_keras.training.precision import mixed_precision_for
+from tl_keras.training.precision import with_options
+from tl_keras.training.schedules import EpochCosine
+from tl_keras.training.schedules import check_schedule
+from tl_keras.training.schedules import describe
+from tl_keras.training.schedules import phase2_learning_rate
+from tl_keras.training.schedules import steps_per_epoch
 from tl_keras.training.watching import run_watched
 
 
@@ -47,9 +57,10 @@ DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
 
 def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                   fine_tune_epochs=5, fine_tune_at=None, learning_rate=1e-3,
-                  fine_tune_learning_rate=1e-5, callbacks=None, class_weight=None,
+                  fine_tune_learning_rate=3e-4, callbacks=None, class_weight=None,
                   batch_size=32, cache_features="auto", fine_tune_cache="auto",
-                  feature_cache=None, keep_best=True, verbose="auto"):
+                  feature_cache=None, keep_best=True, fine_tune_schedule="cosine",
+                  mixed_precision=None, jit_compile="auto", verbose="auto"):
     """Trains a transfer-learning model in two phases.
 
     Phase 1 trains the head with the base frozen at `learning_rate`. Phase 2
@@ -86,7 +97,13 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
         fine_tune_at: where unfreezing starts (see `tl_keras.unfreeze_base`).
             Defaults to `None`: the top third of the base.
         learning_rate: phase 1 learning rate. Defaults to `1e-3`.
-        fine_tune_learning_rate: phase 2 learning rate. Defaults to `1e-5`.
+        fine_tune_learning_rate: phase 2 learning rate (its peak with the
+            `"cosine"` schedule). Defaults to `3e-4`, chosen with the schedule
+            on real data (see `benchmarks/README.md`).
+        fine_tune_schedule: `"cosine"`: a linear warm-up over the first tenth
+            of phase 2's steps, then a cosine decay to 0 (an epoch at a time
+            when a pipeline's length is unknown); or `"constant"`. Defaults to
+            `"cosine"`.
         callbacks: Keras callbacks for both phases. Defaults to `None`.
         class_weight: a dict `{class_index: weight}`, `"balanced"` (weights
             inversely proportional to class frequency in `train_data`), or
@@ -113,6 +130,15 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             process's default cache.
         keep_best: with validation data, end each phase with the weights of its
             best epoch. Defaults to `True`.
+        mixed_precision: `None` (float32), `"float16"` or `"bfloat16"`: the
+            layers compute in that type during training (variables, the output
+            layer, preprocessing and TF Hub modules stay float32; float16 adds
+            loss scaling), and have their own policies back after it, so the
+            model saves and exports as it was built. A GPU (float16) or a
+            recent CPU or TPU (bfloat16) runs faster; elsewhere it is slower.
+            Defaults to `None`.
+        jit_compile: compile the training steps with XLA: `True`, `False`, or
+            `"auto"` (Keras's choice). Defaults to `"auto"`.
         verbose: passed to `model.fit`; `0` also silences the phase lines;
             `"auto"` shows progress bars on a terminal or in a notebook and a line
             per epoch when output goes to a file or a pipe. Defaults to `"auto"`.
@@ -138,11 +164,14 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                  fine_tune_learning_rate=fine_tune_learning_rate, callbacks=callbacks,
                  class_weight=class_weight, batch_size=batch_size,
                  cache_features=cache_features, fine_tune_cache=fine_tune_cache,
-                 feature_cache=feature_cache, keep_best=keep_best, verbose=verbose)
-    phase1, stop1 = run_watched(plan, 1, _train_head, model)
-    if not fine_tune_epochs:
-        return TwoPhaseHistory(phase1, stops=(stop1, None))
-    phase2, stop2 = run_watched(plan, 2, _fine_tune, model)
+                 feature_cache=feature_cache, keep_best=keep_best,
+                 fine_tune_schedule=fine_tune_schedule, mixed_precision=mixed_precision,
+                 jit_compile=jit_compile, verbose=verbose)
+    with mixed_precision_for(model, plan.precision):
+        phase1, stop1 = run_watched(plan, 1, _train_head, model)
+        if not fine_tune_epochs:
+            return TwoPhaseHistory(phase1, stops=(stop1, None))
+        phase2, stop2 = run_watched(plan, 2, _fine_tune, model)
     return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))
 
 
@@ -167,13 +196,19 @@ class _Plan:
     converge: bool  # phase 1 runs until the validation loss stops improving
     keep_best: bool
     verbose: object
+    schedule: str = "constant"  # phase 2's learning-rate schedule
+    precision: object = None  # the mixed policy both phases compute in, or None
     epochs_run: int = 0  # phase 1's epochs, once it ran
     activations: object = None  # (train, validation) at the cut, when phase 1 made them
 
 
 def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
           learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
-          cache_features, fine_tune_cache, feature_cache, keep_best, verbose):
+          cache_features, fine_tune_cache, feature_cache, keep_best, fine_tune_schedule,
+          mixed_precision, jit_compile, verbose):
+    check_schedule(fine_tune_schedule)
+    precision = check_mixed_precision(mixed_precision)
+    check_jit_compile(jit_compile)
     automatic = epochs is None
     epochs = DEFAULT_EPOCHS if automatic else epochs
     check_counts(epochs=epochs, fine_tune_epochs=fine_tune_epochs)
@@ -195,13 +230,17 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
     data = prepare_training_data(model, train_data, validation_data, batch_size, units,
                                  activation)
     index = None
+    if fine_tune_at is None and isinstance(model, TextClassifier):
+        fine_tune_at = 0  # a text base is unfrozen whole
     if fine_tune_epochs:  # validate before any work
         index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
     class_weight = _class_weight(class_weight, data.labels, train_data, units)
     verbose = fit_verbose(verbose)
     fit_args = dict(data.fit_args, callbacks=callbacks, class_weight=class_weight,
                     verbose=verbose)
-    compile_args = user_compile_args(model) or auto_compile_args(data.kind, activation)
+    compile_args = with_options(
+        user_compile_args(model) or auto_compile_args(data.kind, activation), precision,
+        jit_compile)
     freeze_base(model, recompile=False)  # what decides the cache is the frozen state
     reason = _no_cache_reason(model, cache_features, epochs)
     if reason and cache_features is True:
@@ -209,12 +248,20 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
                          "Received: cache_features=True")
     store = feature_cache or default_feature_cache()
     cut, cut_reason = _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index)
-    converge = automatic and reason is None and validation_data is not None
+    converge = automatic and validation_data is not None and (
+        reason is None or _cheap_epochs(model))
     return _Plan(data, fit_args, compile_args,
                  CONVERGENCE_CEILING if converge else epochs, fine_tune_epochs, index,
                  learning_rate, fine_tune_learning_rate, batch_size,
                  None if reason else store, reason, store, cut, cut_reason, converge,
-                 bool(keep_best) and validation_data is not None, verbose)
+                 bool(keep_best) and validation_data is not None, verbose,
+                 fine_tune_schedule, precision)
+
+
+def _cheap_epochs(model):
+    """Whether an epoch through the whole model costs about what an epoch of a
+    head on cached features does: a text model over word vectors."""
+    return isinstance(model, TextClassifier) and model.vectorizer is not None
 
 
 def _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index):
@@ -285,17 +332,22 @@ def _train_head(model, plan, watchers):
 
 def _fine_tune(model, plan, watchers):
     unfrozen = unfreeze_base(model, plan.fine_tune_index, recompile=False)
-    compile_model(model, plan.compile_args, plan.fine_tune_learning_rate)
+    steps = None if plan.cut is not None else steps_per_epoch(plan.fit_args)
+    compile_model(model, plan.compile_args, phase2_learning_rate(
+        plan.fine_tune_learning_rate, plan.schedule, plan.fine_tune_epochs, steps))
     say(f"Phase 2/2: fine-tuning the top of '{get_base(model).name}' "
         f"({plural(len(unfrozen), 'layer')} with weights unfrozen, BatchNormalization "
-        f"kept frozen): {plural(plan.fine_tune_epochs, 'epoch')} at learning rate "
-        f"{plan.fine_tune_learning_rate:g} ({_count(model.trainable_weights)} "
-        "trainable parameters).", plan.verbose)
+        f"kept frozen): {plural(plan.fine_tune_epochs, 'epoch')} "
+        f"{describe(plan.schedule, plan.fine_tune_learning_rate)} "
+        f"({_count(model.trainable_weights)} trainable parameters).", plan.verbose)
     if plan.cut is not None:
         return fine_tune_on_activations(model, plan, watchers)
     if plan.no_cut_reason != "fine_tune_cache=False":
         say(f"Activation cache off ({plan.no_cut_reason}): the whole base runs every "
             "epoch.", plan.verbose)
+    if plan.schedule != "constant" and steps is None:  # set an epoch at a time
+        watchers = list(watchers) + [EpochCosine(plan.fine_tune_learning_rate,
+                                                 plan.fine_tune_epochs, plan.epochs_run)]
     with unknown_length_is_expected():
         return model.fit(initial_epoch=plan.epochs_run,
                          epochs=plan.epochs_run + plan.fine_tune_epochs,
