@@ -125,7 +125,7 @@ def main(argv=None):
 
     print(f"All three sites: {len(train[0])} training, {len(val[0])} validation sentences")
     row("tl_keras defaults", lambda: tl_keras_model(train, val, args.vectors)[1])
-    for encoder in ("average", "conv", "bilstm"):
+    for encoder in ("conv", "average", "bilstm"):
         row(f"tl_keras encoder={encoder!r}",
             lambda e=encoder: tl_keras_model(train, val, args.vectors, encoder=e)[1])
     row("bag-of-words logistic regression, from scratch", lambda: bag_of_words(train, val))
@@ -152,7 +152,10 @@ def main(argv=None):
 
     def chain():
         with tempfile.TemporaryDirectory() as directory:
-            model, _ = tl_keras_model(source, None, args.vectors)
+            source_side = np.array([in_validation(t, 0.2) for t in source[0]])
+            model, _ = tl_keras_model(
+                (source[0][~source_side], source[1][~source_side]),
+                (source[0][source_side], source[1][source_side]), args.vectors)
             path = tlk.export_saved_model(model, os.path.join(directory, "reviews"),
                                           class_names=["0", "1"], warmup=False)
             keras.utils.set_random_seed(0)

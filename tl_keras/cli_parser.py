@@ -37,7 +37,7 @@ def build_parser():
                        help="layer name, index, or fraction where unfreezing starts "
                             "(default: the top third)")
     train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument("--fine-tune-learning-rate", type=float, default=3e-4,
+    train.add_argument("--fine-tune-learning-rate", type=float, default=None,
                        help="phase 2's peak learning rate (default: 3e-4)")
     _add_speed_options(train)
     train.add_argument("--batch-size", type=int, default=32)
@@ -66,14 +66,16 @@ def build_parser():
     text.add_argument("--text-column", default="text")
     text.add_argument("--label-column", default="label")
     text.add_argument("--encoding", default="utf-8")
-    text.add_argument("--encoder", default="average", choices=["average", "conv", "bilstm"])
+    text.add_argument("--encoder", default="conv", choices=["conv", "average", "bilstm"])
     text.add_argument("--max-tokens", type=int, default=20000)
     text.add_argument("--sequence-length", type=int, default=200)
     text.add_argument("--epochs", type=int, default=None,
                       help="phase 1 epochs (default: as for train)")
     text.add_argument("--fine-tune-epochs", type=int, default=5)
     text.add_argument("--learning-rate", type=float, default=1e-3)
-    text.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
+    text.add_argument("--fine-tune-learning-rate", type=float, default=None,
+                      help="phase 2's peak learning rate (default: 3e-3 over word "
+                           "vectors, else 3e-4)")
     _add_speed_options(text)
     text.add_argument("--batch-size", type=int, default=32)
     text.add_argument("--validation-split", type=float, default=0.2)

@@ -53,11 +53,14 @@ from tl_keras.training.watching import run_watched
 
 CONVERGENCE_CEILING = 100  # phase 1 epochs at most when it runs to convergence
 DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
+# Phase 2's peak rates, chosen by benchmarks/fine_tune_defaults.py and text_real.py.
+FINE_TUNE_LEARNING_RATE = 3e-4
+TEXT_FINE_TUNE_LEARNING_RATE = 3e-3  # word vectors: a rate that moves the embedding
 
 
 def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                   fine_tune_epochs=5, fine_tune_at=None, learning_rate=1e-3,
-                  fine_tune_learning_rate=3e-4, callbacks=None, class_weight=None,
+                  fine_tune_learning_rate=None, callbacks=None, class_weight=None,
                   batch_size=32, cache_features="auto", fine_tune_cache="auto",
                   feature_cache=None, keep_best=True, fine_tune_schedule="cosine",
                   mixed_precision=None, jit_compile="auto", verbose="auto"):
@@ -98,8 +101,9 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             Defaults to `None`: the top third of the base.
         learning_rate: phase 1 learning rate. Defaults to `1e-3`.
         fine_tune_learning_rate: phase 2 learning rate (its peak with the
-            `"cosine"` schedule). Defaults to `3e-4`, chosen with the schedule
-            on real data (see `benchmarks/README.md`).
+            `"cosine"` schedule). Defaults to `None`: 3e-4, or 3e-3 for a text
+            model over word vectors (its embedding then moves), each chosen
+            with the schedule on real data (see `benchmarks/README.md`).
         fine_tune_schedule: `"cosine"`: a linear warm-up over the first tenth
             of phase 2's steps, then a cosine decay to 0 (an epoch at a time
             when a pipeline's length is unknown); or `"constant"`. Defaults to
@@ -207,6 +211,9 @@ def _plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_
           cache_features, fine_tune_cache, feature_cache, keep_best, fine_tune_schedule,
           mixed_precision, jit_compile, verbose):
     check_schedule(fine_tune_schedule)
+    if fine_tune_learning_rate is None:
+        fine_tune_learning_rate = (TEXT_FINE_TUNE_LEARNING_RATE if _cheap_epochs(model)
+                                   else FINE_TUNE_LEARNING_RATE)
     precision = check_mixed_precision(mixed_precision)
     check_jit_compile(jit_compile)
     automatic = epochs is None
