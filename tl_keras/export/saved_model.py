@@ -17,6 +17,7 @@ from tl_keras.export.signatures import add_signatures
 from tl_keras.export.signatures import check_signatures
 from tl_keras.export.signatures import is_text_model
 from tl_keras.export.signatures import mark_classify_method
+from tl_keras.export.warmup import warmup_possible
 from tl_keras.export.warmup import write_warmup_requests
 from tl_keras.models.parts import class_names_of
 from tl_keras.models.transfer_model import check_class_names
@@ -24,7 +25,7 @@ from tl_keras.models.transfer_model import check_class_names
 
 def export_saved_model(model, export_dir, *, class_names=None, version=None,
                        history=None, metrics=None, top_k=5, signatures=None,
-                       resize=DEFAULT_RESIZE, warmup=True):
+                       resize=DEFAULT_RESIZE, warmup="auto", verbose="auto"):
     """Exports `model` as a SavedModel version that TF Serving serves as it is.
 
     Writes `export_dir/<version>/` atomically: everything goes to a temporary
@@ -68,7 +69,11 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
         resize: how `serving_bytes` and `classify` fit images to the input
             size: `"crop"`, `"stretch"` or `"pad"`, as in
             `tl_keras.image_dataset`. Defaults to `"crop"`.
-        warmup: write TF Serving warmup requests. Defaults to `True`.
+        warmup: write TF Serving warmup requests: `True` (needs
+            `tensorflow-serving-api`: `pip install "tl_keras[serving]"`),
+            `False`, or `"auto"`: when that package is installed, else one line
+            says how to add them. Defaults to `"auto"`.
+        verbose: print that line (`0` silences it). Defaults to `"auto"`.
 
     Returns:
         The path of the written version directory.
@@ -93,6 +98,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"Expected `top_k` to be a positive integer. Received: top_k={top_k!r}")
     check_resize(resize)
+    warmup = warmup_possible(warmup, verbose)
     chosen = check_signatures(model, class_names, signatures)
     if class_names is None:
         warnings.warn(

@@ -4,14 +4,38 @@ TF Serving runs these when it loads a version, before it routes traffic to it,
 so the first real request does not pay for graph initialization.
 """
 
+import importlib.util
 import os
 
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.console import say
 from tl_keras.export.layout import WARMUP_FILE
 from tl_keras.export.signatures import IMAGE_KEY
 
+_INSTALL = 'pip install "tl_keras[serving]" (tensorflow-serving-api)'
+
+
+def warmup_possible(warmup, verbose="auto"):
+    """Whether the export writes warmup requests: checked before any work.
+
+    `True` insists (an error says what to install), `"auto"` writes them when
+    tensorflow-serving-api is installed and otherwise says so once per export.
+    """
+    if warmup not in ("auto", True, False):
+        raise ValueError(f"Expected `warmup` to be 'auto', True or False. "
+                         f"Received: warmup={warmup!r}")
+    if not warmup:
+        return False
+    if importlib.util.find_spec("tensorflow_serving") is not None:
+        return True
+    if warmup is True:
+        raise ImportError(f"TF Serving warmup requests need tensorflow-serving-api: "
+                          f"{_INSTALL}, or pass warmup=False. Received: warmup=True")
+    say(f"No TF Serving warmup requests in this export: {_INSTALL} adds them (TF "
+        "Serving then answers its first request without a warm-up delay).", verbose)
+    return False
 
 
 def sample_jpeg(size, seed=0):

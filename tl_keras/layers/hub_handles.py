@@ -61,7 +61,13 @@ def resolve_handle(handle):
         url = f"https://www.kaggle.com/models/{handle}"
     try:
         import tensorflow_hub
-
+    except ImportError as error:
+        raise ImportError(
+            f"Downloading the TF Hub module {handle!r} needs tensorflow-hub: pip install "
+            '"tl_keras[hub]" (tensorflow-hub and tf-keras for your TensorFlow), or '
+            "download the module where there is one, extract it, and pass the local "
+            f"directory instead. Received: handle={handle!r}") from error
+    try:
         with _cache_dir_set():
             return tensorflow_hub.resolve(url)
     except Exception as error:  # tensorflow_hub raises many kinds here
