@@ -250,6 +250,46 @@ def test_an_export_killed_mid_write_leaves_nothing_to_serve(model, tmp_path):
     assert path.endswith("1")
 
 
+_HOLD_LOCK = """
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.flock(f, fcntl.LOCK_EX)
+print("LOCKED", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_live_export_elsewhere_is_never_cleaned_up(tmp_path):
+    """A writer in another PID namespace (a second container) has process ids
+    this one cannot see: its lock, not its process id, says it is alive."""
+    import socket
+
+    from tl_keras.export import staging
+
+    live = tmp_path / ".tmp-1-aaaaaaaaaaaa"
+    live.mkdir()
+    (tmp_path / ".tmp-1-aaaaaaaaaaaa.lock").write_text(socket.gethostname())
+    writer = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK,
+                               str(tmp_path / ".tmp-1-aaaaaaaaaaaa.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "LOCKED"
+        foreign = tmp_path / ".tmp-2-bbbbbbbbbbbb"  # written from another host
+        foreign.mkdir()
+        (tmp_path / ".tmp-2-bbbbbbbbbbbb.lock").write_text("another-host")
+        staging.remove_abandoned_temporaries(str(tmp_path))
+        assert live.is_dir() and foreign.is_dir()  # both may still be writing
+        old = time.time() - staging.FOREIGN_AGE_SECONDS - 60
+        os.utime(foreign, (old, old))
+        staging.remove_abandoned_temporaries(str(tmp_path))
+        assert live.is_dir() and not foreign.exists()  # a day old: abandoned
+    finally:
+        writer.kill()
+        writer.wait(30)
+    staging.remove_abandoned_temporaries(str(tmp_path))  # its writer died: cleaned
+    assert sorted(os.listdir(tmp_path)) == []
+
+
 @pytest.mark.parametrize("quantize,tolerance", [(None, 1e-4), ("dynamic", 0.05),
                                                 ("float16", 0.02)])
 def test_tflite_matches_the_keras_model(model, tmp_path, quantize, tolerance):

@@ -111,3 +111,19 @@ def test_bad_options_are_refused_before_training(argument, value, message):
     with pytest.raises(ValueError, match=message + ".*Received: " + argument):
         tlk.fit_two_phase(model, (x, y), epochs=1, **{argument: value})
     assert not model.compiled  # nothing was trained
+
+
+def test_float16_storage_halves_the_cache_and_trains_the_same_way():
+    x, y = random_images(16, size=16), np.array([0, 1] * 8)
+    results = {}
+    for storage in ("float32", "float16"):
+        model = _model()
+        with tlk.FeatureCache(storage_dtype=storage) as cache:
+            history = tlk.fit_two_phase(model, (x, y), (x, y), epochs=2, fine_tune_epochs=2,
+                                        batch_size=8, feature_cache=cache, verbose=0)
+            stored = cache.info()["bytes_in_memory"]
+        results[storage] = (history.history["val_loss"], stored)
+    assert results["float16"][1] * 2 == results["float32"][1] > 0
+    np.testing.assert_allclose(results["float16"][0], results["float32"][0], rtol=2e-2)
+    with pytest.raises(ValueError, match="Expected `storage_dtype`.*Received: storage_dtype"):
+        tlk.FeatureCache(storage_dtype="int8")

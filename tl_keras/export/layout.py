@@ -2,7 +2,7 @@
 
 ```
 saved_models/NAME/
-  .tmp-3-PID-1f2e...    while writing: TF Serving ignores non-integer names
+  .tmp-3-1f2e...(.lock) while writing: TF Serving ignores non-integer names
   3/                    after an atomic rename
     saved_model.pb, variables/
     assets/labels.txt
@@ -15,20 +15,18 @@ Export, TFLite, `check_export`, the model library, exported bases and the CLI
 ask this module for paths, versions, labels and cards.
 """
 
-import contextlib
 import json
 import os
-import shutil
-import uuid
 
 import numpy as np
+
+from tl_keras.export import staging
 
 SAVED_MODEL = "saved_model.pb"
 MODEL_CARD = "model_card.json"
 KERAS_MODEL = os.path.join("keras", "model.keras")
 LABELS_FILE = os.path.join("assets", "labels.txt")
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-_TEMPORARY_PREFIX = ".tmp-"
 
 
 # === Versions ===
@@ -120,47 +118,9 @@ def next_version(export_dir, version=None):
     return int(version)
 
 
-# === Writing a version atomically ===
+# === Writing a version atomically: see staging.py ===
 
-@contextlib.contextmanager
-def staged_version(export_dir, version):
-    """Yields a temporary directory to write version `version` into; on success
-    renames it to `export_dir/<version>` in one step, on failure removes it.
-
-    TF Serving ignores names that are not integers, so it never sees a
-    half-written version. Temporaries left by dead processes are removed.
-    """
-    os.makedirs(export_dir, exist_ok=True)
-    _remove_abandoned_temporaries(export_dir)
-    final_dir = os.path.join(export_dir, str(version))
-    tmp_dir = os.path.join(export_dir, f"{_TEMPORARY_PREFIX}{version}-{os.getpid()}-"
-                                       f"{uuid.uuid4().hex[:8]}")
-    try:
-        yield tmp_dir
-        if os.path.exists(final_dir):
-            raise FileExistsError(
-                f"Version {version} appeared in {export_dir} while exporting; it was "
-                f"not overwritten. Received: version={version}"
-            )
-        os.rename(tmp_dir, final_dir)  # atomic: TF Serving sees all or nothing
-    finally:
-        if os.path.exists(tmp_dir):
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
-def _remove_abandoned_temporaries(export_dir):
-    """Removes `.tmp-*` directories left by exports whose process died."""
-    for entry in os.listdir(export_dir):
-        parts = entry.split("-")
-        if not entry.startswith(_TEMPORARY_PREFIX) or len(parts) < 4 \
-                or not parts[2].isdigit():
-            continue
-        try:
-            os.kill(int(parts[2]), 0)
-        except ProcessLookupError:
-            shutil.rmtree(os.path.join(export_dir, entry), ignore_errors=True)
-        except OSError:
-            pass
+staged_version = staging.staged_version
 
 
 # === What a version holds ===

@@ -114,7 +114,10 @@ def _feature_data(features, batch_size, shuffle):
     dataset = tf.data.Dataset.from_tensor_slices(arrays)
     if shuffle:
         dataset = dataset.shuffle(len(features.x), reshuffle_each_iteration=True)
-    return dict(x=dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), shuffle=False)
+    dataset = dataset.batch(batch_size)
+    if features.x.dtype != np.float32:  # stored in float16: trained on in float32
+        dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest))
+    return dict(x=dataset.prefetch(tf.data.AUTOTUNE), shuffle=False)
 
 
 def fine_tune_on_activations(model, plan, watchers=()):

@@ -39,6 +39,9 @@ class FeatureCache:
             to 2 GiB.
         directory: where spill files go. Defaults to `None`: a temporary
             directory created when first needed and removed with the cache.
+        storage_dtype: `"float32"`, or `"float16"`: half the memory (twice
+            the examples before spilling to disk); training reads them back as
+            float32. Defaults to `"float32"`.
 
     Example:
 
@@ -46,11 +49,16 @@ class FeatureCache:
     ...     tl_keras.fit_two_phase(model, train, val, feature_cache=cache)
     """
 
-    def __init__(self, max_entries=4, memory_limit_bytes=2 * 1024 ** 3, directory=None):
+    def __init__(self, max_entries=4, memory_limit_bytes=2 * 1024 ** 3, directory=None,
+                 storage_dtype="float32"):
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) \
                 or max_entries < 0:
             raise ValueError("Expected `max_entries` to be an integer >= 0. "
                              f"Received: max_entries={max_entries!r}")
+        if storage_dtype not in ("float32", "float16"):
+            raise ValueError("Expected `storage_dtype` to be 'float32' or 'float16'. "
+                             f"Received: storage_dtype={storage_dtype!r}")
+        self.storage_dtype = storage_dtype
         self.max_entries = max_entries
         self.memory_limit_bytes = memory_limit_bytes
         self._directory = directory
@@ -75,10 +83,12 @@ class FeatureCache:
             return self._entries[key], True
         self.misses += 1
         spill = None
-        if _estimated_bytes(extractor, data, batch_size) > self.memory_limit_bytes:
-            spill = os.path.join(self._spill_directory(), f"{key or os.urandom(8).hex()}.f32")
+        item_bytes = np.dtype(self.storage_dtype).itemsize
+        if _estimated_bytes(extractor, data, batch_size, item_bytes) > self.memory_limit_bytes:
+            spill = os.path.join(self._spill_directory(), f"{key or os.urandom(8).hex()}.bin")
         features = compute_features(extractor, data, batch_size=batch_size,
-                                    verbose=verbose, to_disk=spill)
+                                    verbose=verbose, to_disk=spill,
+                                    dtype=self.storage_dtype)
         if key is not None and self.max_entries:
             self._entries[key] = features
             while len(self._entries) > self.max_entries:
@@ -156,7 +166,8 @@ def default_feature_cache():
 
 # === Computing features ===
 
-def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=None):
+def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=None,
+                     dtype="float32"):
     """One pass of `extractor` over `data`; returns `Features(x, y, sample_weight)`.
 
     Labels and sample weights are collected in the same pass, so they stay
@@ -176,7 +187,7 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
     verbose = fit_verbose(verbose)
     progress = keras.utils.Progbar(count if count > 0 else None, unit_name="batch",
                                    verbose=verbose) if verbose not in (0, False) else None
-    chunks, labels, weights = _Chunks(to_disk), [], []
+    chunks, labels, weights = _Chunks(to_disk, dtype), [], []
     for index, batch in enumerate(batches, start=1):
         batch = batch if isinstance(batch, tuple) else (batch,)
         # Keras keeps one traced predict function per model: no retracing warnings
@@ -196,15 +207,16 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
 class _Chunks:
     """Feature batches gathered in memory, or appended to a file then memory-mapped."""
 
-    def __init__(self, path):
+    def __init__(self, path, dtype="float32"):
         self.path = path
+        self.dtype = dtype
         self.parts = []
         self.file = open(path, "wb") if path else None
         self.shape = None
         self.rows = 0
 
     def append(self, array):
-        array = np.ascontiguousarray(array, dtype="float32")
+        array = np.ascontiguousarray(array, dtype=self.dtype)
         self.shape = array.shape[1:]
         self.rows += len(array)
         if self.file:
@@ -219,18 +231,18 @@ class _Chunks:
                                  "batch. Received: an empty dataset")
             return np.concatenate(self.parts)
         self.file.close()
-        return np.memmap(self.path, dtype="float32", mode="r",
+        return np.memmap(self.path, dtype=self.dtype, mode="r",
                          shape=(self.rows,) + tuple(self.shape))
 
 
-def _estimated_bytes(extractor, data, batch_size):
+def _estimated_bytes(extractor, data, batch_size, item_bytes=4):
     dim = int(np.prod(extractor.output_shape[1:]))
     if isinstance(data, tf.data.Dataset):
         batches = int(data.cardinality())
         if batches <= 0:
             return 0
-        return batches * _dataset_batch_size(data, batch_size) * dim * 4
-    return len(data[0]) * dim * 4
+        return batches * _dataset_batch_size(data, batch_size) * dim * item_bytes
+    return len(data[0]) * dim * item_bytes
 
 
 def _dataset_batch_size(dataset, default):
