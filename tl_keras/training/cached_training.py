@@ -46,7 +46,8 @@ def train_head_on_features(model, plan, watchers=()):
                   steps_per_execution=max(1, min(steps, 256)))
     with unknown_length_is_expected():
         return head.fit(
-            **_feature_data(train_features, head_batch, shuffle=True), epochs=plan.epochs,
+            **_feature_data(train_features, head_batch, shuffle=True),
+            initial_epoch=plan.resumed_epochs, epochs=plan.epochs,
             validation_data=_validation(val_features, head_batch),
             callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
@@ -141,7 +142,7 @@ def fine_tune_on_activations(model, plan, watchers=()):
     with unknown_length_is_expected():
         return top.fit(
             **_feature_data(activations, batch, shuffle=True),
-            initial_epoch=plan.epochs_run,
+            initial_epoch=plan.epochs_run + plan.resumed_epochs,
             epochs=plan.epochs_run + plan.fine_tune_epochs,
             validation_data=_validation(val_activations, batch),
             callbacks=_callbacks(plan, watchers),

@@ -23,6 +23,7 @@ from tl_keras.models.parts import get_base
 from tl_keras.models.text_classifier import TextClassifier
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.activation_cache import split_at_cut
+from tl_keras.training.backup import RunBackup
 from tl_keras.training.cached_training import fine_tune_on_activations
 from tl_keras.training.cached_training import train_head_on_features
 from tl_keras.training.cached_training import unknown_length_is_expected
@@ -63,7 +64,8 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                   fine_tune_learning_rate=None, callbacks=None, class_weight=None,
                   batch_size=32, cache_features="auto", fine_tune_cache="auto",
                   feature_cache=None, keep_best=True, fine_tune_schedule="cosine",
-                  mixed_precision=None, jit_compile="auto", verbose="auto"):
+                  mixed_precision=None, jit_compile="auto", backup_dir=None,
+                  verbose="auto"):
     """Trains a transfer-learning model in two phases.
 
     Phase 1 trains the head with the base frozen at `learning_rate`. Phase 2
@@ -143,6 +145,13 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             Defaults to `None`.
         jit_compile: compile the training steps with XLA: `True`, `False`, or
             `"auto"` (Keras's choice). Defaults to `"auto"`.
+        backup_dir: a directory where the run saves itself at the end of each
+            epoch (weights, optimizer state, phase, epoch, history, the best
+            epoch so far). Calling `fit_two_phase` again with the same model,
+            data and `backup_dir` after an interruption (a preempted VM, a
+            `kill -9`) resumes after the last finished epoch, in phase 1 or 2,
+            with the history joined; a finished run removes the backup.
+            Defaults to `None`.
         verbose: passed to `model.fit`; `0` also silences the phase lines;
             `"auto"` shows progress bars on a terminal or in a notebook and a line
             per epoch when output goes to a file or a pipe. Defaults to `"auto"`.
@@ -171,12 +180,29 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                  feature_cache=feature_cache, keep_best=keep_best,
                  fine_tune_schedule=fine_tune_schedule, mixed_precision=mixed_precision,
                  jit_compile=jit_compile, verbose=verbose)
+    if backup_dir is not None:
+        plan.backup = RunBackup(backup_dir, model)
+        plan.backup.restore_model(plan.verbose)
     with mixed_precision_for(model, plan.precision):
-        phase1, stop1 = run_watched(plan, 1, _train_head, model)
-        if not fine_tune_epochs:
-            return TwoPhaseHistory(phase1, stops=(stop1, None))
-        phase2, stop2 = run_watched(plan, 2, _fine_tune, model)
+        phase1, stop1 = _phase1(plan, model)
+        phase2 = stop2 = None
+        if fine_tune_epochs:
+            phase2, stop2 = run_watched(plan, 2, _fine_tune, model)
+    if plan.backup is not None:
+        plan.backup.finish()
     return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))
+
+
+def _phase1(plan, model):
+    """Phase 1, or its history alone when a resumed run had finished it."""
+    if plan.backup is not None and plan.backup.phase1_done():
+        history = plan.backup.joined(1, keras.callbacks.History())
+        plan.epochs_run = len(history.epoch)
+        return history, plan.backup.phase1_stop()
+    history, stop = run_watched(plan, 1, _train_head, model)
+    if plan.backup is not None:
+        plan.backup.mark_phase1_done(stop)
+    return history, stop
 
 
 @dataclasses.dataclass
@@ -202,6 +228,8 @@ class _Plan:
     verbose: object
     schedule: str = "constant"  # phase 2's learning-rate schedule
     precision: object = None  # the mixed policy both phases compute in, or None
+    backup: object = None  # a RunBackup when the run backs up each epoch
+    resumed_epochs: int = 0  # epochs of the current phase done before a resume
     epochs_run: int = 0  # phase 1's epochs, once it ran
     activations: object = None  # (train, validation) at the cut, when phase 1 made them
 
@@ -332,7 +360,8 @@ def _train_head(model, plan, watchers):
         say(f"Feature cache off ({plan.no_cache_reason}): the base runs every epoch.",
             plan.verbose)
     with unknown_length_is_expected():
-        return model.fit(epochs=plan.epochs, **_with_callbacks(plan.fit_args, watchers))
+        return model.fit(initial_epoch=plan.resumed_epochs, epochs=plan.epochs,
+                         **_with_callbacks(plan.fit_args, watchers))
 
 
 # === Phase 2 ===
@@ -356,7 +385,7 @@ def _fine_tune(model, plan, watchers):
         watchers = list(watchers) + [EpochCosine(plan.fine_tune_learning_rate,
                                                  plan.fine_tune_epochs, plan.epochs_run)]
     with unknown_length_is_expected():
-        return model.fit(initial_epoch=plan.epochs_run,
+        return model.fit(initial_epoch=plan.epochs_run + plan.resumed_epochs,
                          epochs=plan.epochs_run + plan.fine_tune_epochs,
                          **_with_callbacks(plan.fit_args, watchers))
 

@@ -16,17 +16,25 @@ def run_watched(plan, phase, train, model):
     epoch's weights. Returns `(history, stop)`."""
     epochs = plan.epochs if phase == 1 else plan.fine_tune_epochs
     converge = plan.converge and phase == 1
+    backup = plan.backup
+    first = 0 if phase == 1 else plan.epochs_run
+    plan.resumed_epochs = backup.epochs_done(phase) if backup is not None else 0
+    extra = [backup.callback(phase, first)] if backup is not None else []
     if not (plan.keep_best or converge) or not epochs:
-        history = train(model, plan, [])
+        history = _joined(backup, phase, train(model, plan, extra))
         if phase == 1:
             plan.epochs_run = len(getattr(history, "epoch", []))
         return history, None
-    watcher = keras.callbacks.EarlyStopping(
+    resume = None
+    if backup is not None and plan.resumed_epochs:
+        initial = first + plan.resumed_epochs
+        resume = lambda trained: backup.watcher_state(phase, trained, initial)  # noqa: E731
+    watcher = ResumableEarlyStopping(
         monitor="val_loss", patience=CONVERGENCE_PATIENCE if converge else epochs,
-        restore_best_weights=plan.keep_best, min_delta=1e-4 if converge else 0.0)
-    history = train(model, plan, [watcher])
+        restore_best_weights=plan.keep_best, min_delta=1e-4 if converge else 0.0,
+        resume=resume)
+    history = _joined(backup, phase, train(model, plan, [watcher] + extra))
     run = len(history.history.get("val_loss", []))
-    first = plan.epochs_run if phase == 2 else 0
     if phase == 1:
         plan.epochs_run = run
     if not run:
@@ -39,3 +47,27 @@ def run_watched(plan, phase, train, model):
             if plan.keep_best else "")
     say(f"Phase {phase} ended after epoch {first + run}: {reason}{kept}.", plan.verbose)
     return history, {"best_epoch": best, "stopped_early": stopped, "reason": reason}
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`EarlyStopping` that can start from what it knew before an interruption.
+
+    Args:
+        resume: `None`, or a function of the model being trained that returns
+            `(best, best_epoch, best_weights, wait)` or `None`.
+        **kwargs: `keras.callbacks.EarlyStopping` arguments.
+    """
+
+    def __init__(self, resume=None, **kwargs):
+        super().__init__(**kwargs)
+        self.resume = resume
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        state = self.resume(self.model) if self.resume is not None else None
+        if state is not None:
+            self.best, self.best_epoch, self.best_weights, self.wait = state
+
+
+def _joined(backup, phase, history):
+    return backup.joined(phase, history) if backup is not None else history

@@ -1,0 +1,72 @@
+"""A two-phase run killed with `kill -9` resumes where it stopped."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_RUN = """
+import os, signal, sys
+import keras, numpy as np
+import tl_keras as tlk
+from tests.conftest import random_images
+
+kill_at, backup_dir = int(sys.argv[1]), sys.argv[2]
+keras.utils.set_random_seed(0)
+inputs = keras.Input((16, 16, 3))
+x = keras.layers.Rescaling(1 / 255.0)(inputs)
+for filters in (8, 16, 16):
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation("relu")(x)
+model = tlk.build_model(keras.Model(inputs, x, name="small_base"), num_classes=2)
+images, labels = random_images(32, size=16), np.array([0, 1] * 16)
+images[labels == 1, ..., 0] += 60
+
+
+class Killer(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)  # no clean-up, no flush
+
+
+history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=6,
+                            fine_tune_epochs=4, batch_size=8, backup_dir=backup_dir,
+                            callbacks=[Killer()], verbose=1)
+print("RESULT " + json.dumps({"epoch": history.epoch, "fine_tune": history.fine_tune_epoch,
+                              "val_loss": history.history["val_loss"]}))
+""".replace("import os,", "import json, os,")
+
+
+def _run(kill_at, backup_dir):
+    return subprocess.run([sys.executable, "-c", _RUN, str(kill_at), str(backup_dir)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="kill -9 is POSIX")
+def test_a_killed_run_resumes_in_phase_1_then_in_phase_2(tmp_path):
+    backup_dir = tmp_path / "backup"
+    # Killed at the end of phase 1's third epoch, before its backup: two are saved.
+    first = _run(2, backup_dir)
+    assert first.returncode == -9 and "RESULT" not in first.stdout
+    state = json.loads((backup_dir / "state.json").read_text())
+    assert state["phase"] == 1 and state["epochs"] == {"1": 2}
+    second = _run(7, backup_dir)  # resumes at epoch 3; killed in phase 2's second epoch
+    assert second.returncode == -9, second.stderr[-2000:]
+    assert "Resuming from the backup" in second.stdout and "phase 1, after epoch 2" in \
+        second.stdout
+    state = json.loads((backup_dir / "state.json").read_text())
+    assert state["phase"] == 2 and state["epochs"] == {"1": 6, "2": 1}
+    assert state["phase_done"] and state["stop1"]["reason"] == "6 epochs done"
+    third = _run(-1, backup_dir)  # resumes in phase 2 and finishes
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert "phase 2, after epoch 7" in third.stdout
+    result = json.loads(third.stdout.split("RESULT ")[1])
+    assert result["epoch"] == list(range(10)) and result["fine_tune"] == 6
+    assert len(result["val_loss"]) == 10  # every epoch once, history joined
+    assert result["val_loss"][:6] == pytest.approx(state["logs"]["1"]["val_loss"])
+    assert not backup_dir.exists()  # a finished run leaves no backup
