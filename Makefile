@@ -9,7 +9,7 @@ STAMP := $(VENV)/.tl_keras-installed
 .PHONY: test demo install clean
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 demo: $(STAMP)
 	$(BIN)/tl-keras demo

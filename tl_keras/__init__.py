@@ -31,6 +31,7 @@ if _keras.backend.backend() != "tensorflow":
 # Imported here, not on first use: this registers tl_keras's serializable
 # classes, so `keras.saving.load_model` reads a tl_keras model after
 # `import tl_keras` alone.
+from tl_keras.adaptation import adapt_batchnorm  # noqa: E402
 from tl_keras.bases import PretrainedBase  # noqa: E402
 from tl_keras.bases import list_bases  # noqa: E402
 from tl_keras.bases import load_base  # noqa: E402
@@ -51,6 +52,8 @@ from tl_keras.models.text import build_text_model  # noqa: E402
 from tl_keras.models.text_classifier import TextClassifier  # noqa: E402
 from tl_keras.models.transfer_model import TransferModel  # noqa: E402
 from tl_keras.models.vectors import load_word_vectors  # noqa: E402
+from tl_keras.selection.ranking import format_ranking  # noqa: E402
+from tl_keras.selection.ranking import rank_bases  # noqa: E402
 from tl_keras.training.feature_cache import FeatureCache  # noqa: E402
 from tl_keras.training.features import extract_features  # noqa: E402
 from tl_keras.training.freezing import freeze_base  # noqa: E402
@@ -74,8 +77,8 @@ def __dir__():
 __all__ = [
     "DownloadError", "FeatureCache", "HubLayer", "ImageClassifier", "Preprocessing",
     "PretrainedBase", "TextClassifier", "TransferModel", "TwoPhaseHistory",
-    "build_model", "build_text_model", "check_export", "export_saved_model",
-    "export_tflite", "extract_features", "fit_two_phase", "freeze_base", "get_base",
-    "image_dataset", "list_bases", "list_models", "load_base", "load_word_vectors",
-    "register_base", "text_dataset", "unfreeze_base",
+    "adapt_batchnorm", "build_model", "build_text_model", "check_export", "export_saved_model",
+    "export_tflite", "extract_features", "fit_two_phase", "format_ranking",
+    "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",
+    "load_word_vectors", "rank_bases", "register_base", "text_dataset", "unfreeze_base",
 ]

@@ -258,9 +258,25 @@ def _demo(args):
     return 0
 
 
+def _rank(args):
+    import tl_keras as tlk
+
+    size = (args.image_size, args.image_size)
+    data, _, _ = tlk.image_dataset(args.data, image_size=size, validation_split=0,
+                                   shuffle=False)
+    weights = None if args.weights.lower() == "none" else args.weights
+    bases = [name.strip() for name in args.bases.split(",") if name.strip()]
+    ranking = tlk.rank_bases(data, bases, method=args.method, weights=weights)
+    print(tlk.format_ranking(ranking))
+    if args.plot:
+        tlk.plots.plot_ranking(ranking).savefig(args.plot, dpi=100)
+        print(f"Plot: {args.plot}")
+    return 0
+
+
 _COMMANDS = {"bases": _bases, "train": _train, "train-text": _train_text,
-             "predict": _predict, "check": _check,
-             "models": _models, "demo": _demo}
+             "predict": _predict, "check": _check, "models": _models, "rank": _rank,
+             "demo": _demo}
 
 
 if __name__ == "__main__":

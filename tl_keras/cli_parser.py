@@ -96,6 +96,19 @@ def build_parser():
     models.add_argument("--root", default="saved_models",
                         help="the library's root directory (default: saved_models)")
 
+    rank = commands.add_parser(
+        "rank", help="score candidate bases on labelled images before training any")
+    rank.add_argument("--data", required=True,
+                      help="directory with one subfolder of images per class")
+    rank.add_argument("--bases", required=True,
+                      help="comma-separated: names from `tl-keras bases`, TF Hub handles "
+                           "or exported model directories")
+    rank.add_argument("--method", default="logme", choices=["logme", "knn", "linear"])
+    rank.add_argument("--weights", default="imagenet",
+                      help="weights of named bases: imagenet or none (default: imagenet)")
+    rank.add_argument("--image-size", type=int, default=224)
+    rank.add_argument("--plot", default=None, help="save a bar chart of the scores here")
+
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")

@@ -223,3 +223,26 @@ def show_predictions(model, data, class_names, *, n=9, mistakes_first=False, poo
     mistakes = int((true != predicted).sum())
     figure.suptitle(f"Predictions: {len(images) - mistakes} right, {mistakes} wrong (red)")
     return figure
+
+
+def plot_ranking(records, *, title=None):
+    """A horizontal bar per candidate base of `tl_keras.rank_bases`, best on top.
+
+    Args:
+        records: what `rank_bases` returned.
+        title: the figure's title. Defaults to `None`: the method's name.
+
+    Returns:
+        A matplotlib `Figure`.
+    """
+    if not records:
+        raise ValueError("Expected the records of rank_bases. Received: no records")
+    figure = _new_figure(figsize=(6, 0.5 + 0.4 * len(records)))
+    axis = figure.add_subplot()
+    names = [record["name"] for record in records][::-1]
+    scores = [record["score"] for record in records][::-1]
+    axis.barh(names, scores, color=["#1f77b4"] * (len(records) - 1) + ["#2ca02c"])
+    axis.set_xlabel(records[0]["method"])
+    axis.set_title(title or f"Transferability ({records[0]['method']}), best on top")
+    figure.tight_layout()
+    return figure

@@ -72,6 +72,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "model": model.name,
         "base": base_card,
         "lineage": lineage,
+        "adaptations": model.adaptations if isinstance(model, TransferModel) else [],
         "input": _input_card(model),
         "output": {"units": int(model.output_shape[-1]), "activation": activation},
         "classes": class_names,

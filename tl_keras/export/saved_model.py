@@ -9,6 +9,7 @@ import warnings
 
 import keras
 
+from tl_keras.cluster import written_by_chief
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
 from tl_keras.export import layout
@@ -106,7 +107,10 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             "`classes`, no `scores`, no `classify` signature). Pass class_names=[...] "
             "or set model.class_names to serve class names.", UserWarning, stacklevel=2)
     version = layout.next_version(export_dir, version)
-    with layout.staged_version(export_dir, version) as version_dir:
+    # With several workers, the others write into a temporary directory (saving
+    # is collective) that is removed: only the chief's export remains.
+    with written_by_chief(export_dir) as target, \
+            layout.staged_version(target, version) as version_dir:
         _write_saved_model(model, version_dir, class_names, chosen, top_k, resize)
         layout.write_labels(version_dir, class_names)
         if warmup:

@@ -14,6 +14,8 @@ it came from and its lineage. `ImageClassifier` and `TextClassifier` are the
 two kinds.
 """
 
+import json
+
 import keras
 
 from tl_keras.bases.base_model import identity_of
@@ -69,7 +71,21 @@ class TransferModel(keras.Model):
     `super().__init__(inputs, outputs, ...)`.
     """
 
+    def __init__(self, inputs, outputs, *, adaptations=None, **kwargs):
+        super().__init__(inputs, outputs, **kwargs)
+        self._adaptations_json = json.dumps(list(adaptations or []))
+
     # === Identity ===
+
+    @property
+    def adaptations(self):
+        """What adapted the model to a new domain after training (e.g.
+        `tl_keras.adapt_batchnorm`), oldest first: a list of records."""
+        return json.loads(self._adaptations_json)
+
+    def record_adaptation(self, record):
+        """Appends `record` (a JSON-ready dict) to `adaptations`."""
+        self._adaptations_json = json.dumps(self.adaptations + [dict(record)])
 
     @property
     def class_names(self):
@@ -125,7 +141,7 @@ class TransferModel(keras.Model):
         # Not chained to the functional config: the constructor takes parts.
         config = {"name": self.name, "trainable": self.trainable,
                   "num_classes": self.num_classes, "activation": self.activation,
-                  "class_names": self.class_names}
+                  "class_names": self.class_names, "adaptations": self.adaptations}
         config.update({key: keras.layers.serialize(layer) if layer is not None else None
                        for key, layer in layers.items()})
         return config

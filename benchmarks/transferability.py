@@ -1,0 +1,177 @@
+"""Does the transferability score rank bases as fine-tuning does? And AdaBN.
+
+Real data (cats vs dogs: 2,000 training, 1,000 validation JPEGs, 160x160) and
+five candidate bases of different quality, built from the real MobileNet
+(v1) alpha=0.25 ImageNet weights and the offline demo:
+
+1. `imagenet`: the real weights at 160 px.
+2. `imagenet, 64 px`: the same weights, images resized to 64 px inside.
+3. `imagenet, top re-initialized`: the real weights with the top third of the
+   layers reset to random (a partly trained network).
+4. `demo shapes CNN`: the offline demo's source model (a small CNN trained on
+   drawn shapes, 32 px), exported, then loaded with `load_base`.
+5. `random`: MobileNet alpha=0.25 with random weights.
+
+Each is scored by `rank_bases` (LogME, kNN, linear probe) on the training
+images, then trained with `fit_two_phase` defaults. Reported: the scores, the
+accuracy each reaches, Kendall's tau between each score and that accuracy,
+and the time of scoring all against the time of training all.
+
+AdaBN: the imagenet model, trained, is tested on a shifted copy of the
+validation images (a camera change: desaturated, a warm colour cast, darker),
+before and after `adapt_batchnorm` on the shifted training images, unlabelled.
+
+Usage:
+
+    python benchmarks/transferability.py \\
+        --data ../shared/assets/cats_and_dogs_filtered \\
+        --weights ../shared/assets/weights/mobilenet_2_5_224_tf_no_top.h5
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tl_keras as tlk  # noqa: E402
+
+SIZE = 160
+
+
+def _mobilenet(weights, size=SIZE):
+    return keras.applications.MobileNet(input_shape=(size, size, 3), alpha=0.25,
+                                        include_top=False, weights=weights)
+
+
+def _wrapped(network, name, inner_size=None):
+    """Raw pixels at 160 px in; MobileNet's [-1, 1] scaling (and a resize) inside."""
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = inputs
+    if inner_size:
+        x = keras.layers.Resizing(inner_size, inner_size)(x)
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(x)
+    return keras.Model(inputs, network(x), name=name)
+
+
+def _demo_base(directory):
+    from tl_keras import demo
+
+    keras.utils.set_random_seed(0)
+    images, labels = demo.draw_shapes(demo.SOURCE_CLASSES, 750, seed=0)
+    source = demo.small_cnn(len(demo.SOURCE_CLASSES), seed=0)
+    source.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    source.fit(images, labels, epochs=6, batch_size=64, verbose=0)
+    path = tlk.export_saved_model(source, os.path.join(directory, "shapes"),
+                                  class_names=list(demo.SOURCE_CLASSES), warmup=False)
+    features = tlk.load_base(path)  # 32 px in, the demo's rescaling inside
+    inputs = keras.Input((SIZE, SIZE, 3))
+    return keras.Model(inputs, features(keras.layers.Resizing(32, 32)(inputs)),
+                       name="demo_shapes")
+
+
+def _candidates(weights, directory):
+    keras.utils.set_random_seed(0)
+    top_reset = _mobilenet(weights)
+    fresh = _mobilenet(None)
+    start = int(len(top_reset.layers) * 2 / 3)
+    for mine, random_layer in zip(top_reset.layers[start:], fresh.layers[start:]):
+        if mine.weights:
+            mine.set_weights(random_layer.get_weights())
+    return [
+        ("imagenet", _wrapped(_mobilenet(weights), "imagenet")),
+        ("imagenet, 64 px", _wrapped(_mobilenet(weights, 64), "imagenet_64", 64)),
+        ("imagenet, top re-initialized", _wrapped(top_reset, "top_reset")),
+        ("demo shapes CNN", _demo_base(directory)),
+        ("random", _wrapped(_mobilenet(None), "random")),
+    ]
+
+
+def _kendall_tau(a, b):
+    pairs = [(i, j) for i in range(len(a)) for j in range(i + 1, len(a))]
+    concordant = sum(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j]) for i, j in pairs)
+    return concordant / len(pairs)
+
+
+def _shift(images, labels):
+    """A camera change: desaturated, warm cast, darker."""
+    gray = tf.reduce_mean(images, axis=-1, keepdims=True)
+    shifted = 0.4 * images + 0.6 * gray
+    shifted = shifted * tf.constant([1.15, 0.95, 0.7]) * 0.75
+    return tf.clip_by_value(shifted, 0.0, 255.0), labels
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--weights", required=True)
+    args = parser.parse_args(argv)
+    for path in (args.data, args.weights):
+        if not os.path.exists(path):
+            print(f"skipped: {path} not found (see ../shared/assets/README.md)")
+            return 0
+    warnings.filterwarnings("ignore")
+    train, _, _ = tlk.image_dataset(os.path.join(args.data, "train"), image_size=SIZE,
+                                    validation_split=0, verbose=0)
+    val, _, _ = tlk.image_dataset(os.path.join(args.data, "validation"), image_size=SIZE,
+                                  validation_split=0, shuffle=False, verbose=0)
+    with tempfile.TemporaryDirectory() as directory:
+        candidates = _candidates(args.weights, directory)
+        scores, score_seconds = {}, 0.0
+        with tlk.FeatureCache(max_entries=16, memory_limit_bytes=4 * 2**30) as cache:
+            for method in ("logme", "knn", "linear"):
+                start = time.perf_counter()
+                for record in tlk.rank_bases(train, candidates, method=method,
+                                             feature_cache=cache, verbose=0):
+                    scores.setdefault(record["name"], {})[method] = record["score"]
+                score_seconds += time.perf_counter() - start
+            accuracy, train_seconds, trained = {}, 0.0, {}
+            for name, base in candidates:
+                keras.utils.set_random_seed(0)
+                model = tlk.build_model(base, num_classes=2)
+                start = time.perf_counter()
+                history = tlk.fit_two_phase(model, train, val, feature_cache=cache,
+                                            verbose=0)
+                train_seconds += time.perf_counter() - start
+                losses = history.history["val_loss"]
+                accuracy[name] = history.history["val_accuracy"][int(np.argmin(losses))]
+                trained[name] = model
+                print(f"  {name}: {accuracy[name]:.3f}", flush=True)
+        names = [name for name, _ in candidates]
+        print("\n| base | LogME | kNN accuracy | linear probe | val accuracy after "
+              "fit_two_phase |\n| --- | --- | --- | --- | --- |")
+        for name in names:
+            print(f"| {name} | {scores[name]['logme']:.4f} | {scores[name]['knn']:.3f} | "
+                  f"{scores[name]['linear']:.3f} | {accuracy[name]:.3f} |")
+        final = [accuracy[n] for n in names]
+        print("\nKendall's tau with the accuracy: " + ", ".join(
+            f"{m} {_kendall_tau([scores[n][m] for n in names], final):.2f}"
+            for m in ("logme", "knn", "linear")))
+        print(f"Scoring all five with the three methods: {score_seconds:.1f} s; training "
+              f"all five: {train_seconds:.1f} s ({train_seconds / score_seconds:.1f}x)")
+
+        model = trained["imagenet"]
+        shifted_val = val.map(_shift)
+        shifted_train = train.map(_shift)
+        before = model.evaluate(shifted_val, verbose=0)[1]
+        clean = model.evaluate(val, verbose=0)[1]
+        start = time.perf_counter()
+        tlk.adapt_batchnorm(model, shifted_train, name="shifted training images",
+                            verbose=0)
+        adapt_seconds = time.perf_counter() - start
+        after = model.evaluate(shifted_val, verbose=0)[1]
+        print(f"\nAdaBN (imagenet model): clean validation {clean:.3f}; shifted "
+              f"validation before {before:.3f}, after adapt_batchnorm {after:.3f} "
+              f"({adapt_seconds:.1f} s on 2,000 unlabelled shifted images)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

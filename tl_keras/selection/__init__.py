@@ -1,0 +1,1 @@
+"""Choosing what to transfer: bases scored on the target data before training."""

@@ -1,0 +1,109 @@
+"""Which base to transfer from: candidates scored on the target data, frozen."""
+
+import os
+import time
+
+import numpy as np
+
+from tl_keras.console import say
+from tl_keras.data import fingerprints
+from tl_keras.selection.scores import SCORES
+
+
+def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="imagenet",
+               batch_size=32, feature_cache=None, verbose="auto"):
+    """Scores candidate bases on labelled target data, best first, without training.
+
+    For each candidate, one pass of its frozen features (preprocessing, base,
+    pooling: what a `build_model` head would see) over `data`, then a
+    transferability score of those features for the labels. The features go
+    through the `FeatureCache`, so training the chosen base on the same data
+    next (`fit_two_phase`) reuses them.
+
+    Args:
+        data: labelled target examples: `(images, labels)` arrays or a batched
+            `tf.data.Dataset` of them (`tl_keras.image_dataset`).
+        candidates: bases to compare: anything `tl_keras.load_base` takes (a
+            registry name, a TF Hub handle or directory, an exported model),
+            a loaded base (`keras.Model`), or `(label, base)` pairs of either.
+        method: `"logme"` (LogME, You et al. 2021: the evidence of a linear
+            model on the features; higher is better), `"knn"` (leave-one-out
+            5-nearest-neighbour accuracy) or `"linear"` (5-fold ridge
+            classifier accuracy). Defaults to `"logme"`.
+        input_shape: input shape for bases loaded by name. Defaults to `None`:
+            the images' shape.
+        weights: weights of bases loaded by registry name. Defaults to
+            `"imagenet"`.
+        batch_size: batch size for array data. Defaults to `32`.
+        feature_cache: a `FeatureCache`. Defaults to `None`: the process's.
+        verbose: one line per candidate (`0` silences it). Defaults to `"auto"`.
+
+    Returns:
+        A list of records (dicts), best first: `name`, `score`, `method`,
+        `feature_dim`, `parameters`, `seconds`. `format_ranking` prints them
+        as a table; `tl_keras.plots.plot_ranking` draws them.
+
+    Raises:
+        ValueError: an unknown `method`, no candidates, or unlabelled data.
+
+    Example:
+
+    >>> ranking = tl_keras.rank_bases((x, y), ["mobilenet_v2", "efficientnet_b0",
+    ...                                        "saved_models/pets"])
+    >>> print(tl_keras.format_ranking(ranking))
+    """
+    from tl_keras.bases import load_base
+    from tl_keras.models.build import build_model
+    from tl_keras.training.feature_cache import default_feature_cache
+
+    if method not in SCORES:
+        raise ValueError(f"Unknown method. Expected one of {list(SCORES)}. "
+                         f"Received: method={method!r}")
+    candidates = list(candidates)
+    if not candidates:
+        raise ValueError("Expected at least one candidate base. Received: candidates=[]")
+    shape = input_shape or _image_shape(data)
+    store = feature_cache or default_feature_cache()
+    fingerprint = fingerprints.fingerprint(data)
+    records = []
+    for candidate in candidates:
+        label, base = candidate if isinstance(candidate, tuple) else (None, candidate)
+        start = time.perf_counter()
+        if isinstance(base, (str, os.PathLike)):
+            label = label or os.fspath(base)
+            base = load_base(base, input_shape=shape, weights=weights)
+        label = label or base.name
+        extractor = build_model(base, num_classes=2, dropout=0.0).feature_model()
+        features, _ = store.features(extractor, data, fingerprint=fingerprint,
+                                     batch_size=batch_size, verbose=0)
+        if features.y is None:
+            raise ValueError("Expected labelled data: (images, labels). Received: data "
+                             "without labels")
+        score = SCORES[method](features.x.reshape(len(features.x), -1), features.y)
+        records.append({"name": label, "score": score, "method": method,
+                        "feature_dim": int(np.prod(features.x.shape[1:])),
+                        "parameters": int(base.count_params()),
+                        "seconds": time.perf_counter() - start})
+        say(f"{label}: {method} {score:.4f} ({records[-1]['seconds']:.1f} s)", verbose)
+    return sorted(records, key=lambda record: record["score"], reverse=True)
+
+
+def format_ranking(records):
+    """The records of `rank_bases` as a plain-text table, best first."""
+    rows = [("rank", "base", records[0]["method"] if records else "score", "features",
+             "parameters", "seconds")]
+    rows += [(str(i), r["name"], f"{r['score']:.4f}", str(r["feature_dim"]),
+              f"{r['parameters']:,}", f"{r['seconds']:.1f}")
+             for i, r in enumerate(records, start=1)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+def _image_shape(data):
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec[0]
+        return tuple(spec.shape[1:])
+    return tuple(np.asarray(data[0]).shape[1:])

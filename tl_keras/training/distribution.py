@@ -1,0 +1,78 @@
+"""Training under a `tf.distribute.Strategy`.
+
+Keras runs `fit` under the strategy its model was built in (variables
+mirrored on every replica, each batch split across them, gradients summed by
+tf.distribute's all-reduce). `fit_two_phase(strategy=...)` trains a model built
+elsewhere by building its twin in the strategy's scope from its config,
+training the twin, and copying the weights back.
+"""
+
+import contextlib
+
+import keras
+import tensorflow as tf
+
+
+STRATEGIES = ("mirrored", "multi_worker", "tpu")
+
+
+def get_strategy(strategy):
+    """A `tf.distribute.Strategy` from a strategy or a name; None stays None."""
+    if strategy is None:
+        return None
+    if strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if strategy == "multi_worker" or isinstance(
+            strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise NotImplementedError(
+            "MultiWorkerMirroredStrategy: Keras 3's fit fails under it with TensorFlow "
+            "2.20 (keras-team/keras#20585: 'Attempt to convert a value (PerReplica...)'), "
+            "and tl_keras's own training step for several workers is not built yet. On "
+            "one machine, strategy='mirrored' uses all its GPUs. "
+            f"Received: strategy={strategy!r}")
+    if isinstance(strategy, tf.distribute.Strategy):
+        return strategy
+    if strategy == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"Expected `strategy` to be a tf.distribute.Strategy or one of "
+                     f"{list(STRATEGIES)}. Received: strategy={strategy!r}")
+
+
+def built_in_scope(model, strategy):
+    """Whether every variable of `model` was created in `strategy`'s scope."""
+    # A Keras variable's `value` is its TensorFlow variable.
+    return all(strategy.extended.variable_created_in_scope(v.value) for v in model.weights)
+
+
+@contextlib.contextmanager
+def trained_under(model, strategy):
+    """Yields the model to train under `strategy`: `model` itself when it was
+    built in the strategy's scope, else its twin built there from its config;
+    after the block the twin's weights are copied into `model`."""
+    if strategy is None:
+        yield model
+        return
+    if built_in_scope(model, strategy):
+        with strategy.scope():
+            yield model
+        return
+    with strategy.scope():
+        twin = model.__class__.from_config(model.get_config())
+        twin.set_weights(model.get_weights())
+        yield twin
+    model.set_weights(twin.get_weights())
+    # The frozen and unfrozen layers as a run without a strategy leaves them.
+    for mine, theirs in zip(_all_layers(model), _all_layers(twin)):
+        mine.trainable = theirs.trainable
+
+
+def _all_layers(model):
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(_all_layers(layer))
+    return found

@@ -1,0 +1,171 @@
+"""What `fit_two_phase` decides before any training: every check, then a plan.
+
+Everything that can be wrong (data that does not fit the model, bad
+arguments, a cache that cannot be honoured) raises here, before any work.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from tl_keras.models.parts import get_base
+from tl_keras.models.text_classifier import TextClassifier
+from tl_keras.models.transfer_model import TransferModel
+from tl_keras.training.activation_cache import split_at_cut
+from tl_keras.training.feature_cache import default_feature_cache
+from tl_keras.training.freezing import fine_tune_index
+from tl_keras.training.freezing import freeze_base
+from tl_keras.training.freezing import leaf_layers
+from tl_keras.training.inputs import balanced_class_weight
+from tl_keras.training.inputs import check_counts
+from tl_keras.training.inputs import prepare_training_data
+from tl_keras.training.losses import auto_compile_args
+from tl_keras.training.losses import output_activation
+from tl_keras.training.losses import user_compile_args
+from tl_keras.training.precision import check_jit_compile
+from tl_keras.training.precision import check_mixed_precision
+from tl_keras.training.precision import with_options
+from tl_keras.training.schedules import check_schedule
+from tl_keras.console import fit_verbose
+
+CONVERGENCE_CEILING = 100  # phase 1 epochs at most when it runs to convergence
+DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
+# Phase 2's peak rates, chosen by benchmarks/fine_tune_defaults.py and text_real.py.
+FINE_TUNE_LEARNING_RATE = 3e-4
+TEXT_FINE_TUNE_LEARNING_RATE = 3e-3  # word vectors: a rate that moves the embedding
+
+
+@dataclasses.dataclass
+class Plan:
+    """Everything `fit_two_phase` decided before any training."""
+
+    data: object  # a tl_keras.training.inputs.TrainingData
+    fit_args: dict
+    compile_args: object
+    epochs: int
+    fine_tune_epochs: int
+    fine_tune_index: object
+    learning_rate: float
+    fine_tune_learning_rate: float
+    batch_size: int
+    cache: object  # a FeatureCache when phase 1 runs on cached features, else None
+    no_cache_reason: object
+    store: object  # the FeatureCache for features and activations
+    cut: object  # CutModels when phase 2 runs on cached activations, else None
+    no_cut_reason: object
+    converge: bool  # phase 1 runs until the validation loss stops improving
+    keep_best: bool
+    verbose: object
+    schedule: str = "constant"  # phase 2's learning-rate schedule
+    precision: object = None  # the mixed policy both phases compute in, or None
+    backup: object = None  # a RunBackup when the run backs up each epoch
+    resumed_epochs: int = 0  # epochs of the current phase done before a resume
+    epochs_run: int = 0  # phase 1's epochs, once it ran
+    activations: object = None  # (train, validation) at the cut, when phase 1 made them
+
+
+def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
+          learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
+          cache_features, fine_tune_cache, feature_cache, keep_best, fine_tune_schedule,
+          mixed_precision, jit_compile, verbose):
+    check_schedule(fine_tune_schedule)
+    if fine_tune_learning_rate is None:
+        fine_tune_learning_rate = (TEXT_FINE_TUNE_LEARNING_RATE if _cheap_epochs(model)
+                                   else FINE_TUNE_LEARNING_RATE)
+    precision = check_mixed_precision(mixed_precision)
+    check_jit_compile(jit_compile)
+    automatic = epochs is None
+    epochs = DEFAULT_EPOCHS if automatic else epochs
+    check_counts(epochs=epochs, fine_tune_epochs=fine_tune_epochs)
+    if not epochs and not fine_tune_epochs:
+        raise ValueError("Nothing to train: expected `epochs` or `fine_tune_epochs` > 0. "
+                         "Received: epochs=0, fine_tune_epochs=0")
+    for arg, value in (("learning_rate", learning_rate),
+                       ("fine_tune_learning_rate", fine_tune_learning_rate)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"Expected `{arg}` > 0. Received: {arg}={value!r}")
+    for arg, value in (("cache_features", cache_features),
+                       ("fine_tune_cache", fine_tune_cache)):
+        if value not in ("auto", True, False):
+            raise ValueError(f"Expected `{arg}` to be 'auto', True or False. "
+                             f"Received: {arg}={value!r}")
+    base = get_base(model)
+    units = model.output_shape[-1]
+    activation = output_activation(model)
+    data = prepare_training_data(model, train_data, validation_data, batch_size, units,
+                                 activation)
+    index = None
+    if fine_tune_at is None and isinstance(model, TextClassifier):
+        fine_tune_at = 0  # a text base is unfrozen whole
+    if fine_tune_epochs:  # validate before any work
+        index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
+    class_weight = _class_weight(class_weight, data.labels, train_data, units)
+    verbose = fit_verbose(verbose)
+    fit_args = dict(data.fit_args, callbacks=callbacks, class_weight=class_weight,
+                    verbose=verbose)
+    compile_args = with_options(
+        user_compile_args(model) or auto_compile_args(data.kind, activation), precision,
+        jit_compile)
+    freeze_base(model, recompile=False)  # what decides the cache is the frozen state
+    reason = _no_cache_reason(model, cache_features, epochs)
+    if reason and cache_features is True:
+        raise ValueError(f"Cannot cache phase 1 features: {reason}. "
+                         "Received: cache_features=True")
+    store = feature_cache or default_feature_cache()
+    cut, cut_reason = _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index)
+    converge = automatic and validation_data is not None and (
+        reason is None or _cheap_epochs(model))
+    return Plan(data, fit_args, compile_args,
+                 CONVERGENCE_CEILING if converge else epochs, fine_tune_epochs, index,
+                 learning_rate, fine_tune_learning_rate, batch_size,
+                 None if reason else store, reason, store, cut, cut_reason, converge,
+                 bool(keep_best) and validation_data is not None, verbose,
+                 fine_tune_schedule, precision)
+
+
+def _cheap_epochs(model):
+    """Whether an epoch through the whole model costs about what an epoch of a
+    head on cached features does: a text model over word vectors."""
+    return isinstance(model, TextClassifier) and model.vectorizer is not None
+
+
+def _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index):
+    """`(CutModels, None)` when phase 2 runs on cached activations, else
+    `(None, why not)`; raises when `fine_tune_cache=True` cannot be honoured."""
+    if not fine_tune_epochs:
+        return None, None
+    if not fine_tune_cache:
+        return None, "fine_tune_cache=False"
+    if fine_tune_epochs < 2 and fine_tune_cache == "auto":
+        return None, "one epoch gains nothing from it"
+    cut, reason = split_at_cut(model, index)
+    if reason and fine_tune_cache is True:
+        raise ValueError(f"Cannot cache phase 2 activations: {reason}. "
+                         "Received: fine_tune_cache=True")
+    return cut, reason
+
+
+def _class_weight(class_weight, labels, train_data, units):
+    if not isinstance(class_weight, str):
+        return class_weight
+    if class_weight != "balanced":
+        raise ValueError("Expected `class_weight` to be a dict, 'balanced' or None. "
+                         f"Received: class_weight={class_weight!r}")
+    if labels is None:
+        labels = np.concatenate([np.asarray(batch[1]) for batch in train_data], axis=0)
+    return balanced_class_weight(labels, units)
+
+
+def _no_cache_reason(model, cache_features, epochs):
+    """Why phase 1 cannot run on cached features, or None when it can."""
+    if not cache_features:
+        return "cache_features=False"
+    if not epochs:
+        return "no phase 1 epochs"
+    if not isinstance(model, TransferModel):
+        return ("not a tl_keras model (build it with tl_keras.build_model), so where "
+                "its head starts is unknown")
+    reason = model.fixed_features_reason()
+    if reason is None and epochs < 2 and cache_features == "auto":
+        reason = "one epoch gains nothing from it"
+    return reason
