@@ -158,3 +158,4 @@ def test_05_model_library(local):
                    LIBRARY=os.path.join(local["work"], "library")), local["work"])
     text = _text(nb)
     assert "from task_a/1" in text and "validation accuracy:" in text
+    assert "rank  base" in text and "logme" in text  # the bases scored before training

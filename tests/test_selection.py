@@ -103,6 +103,12 @@ def test_adapt_batchnorm_changes_statistics_and_nothing_else():
     assert model.adaptations[0]["examples"] == 24
     restored = tlk.ImageClassifier.from_config(model.get_config())
     assert restored.adaptations == model.adaptations  # kept in the config
+    # Relative to the source: the same data as source and target moves nothing.
+    adapted = weights_by_path(model)
+    tlk.adapt_batchnorm(model, shifted, source_data=shifted, batch_size=8, verbose=0)
+    for path, value in weights_by_path(model).items():
+        np.testing.assert_allclose(value, adapted[path], rtol=1e-5, atol=1e-6)
+    assert model.adaptations[1]["method"] == "adabn, relative to the source"
     with pytest.raises(ValueError, match="has no BatchNormalization layer"):
         tlk.adapt_batchnorm(tlk.build_model(_base("plain", sees_colour=True),
                                             num_classes=2), shifted)

@@ -44,6 +44,7 @@ from tl_keras.export.saved_model import export_saved_model  # noqa: E402
 from tl_keras.export.tflite import export_tflite  # noqa: E402
 from tl_keras.layers.hub_layer import HubLayer  # noqa: E402
 from tl_keras.layers.preprocessing import Preprocessing  # noqa: E402
+from tl_keras.library import format_models  # noqa: E402
 from tl_keras.library import list_models  # noqa: E402
 from tl_keras.models.build import build_model  # noqa: E402
 from tl_keras.models.image_classifier import ImageClassifier  # noqa: E402
@@ -78,7 +79,7 @@ __all__ = [
     "DownloadError", "FeatureCache", "HubLayer", "ImageClassifier", "Preprocessing",
     "PretrainedBase", "TextClassifier", "TransferModel", "TwoPhaseHistory",
     "adapt_batchnorm", "build_model", "build_text_model", "check_export", "export_saved_model",
-    "export_tflite", "extract_features", "fit_two_phase", "format_ranking",
+    "export_tflite", "extract_features", "fit_two_phase", "format_models", "format_ranking",
     "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",
     "load_word_vectors", "rank_bases", "register_base", "text_dataset", "unfreeze_base",
 ]

@@ -19,7 +19,8 @@ from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.freezing import leaf_layers
 
 
-def adapt_batchnorm(model, unlabeled_data, *, batch_size=32, name=None, verbose="auto"):
+def adapt_batchnorm(model, unlabeled_data, *, source_data=None, batch_size=32, name=None,
+                    verbose="auto"):
     """Re-estimates the base's BatchNorm statistics on unlabelled target data.
 
     One pass over `unlabeled_data` in training mode for the BatchNormalization
@@ -36,6 +37,14 @@ def adapt_batchnorm(model, unlabeled_data, *, batch_size=32, name=None, verbose=
         unlabeled_data: images of the target domain: an array `[n, h, w, 3]`,
             or a `tf.data.Dataset` of image batches or of `(images, ...)`
             batches (labels, if any, are ignored).
+        source_data: images of the domain the model was trained on, the same
+            kinds, or `None`. With them, each layer's statistics move by the
+            difference between the target's and the source's (mean shifted,
+            variance scaled), so a base whose BatchNorm kept its pre-training
+            statistics (tl_keras freezes them) keeps the normalization its
+            head was trained with and corrects only the shift. Without them,
+            the statistics become the target's (AdaBN as published). Defaults
+            to `None`.
         batch_size: batch size for arrays. Larger batches estimate better.
             Defaults to `32`.
         name: what to call the target data in the record. Defaults to `None`.
@@ -59,31 +68,61 @@ def adapt_batchnorm(model, unlabeled_data, *, batch_size=32, name=None, verbose=
             f"Base '{base.name}' has no BatchNormalization layer, so there are no "
             "statistics to re-estimate (AdaBN needs a base such as ResNet, MobileNet "
             f"or EfficientNet). Received: base={base.name!r}")
+    original = _statistics(norms)
+    target, count = _domain_statistics(model, base, norms, unlabeled_data, batch_size)
+    if not count:
+        raise ValueError("Expected unlabelled images of the target domain. Received: no "
+                         "images")
+    if source_data is None:
+        adapted = target
+    else:
+        source, _ = _domain_statistics(model, base, norms, source_data, batch_size)
+        adapted = [(mean + t_mean - s_mean, variance * (t_var + EPSILON) / (s_var + EPSILON))
+                   for (mean, variance), (t_mean, t_var), (s_mean, s_var)
+                   in zip(original, target, source)]
+    for layer, (mean, variance) in zip(norms, adapted):
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(variance)
+    _record(model, {"method": "adabn" if source_data is None else "adabn, relative to "
+                    "the source", "examples": count, "data": name, "layers": len(norms),
+                    "date": datetime.date.today().isoformat()})
+    say(f"Adapted {len(norms)} BatchNormalization layers of '{base.name}' to "
+        f"{count:,} unlabelled images.", verbose)
+    return model
+
+
+EPSILON = 1e-3
+
+
+def _statistics(norms):
+    return [(layer.moving_mean.numpy().copy(), layer.moving_variance.numpy().copy())
+            for layer in norms]
+
+
+def _domain_statistics(model, base, norms, data, batch_size):
+    """Each layer's mean and variance over `data` (the average of its batches',
+    each batch normalized by its own), then the layers as they were."""
     saved = [(layer, layer.trainable, layer.momentum) for layer in norms]
+    before = _statistics(norms)
     preprocess = getattr(model, "preprocessing", None)
     count = 0
     try:
         for layer in norms:
             layer.trainable = True  # a frozen BatchNorm never updates its statistics
-        for batch_index, images in enumerate(_image_batches(unlabeled_data, batch_size)):
+        for batch_index, images in enumerate(_image_batches(data, batch_size)):
             # The running average of the batches' statistics: momentum i / (i + 1).
             for layer in norms:
                 layer.momentum = batch_index / (batch_index + 1)
             inputs = preprocess(images) if preprocess is not None else images
             base(inputs, training=True)
             count += int(images.shape[0])
+        found = _statistics(norms)
     finally:
-        for layer, trainable, momentum in saved:
+        for (layer, trainable, momentum), (mean, variance) in zip(saved, before):
             layer.trainable, layer.momentum = trainable, momentum
-    if not count:
-        raise ValueError("Expected unlabelled images of the target domain. Received: no "
-                         "images")
-    _record(model, {"method": "adabn", "examples": count, "data": name,
-                    "layers": len(norms),
-                    "date": datetime.date.today().isoformat()})
-    say(f"Adapted {len(norms)} BatchNormalization layers of '{base.name}' to "
-        f"{count:,} unlabelled images.", verbose)
-    return model
+            layer.moving_mean.assign(mean)
+            layer.moving_variance.assign(variance)
+    return found, count
 
 
 def _image_batches(data, batch_size):
