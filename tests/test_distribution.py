@@ -20,19 +20,11 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras, numpy as np
 import tl_keras as tlk
-from tests.conftest import random_images
+from tests.conftest import random_images, small_image_classifier
 
 
 def build():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    for filters in (8, 16):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation("relu")(x)
-    base = keras.Model(inputs, x, name="small_base")
-    return tlk.build_model(base, num_classes=2, dropout=0.0, class_names=["a", "b"])
+    return small_image_classifier(filters=(8, 16), dropout=0.0, class_names=["a", "b"])
 
 
 images, labels = random_images(16, size=16), np.array([0, 1] * 8)

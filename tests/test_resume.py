@@ -13,17 +13,10 @@ _RUN = """
 import os, signal, sys
 import keras, numpy as np
 import tl_keras as tlk
-from tests.conftest import random_images
+from tests.conftest import random_images, small_image_classifier
 
 kill_at, backup_dir = int(sys.argv[1]), sys.argv[2]
-keras.utils.set_random_seed(0)
-inputs = keras.Input((16, 16, 3))
-x = keras.layers.Rescaling(1 / 255.0)(inputs)
-for filters in (8, 16, 16):
-    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Activation("relu")(x)
-model = tlk.build_model(keras.Model(inputs, x, name="small_base"), num_classes=2)
+model = small_image_classifier()
 images, labels = random_images(32, size=16), np.array([0, 1] * 16)
 images[labels == 1, ..., 0] += 60
 

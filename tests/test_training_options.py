@@ -9,6 +9,7 @@ import tensorflow as tf
 import tl_keras as tlk
 from tl_keras.training.schedules import epoch_rate
 from tests.conftest import random_images
+from tests.conftest import small_image_classifier
 from tests.conftest import weights_by_path
 
 
@@ -26,16 +27,7 @@ class ComputeDtypes(keras.callbacks.Callback):
 
 
 def _model():
-    """A small convolutional base: the options, not the base, are under test."""
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    for filters in (8, 16, 16):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation("relu")(x)
-    base = keras.Model(inputs, x, name="small_base")
-    return tlk.build_model(base, num_classes=2, dropout=0.0)
+    return small_image_classifier(dropout=0.0)
 
 
 def test_bfloat16_trains_then_the_model_is_float32_again():
