@@ -126,6 +126,9 @@ def _add_speed_options(command):
                               "while training; the export computes in float32")
     command.add_argument("--xla", action="store_true",
                          help="compile the training steps with XLA")
+    command.add_argument("--strategy", default=None, choices=["mirrored", "tpu"],
+                         help="tf.distribute: every GPU of this machine (mirrored), or "
+                              "a TPU")
     command.add_argument("--backup-dir", default=None,
                          help="save the run at the end of each epoch; the same command "
                               "run again after an interruption resumes it")
@@ -135,4 +138,5 @@ def speed_arguments(args):
     """`fit_two_phase`'s arguments from the options `_add_speed_options` adds."""
     return dict(fine_tune_schedule=args.fine_tune_schedule,
                 mixed_precision=args.mixed_precision,
-                jit_compile=True if args.xla else "auto", backup_dir=args.backup_dir)
+                jit_compile=True if args.xla else "auto", backup_dir=args.backup_dir,
+                strategy=args.strategy)
