@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import tl_keras as tlk
+from tests.conftest import random_images
+from tests.conftest import small_image_classifier
 from tests.conftest import weights_by_path
 
 
@@ -101,3 +103,29 @@ def test_a_text_model_says_there_is_nothing_to_cache(capsys):
                                  verbose=0)
     tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=2, verbose=1)
     assert "Activation cache off (a text model's base is unfrozen whole" in capsys.readouterr().out
+
+
+def test_an_exported_base_is_cut_inside_its_inner_model(tmp_path, capsys):
+    """A model of the organisation's library used as a base: the cut falls in the
+    network nested in it, and phase 2 on cached activations trains what the
+    full model would."""
+    source = small_image_classifier(filters=(8, 16, 16, 16), class_names=["a", "b"])
+    path = tlk.export_saved_model(source, str(tmp_path / "source"), warmup=False)
+    images, labels = random_images(16, size=16), np.array([0, 1] * 8)
+    results = {}
+    for cache in (True, False):
+        keras.utils.set_random_seed(0)
+        model = tlk.build_model(tlk.load_base(path), num_classes=2, dropout=0.0)
+        with tlk.FeatureCache() as store:
+            history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=2,
+                                        fine_tune_epochs=3, batch_size=16,
+                                        fine_tune_cache=cache, feature_cache=store,
+                                        verbose=1 if cache else 0)
+        results[cache] = (weights_by_path(model), history.history["val_loss"])
+    assert "Activation cache: reused the output of the frozen layers below" in \
+        capsys.readouterr().out
+    cached, plain = results[True][0], results[False][0]
+    for key in plain:
+        np.testing.assert_allclose(cached[key], plain[key], rtol=1e-4, atol=1e-6,
+                                   err_msg=key)
+    np.testing.assert_allclose(results[True][1], results[False][1], rtol=1e-4)

@@ -13,6 +13,7 @@ on it, and the full model holds the trained weights.
 import collections
 
 import keras
+import numpy as np
 
 from tl_keras.models.image_classifier import ImageClassifier
 from tl_keras.training.freezing import leaf_layers
@@ -22,6 +23,41 @@ _RANDOM_LAYERS = (keras.layers.Dropout, keras.layers.GaussianNoise,
                   keras.layers.GaussianDropout, keras.layers.AlphaDropout,
                   keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
                   keras.layers.SpatialDropout3D)
+
+def _inner_model_holding(base, layer):
+    """The model directly in `base.layers` whose own layers hold `layer`, or None."""
+    for inner in base.layers:
+        if isinstance(inner, keras.Model) and layer in inner.layers:
+            return inner
+    return None
+
+
+def _around(base, inner, inner_bottom, inner_top):
+    """The base's bottom and top when its cut is inside `inner`: the base's own
+    layers before `inner` then `inner_bottom`, and `inner_top` then the base's
+    layers after `inner` (the layers are the base's own; their new calls share
+    the weights). Checked on one input: `(None, None)` when the base is not such
+    a chain and the two do not compute what the base does."""
+    layers = [layer for layer in base.layers if not isinstance(layer, keras.layers.InputLayer)]
+    position = layers.index(inner)
+    images = keras.Input(base.input_shape[1:])
+    x = images
+    for layer in layers[:position]:
+        x = layer(x)
+    bottom = keras.Model(images, inner_bottom(x))
+    activations = keras.Input(inner_top.input_shape[1:])
+    y = inner_top(activations)
+    for layer in layers[position + 1:]:
+        y = layer(y)
+    top = keras.Model(activations, y)
+    probe = keras.random.uniform((1,) + tuple(base.input_shape[1:]), 0.0, 255.0, seed=0)
+    try:
+        same = np.allclose(keras.ops.convert_to_numpy(top(bottom(probe))),
+                           keras.ops.convert_to_numpy(base(probe)), rtol=1e-4, atol=1e-5)
+    except (ValueError, TypeError):
+        same = False
+    return (bottom, top) if same else (None, None)
+
 
 # bottom: inputs -> activations at the cut; top: activations -> outputs;
 # upper: activations -> the feature vector (the top without the head).
@@ -55,23 +91,29 @@ def split_at_cut(model, fine_tune_index):
     if fine_tune_index == 0:
         return None, "fine_tune_at unfreezes the whole base: nothing below the cut to cache"
     cut_layer = leaves[fine_tune_index]
-    if cut_layer not in base.layers:
-        return None, (f"the cut ({cut_layer.name}) is inside a model nested in the base (an "
-                      "exported model used as a base)")
     random = [layer.name for layer in leaves[:fine_tune_index]
               if isinstance(layer, _RANDOM_LAYERS)]
     if random:
         return None, f"a random layer sits below the cut ({random[0]})"
+    holder = base if cut_layer in base.layers else _inner_model_holding(base, cut_layer)
+    if holder is None:
+        return None, (f"the cut ({cut_layer.name}) is inside a model nested more than one "
+                      "level deep in the base")
     try:
         cut = cut_layer.input
         if not isinstance(cut, keras.KerasTensor):
             raise ValueError("several inputs")
-        base_bottom = keras.Model(base.inputs, cut)
-        base_top = keras.Model(cut, base.output)
+        base_bottom = keras.Model(holder.inputs, cut)
+        base_top = keras.Model(cut, holder.output)
     except ValueError:
         return None, (f"the graph has no clean cut at {cut_layer.name} (a branch or a "
                       "residual connection crosses it); fine_tune_at at a block boundary "
                       "allows one")
+    if holder is not base:  # an exported model used as a base: the cut is in its inner model
+        base_bottom, base_top = _around(base, holder, base_bottom, base_top)
+        if base_bottom is None:
+            return None, (f"the cut ({cut_layer.name}) is inside a model nested in the base, "
+                          "and the base is not a chain of layers around it")
     images = keras.Input(model.input_shape[1:], name="images")
     bottom = keras.Model(images, base_bottom(model.preprocessing(images), training=False),
                          name=f"{model.name}_bottom")
