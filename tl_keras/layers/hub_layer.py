@@ -142,7 +142,7 @@ class HubLayer(keras.layers.Layer):
                         variables.append(variable)
             trainable_ids = {id(v) for v in variables if v.trainable}
         names = set()
-        with keras.src.backend.name_scope(self.name, caller=self):
+        with keras.name_scope(self.name, caller=self):  # public: the same scope class
             for variable in variables:
                 self._track_variable(self._wrap(variable, names, trainable_ids))
 

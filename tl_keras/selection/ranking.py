@@ -89,7 +89,15 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
 
 
 def format_ranking(records):
-    """The records of `rank_bases` as a plain-text table, best first."""
+    """The records of `rank_bases` as a plain-text table, best first.
+
+    Args:
+        records: what `tl_keras.rank_bases` returned.
+
+    Returns:
+        A string: a header row, then one row per base (rank, name, score,
+        feature size, parameters, seconds).
+    """
     rows = [("rank", "base", records[0]["method"] if records else "score", "features",
              "parameters", "seconds")]
     rows += [(str(i), r["name"], f"{r['score']:.4f}", str(r["feature_dim"]),

@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from tl_keras.console import fit_verbose
 from tl_keras.models.parts import get_base
 from tl_keras.models.text_classifier import TextClassifier
 from tl_keras.models.transfer_model import TransferModel
@@ -26,7 +27,6 @@ from tl_keras.training.precision import check_jit_compile
 from tl_keras.training.precision import check_mixed_precision
 from tl_keras.training.precision import with_options
 from tl_keras.training.schedules import check_schedule
-from tl_keras.console import fit_verbose
 
 CONVERGENCE_CEILING = 100  # phase 1 epochs at most when it runs to convergence
 DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
