@@ -1,13 +1,17 @@
 """The tutorial notebooks run top to bottom, offline, on small local data.
 
 Each notebook's `parameters` cell is followed by an injected cell that points it at
-data made here (image folders, a CSV, a vectors file, TF Hub fixtures, an export)
-with `weights=None` and tiny sizes, as papermill does.
+data made here (image folders, a CSV, a vectors file, TF Hub fixtures, a photo)
+with `weights=None` and tiny sizes, as papermill does. Each runs in a directory of
+its own, with nothing another notebook wrote: on Colab each has its own machine.
 """
 
 import glob
 import json
 import os
+import re
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -33,6 +37,42 @@ def test_the_five_notebooks_are_there_and_stripped():
         assert "list_physical_devices(\"GPU\")" in sources[2]
         assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
         assert "tl_keras" not in json.dumps(nb.metadata).replace("tl_keras.git", "")
+        assert nb.metadata["accelerator"] == "GPU" and "T4 GPU" in sources[0]
+        assert "## Try this next" in sources[-1]
+
+
+def test_badges_and_install_cells_follow_the_url_in_setup_cfg(tmp_path):
+    script = os.path.join(os.path.dirname(NOTEBOOK_DIR), "scripts", "notebook_links.py")
+    result = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # and the check does fail on a notebook that points elsewhere
+    copy = tmp_path / "repo"
+    (copy / "notebooks").mkdir(parents=True)
+    (copy / "scripts").mkdir()
+    for name in ("setup.cfg", "README.md", "scripts/notebook_links.py"):
+        (copy / name).write_text(open(os.path.join(os.path.dirname(NOTEBOOK_DIR), name)).read())
+    nb = json.load(open(NOTEBOOKS[0]))
+    nb["cells"][1]["source"] = [line.replace("tl_keras.git", "elsewhere.git")
+                                for line in nb["cells"][1]["source"]]
+    (copy / "notebooks" / os.path.basename(NOTEBOOKS[0])).write_text(json.dumps(nb))
+    result = subprocess.run([sys.executable, str(copy / "scripts" / "notebook_links.py"),
+                             "--check"], capture_output=True, text=True)
+    assert result.returncode == 1 and "01_image_classifier.ipynb" in result.stdout
+
+
+def test_notebooks_use_public_names_only():
+    import tl_keras as tlk
+    from tl_keras import plots
+
+    public = {"tlk": set(tlk.__all__) | {"__version__", "cli", "demo", "plots"},
+              "plots": {n for n in dir(plots) if not n.startswith("_")}}
+    for path in NOTEBOOKS:
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                         if c.cell_type == "code")
+        imports = re.findall(r"^\s*(?:from|import) (tl_keras[\w.]*)", code, re.M)
+        assert set(imports) <= {"tl_keras"}, (path, imports)
+        for module, name in re.findall(r"\b(tlk|plots)\.(\w+)", code):
+            assert name in public[module], f"{os.path.basename(path)} uses {module}.{name}"
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +108,8 @@ def local(tmp_path_factory):
             chosen = rng.choice(words[:3] if positive else words[3:6], 2)
             f.write(f"{' '.join(chosen)} {rng.choice(words[6:])},{'pos' if positive else 'neg'}\n")
 
-    import keras
-
-    import tl_keras as tlk
-
-    keras.utils.set_random_seed(0)
-    model = tlk.build_model("mobilenet_v3_small", num_classes=3, weights=None,
-                            input_shape=(32, 32, 3))
-    export = tlk.export_saved_model(model, str(root / "served" / "flowers"),
-                                    class_names=["red", "green", "blue"])
+    photo = rng.integers(0, 256, (48, 64, 3)).astype("uint8")
+    (root / "photo.jpg").write_bytes(tf.io.encode_jpeg(tf.constant(photo)).numpy())
     return {
         "images": folders("flowers", ["red", "green", "blue"]),
         "images_b": folders("beans", ["healthy", "rust"]),
@@ -84,14 +117,14 @@ def local(tmp_path_factory):
         "hub_text": write_text_embedding(root / "hub_text" / "module"),
         "vectors": str(root / "vectors.txt"),
         "csv": str(root / "reviews.csv"),
-        "export": os.path.dirname(export),
-        "work": str(root),
+        "photo": str(root / "photo.jpg"),
     }
 
 
 def _run(name, overrides, work_dir):
     from nbclient import NotebookClient
 
+    os.makedirs(work_dir)
     nb = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
     index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     source = "\n".join(f"{key} = {value!r}" for key, value in overrides.items())
@@ -114,48 +147,56 @@ def _text(nb):
 IMAGE_RUN = dict(WEIGHTS=None, IMAGE_SIZE=32, EPOCHS=2, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8)
 
 
-def test_01_image_classifier(local):
+def test_01_image_classifier(local, tmp_path):
     nb = _run("01_image_classifier.ipynb",
-              dict(IMAGE_RUN, DATASET=local["images"], BASE="mobilenet_v3_small",
-                   EXPORT_DIR=os.path.join(local["work"], "saved_models", "flowers")),
-              local["work"])
+              dict(IMAGE_RUN, DATASET=local["images"], BASE="mobilenet_v3_small"),
+              str(tmp_path / "work"))
     text = _text(nb)
     assert "['blue', 'green', 'red']" in text and "Phase 2/2" in text
-    assert "validation accuracy:" in text
-    assert text.count("image/png") >= 3  # curves, confusion matrix, predictions
-    assert os.path.isdir(os.path.join(local["work"], "saved_models", "flowers", "1"))
+    assert "untrained head" in text and "from scratch" in text and "| transfer" in text
+    assert "trainable parameters now:" in text
+    # the data, augmentation, curves, confusion matrix, top losses, predictions
+    assert text.count("image/png") >= 6
+    assert os.path.isdir(tmp_path / "work" / "saved_models" / "flowers" / "1")
 
 
-def test_02_tf_hub(local):
+def test_02_tf_hub(local, tmp_path):
     nb = _run("02_tf_hub.ipynb",
               dict(HUB_HANDLE=local["hub_image"], DATASET=local["images"], IMAGE_SIZE=32,
-                   EPOCHS=1, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8), local["work"])
+                   EPOCHS=1, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8), str(tmp_path / "work"))
     text = _text(nb)
     assert "HubLayer trainable: False" in text and "module trainable now: True" in text
+    assert "k-nearest neighbours on the frozen features:" in text
+    assert "validation accuracy:" in text
+    assert os.path.isdir(tmp_path / "work" / "saved_models" / "flowers_hub" / "1")
 
 
-def test_03_text(local):
+def test_03_text(local, tmp_path):
     nb = _run("03_text.ipynb",
               dict(VECTORS=local["vectors"], VECTORS_LIMIT=None, TEXT_DATASET=local["csv"],
                    HUB_TEXT_HANDLE=local["hub_text"], EPOCHS=2, FINE_TUNE_EPOCHS=1,
-                   SEQUENCE_LENGTH=8), local["work"])
+                   SEQUENCE_LENGTH=8), str(tmp_path / "work"))
     text = _text(nb)
     assert "Vocabulary coverage" in text and "TF Hub embedding:" in text
+    assert "random vectors:" in text and re.search(r"(pos|neg)  \w+ \w+ \w+", text)
+    assert os.path.isdir(tmp_path / "work" / "saved_models" / "reviews" / "1")
 
 
-def test_04_serving(local):
-    nb = _run("04_serving.ipynb", dict(EXPORT_DIR=local["export"], MODEL_NAME="flowers"),
-              local["work"])
+def test_04_serving_trains_its_own_export_when_there_is_none(local, tmp_path):
+    nb = _run("04_serving.ipynb",
+              dict(PHOTO=local["photo"], DATASET=local["images"], BASE="mobilenet_v3_small",
+                   WEIGHTS=None, IMAGE_SIZE=32, EPOCHS=1), str(tmp_path / "work"))
     text = _text(nb)
+    assert "No export in saved_models/flowers: training one" in text
     assert text.count("ready to serve") == 2  # the API and the CLI
-    assert "serving_bytes ['image_bytes']" in text
+    assert "serving_bytes ['image_bytes']" in text and "64x48 pixels" in text
 
 
-def test_05_model_library(local):
+def test_05_model_library(local, tmp_path):
     nb = _run("05_model_library.ipynb",
               dict(IMAGE_RUN, TASK_A=local["images"], TASK_B=local["images_b"],
-                   BASE="mobilenet_v3_small",
-                   LIBRARY=os.path.join(local["work"], "library")), local["work"])
+                   BASE="mobilenet_v3_small"), str(tmp_path / "work"))
     text = _text(nb)
-    assert "from task_a/1" in text and "validation accuracy:" in text
+    assert "from task_a/1" in text and "LogisticRegression validation accuracy:" in text
+    assert "from task A's export" in text and "from ImageNet" in text
     assert "rank  base" in text and "logme" in text  # the bases scored before training

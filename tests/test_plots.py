@@ -110,3 +110,36 @@ def test_show_predictions_marks_mistakes(tmp_path):
     assert len(red) == 1 and red[0].get_title() == "blue\n(true: green)"
     assert "8 right, 1 wrong" in figure._suptitle.get_text()
     figure.savefig(tmp_path / "predictions.png")
+
+
+def test_show_top_losses_ranks_the_confident_mistake_first(tmp_path):
+    x, y = _colour_data()
+    figure = plots.show_top_losses(_ChannelModel(), (x, y), ["red", "green", "blue"], n=3)
+    panels = [ax for ax in figure.axes if ax.images]
+    assert len(panels) == 3
+    first = panels[0].get_title()
+    assert first.startswith("blue / green") and panels[0].title.get_color() == "red"
+    losses = [float(ax.get_title().split("loss ")[1].split(" /")[0]) for ax in panels]
+    assert losses == sorted(losses, reverse=True) and losses[0] > 1.0
+    figure.savefig(tmp_path / "top_losses.png")
+
+
+def test_show_batch_draws_every_class_with_its_label():
+    x, y = _colour_data()
+    figure = plots.show_batch((x, y), ["red", "green", "blue"], n=6)
+    titles = [ax.get_title() for ax in figure.axes if ax.images]
+    assert titles == ["red", "green", "blue", "red", "green", "blue"]
+
+
+def test_show_augmentation_changes_the_image_and_refuses_a_model_without_it():
+    image = np.tile(np.linspace(0, 255, 16, dtype="float32")[None, :, None], (16, 1, 3))
+    flip = keras.layers.RandomFlip("horizontal", seed=1)
+    figure = plots.show_augmentation(flip, image, n=9)
+    shown = [ax.images[0].get_array() for ax in figure.axes if ax.images]
+    assert len(shown) == 9 and np.array_equal(shown[0], image.astype("uint8"))
+    assert any(not np.array_equal(panel, shown[0]) for panel in shown[1:])
+    model = tlk.build_model(keras.Sequential([keras.Input((16, 16, 3)),
+                                              keras.layers.GlobalAveragePooling2D()]),
+                            num_classes=2)
+    with pytest.raises(ValueError, match="a model without one"):
+        plots.show_augmentation(model, image)

@@ -1,24 +1,17 @@
 """Plots of training (matplotlib is imported only when a plot is made).
 
 Each function returns a matplotlib `Figure` made without pyplot (no global
-state, works headless); in Jupyter and Colab it shows as an image.
+state, works headless); in Jupyter and Colab it shows as an image. Image grids
+(`show_batch`, `show_augmentation`, `show_predictions`, `show_top_losses`) live in
+`tl_keras.image_grids` and are public here.
 """
 
-
-def _new_figure(**kwargs):
-    """A Figure that Jupyter and Colab display as a PNG, pyplot or not."""
-    from matplotlib.figure import Figure
-
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import print_figure
-    except ImportError:
-        return Figure(**kwargs)
-    shell = get_ipython()
-    if shell is not None:
-        shell.display_formatter.formatters["image/png"].for_type(
-            Figure, lambda figure: print_figure(figure, "png"))
-    return Figure(**kwargs)
+from tl_keras.figures import new_figure as _new_figure
+from tl_keras.image_grids import predict_examples as _predict_examples
+from tl_keras.image_grids import show_augmentation  # noqa: F401
+from tl_keras.image_grids import show_batch  # noqa: F401
+from tl_keras.image_grids import show_predictions  # noqa: F401
+from tl_keras.image_grids import show_top_losses  # noqa: F401
 
 
 def plot_history(history, *, metric="accuracy", title=None):
@@ -78,41 +71,6 @@ def plot_history(history, *, metric="accuracy", title=None):
     return figure
 
 
-def _predict(model, data):
-    """Returns (images or None, true labels, predicted labels) for `data`."""
-    import numpy as np
-    import tensorflow as tf
-
-    images, labels, predicted = [], [], []
-    batches = data if isinstance(data, tf.data.Dataset) else \
-        tf.data.Dataset.from_tensor_slices((data[0], data[1])).batch(64)
-    for x, y in batches:
-        probabilities = np.asarray(model(x, training=False))
-        if probabilities.shape[-1] == 1:
-            predicted.append((probabilities[:, 0] > 0.5).astype(int))
-        else:
-            predicted.append(probabilities.argmax(axis=-1))
-        y = np.asarray(y)
-        labels.append(y.argmax(axis=-1) if y.ndim == 2 and y.shape[-1] > 1 else y.reshape(-1))
-        images.append(np.asarray(x))
-    return np.concatenate(images), np.concatenate(labels).astype(int), \
-        np.concatenate(predicted).astype(int)
-
-
-def _across_classes(indices, labels, count):
-    """Up to `count` of `indices`, taking one of each class in turn."""
-    by_class = {}
-    for index in indices:
-        by_class.setdefault(int(labels[index]), []).append(int(index))
-    queues = [by_class[label] for label in sorted(by_class)]
-    chosen = []
-    while len(chosen) < count and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < count:
-                chosen.append(queue.pop(0))
-    return chosen
-
-
 def confusion_matrix(true, predicted, num_classes):
     """Counts `[true class, predicted class]` as an int array."""
     import numpy as np
@@ -141,7 +99,8 @@ def plot_confusion_matrix(model, data, class_names, *, normalize=True, title=Non
 
     >>> tl_keras.plots.plot_confusion_matrix(model, val, class_names)
     """
-    _, true, predicted = _predict(model, data)
+    _, true, probabilities = _predict_examples(model, data)
+    predicted = probabilities.argmax(axis=-1)
     counts = confusion_matrix(true, predicted, len(class_names))
     values = counts / counts.sum(axis=1, keepdims=True).clip(min=1) if normalize else counts
     size = max(4, 0.6 * len(class_names) + 2)
@@ -163,65 +122,6 @@ def plot_confusion_matrix(model, data, class_names, *, normalize=True, title=Non
                     color="white" if values[i, j] > threshold else "black")
     accuracy = (true == predicted).mean() if len(true) else float("nan")
     ax.set_title(title or f"Confusion matrix ({len(true)} examples, accuracy {accuracy:.3f})")
-    return figure
-
-
-def show_predictions(model, data, class_names, *, n=9, mistakes_first=False, pool=256):
-    """Shows `n` images with their predicted and true labels; mistakes in red.
-
-    The images are drawn across the true classes in turn (a validation set
-    ordered by class still shows every class), from the first `pool` examples.
-
-    Args:
-        model: a trained image classifier (raw [0, 255] pixels in).
-        data: a batched `tf.data.Dataset` of `(images, labels)`, or `(x, y)`.
-        class_names: the class names, in output order.
-        n: how many images. Defaults to `9`.
-        mistakes_first: show the mistakes first (across classes), then right
-            predictions. Defaults to `False`.
-        pool: how many examples to choose from. Defaults to `256`.
-
-    Returns:
-        A matplotlib `Figure` with a grid of `n` panels, each titled
-        "predicted (true: label)".
-    """
-    import math
-
-    import numpy as np
-    import tensorflow as tf
-
-    pool = max(pool, n)
-    if isinstance(data, tf.data.Dataset):
-        data = data.unbatch().take(pool).batch(64)
-    else:
-        data = (np.asarray(data[0])[:pool], np.asarray(data[1])[:pool])
-    images, true, predicted = _predict(model, data)
-    groups = [true != predicted, true == predicted] if mistakes_first \
-        else [np.ones(len(true), bool)]
-    chosen = []
-    for group in groups:
-        chosen += _across_classes(np.flatnonzero(group), true, n - len(chosen))
-    images, true, predicted = images[chosen], true[chosen], predicted[chosen]
-    columns = math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / columns)
-    figure = _new_figure(figsize=(2.6 * columns, 2.8 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, image, t, p in zip(axes, images, true, predicted):
-        ax.axis("on")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
-        wrong = t != p
-        ax.set_title(f"{class_names[p]}" + (f"\n(true: {class_names[t]})" if wrong else ""),
-                     color="red" if wrong else "green", fontsize=10)
-        for spine in ax.spines.values():  # a red frame around each mistake
-            spine.set_visible(bool(wrong))
-            spine.set_color("red")
-            spine.set_linewidth(4)
-    mistakes = int((true != predicted).sum())
-    figure.suptitle(f"Predictions: {len(images) - mistakes} right, {mistakes} wrong (red)")
     return figure
 
 
