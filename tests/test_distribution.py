@@ -1,4 +1,4 @@
-"""Training under tf.distribute, and only the chief writes."""
+"""Training under tf.distribute (one machine, several workers), and only the chief writes."""
 
 import json
 import os
@@ -79,8 +79,79 @@ def test_only_the_chief_writes(tmp_path, monkeypatch):
         assert where == tmp_path / "export"
 
 
-def test_unknown_and_unsupported_strategies_are_refused_before_work():
+def test_unknown_strategies_and_a_late_multi_worker_are_refused_before_work(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": [
+        f"localhost:{port}" for port in _free_ports(2)]}, "task": {"type": "worker", "index": 0}}))
+    tf.constant(1.0) + 1.0  # TensorFlow has run: too late for collective ops
     with pytest.raises(ValueError, match=r"one of \['mirrored', 'multi_worker', 'tpu'\]"):
         tlk.fit_two_phase(None, None, strategy="mirror")
-    with pytest.raises(NotImplementedError, match="keras-team/keras#20585"):
+    with pytest.raises(RuntimeError, match="must be created when the program starts"):
         tlk.fit_two_phase(None, None, strategy="multi_worker")
+
+
+_WORKER = """
+import json, os, sys
+import tensorflow as tf
+strategy = tf.distribute.MultiWorkerMirroredStrategy()  # first thing: TF_CONFIG's cluster
+import keras, numpy as np
+import tl_keras as tlk
+from tests.conftest import random_images, small_image_classifier
+
+images, labels = random_images(40, size=16), np.array([0, 1] * 20)
+images[labels == 1, ..., 0] += 60
+with strategy.scope():
+    model = small_image_classifier(filters=(8, 16), dropout=0.0, class_names=["a", "b"])
+sums = []
+
+
+class WeightSums(keras.callbacks.Callback):  # the whole model's weights after each phase
+    def on_train_end(self, logs=None):
+        sums.append(float(sum(np.abs(w).sum() for w in model.get_weights())))
+
+
+history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=3,
+                            fine_tune_epochs=2, fine_tune_at=0, batch_size=8,
+                            learning_rate=1e-2, strategy=strategy, callbacks=[WeightSums()],
+                            verbose=0)
+tlk.export_saved_model(model, sys.argv[1], warmup=False)
+print("RESULT " + json.dumps({"sums": sums, "loss": history.history["loss"]}))
+"""
+
+
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_in_step_and_only_the_chief_exports(tmp_path):
+    cluster_spec = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(
+            {"cluster": cluster_spec, "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(tmp_path / "export")], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        outputs = [worker.communicate(timeout=240) for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err[-3000:]
+    chief, other = (json.loads(out.split("RESULT ")[1]) for out, _ in outputs)
+    assert len(chief["sums"]) == 2  # phase 1, then phase 2
+    assert chief["sums"] == other["sums"]  # the same weights on both, after each phase
+    assert chief["loss"] == other["loss"]  # global metrics
+    assert chief["loss"][-1] < chief["loss"][0]
+    assert len(chief["loss"]) == 5
+    assert sorted(os.listdir(tmp_path / "export")) == ["1"]  # the chief's alone

@@ -21,6 +21,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if not args.verbose:
         _quiet_tensorflow()
+    if getattr(args, "strategy", None) == "multi_worker":  # before TensorFlow runs anything
+        from tl_keras.training.distribution import multi_worker_strategy
+
+        multi_worker_strategy()
     from tl_keras.errors import DownloadError
 
     try:
@@ -57,6 +61,8 @@ def _bases(args):
 def _train(args):
     import tl_keras as tlk
     from tl_keras.bases import get_entry
+    from tl_keras.cluster import is_chief
+    from tl_keras.cluster import task
     from tl_keras.bases.registry import is_registered
     from tl_keras.data.image_folder import class_folders
     from tl_keras.export.layout import check_export_dir
@@ -98,6 +104,9 @@ def _train(args):
         fine_tune_learning_rate=args.fine_tune_learning_rate, **speed_arguments(args),
     )
     path = tlk.export_saved_model(model, export_dir, history=history)  # its class names
+    if not is_chief():  # every worker takes part in the save; the chief's alone lands
+        print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
+        return 0
     curves = os.path.join(path, "training_curves.png")
     plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
     print(f"Exported to {path} (classes: {', '.join(class_names)})")

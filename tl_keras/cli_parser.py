@@ -126,9 +126,11 @@ def _add_speed_options(command):
                               "while training; the export computes in float32")
     command.add_argument("--xla", action="store_true",
                          help="compile the training steps with XLA")
-    command.add_argument("--strategy", default=None, choices=["mirrored", "tpu"],
-                         help="tf.distribute: every GPU of this machine (mirrored), or "
-                              "a TPU")
+    command.add_argument("--strategy", default=None,
+                         choices=["mirrored", "multi_worker", "tpu"],
+                         help="tf.distribute: every GPU of this machine (mirrored), the "
+                              "machines in TF_CONFIG (multi_worker: run the same command "
+                              "on each), or a TPU")
     command.add_argument("--backup-dir", default=None,
                          help="save the run at the end of each epoch; the same command "
                               "run again after an interruption resumes it")

@@ -17,6 +17,8 @@ from tl_keras.training.feature_cache import Features
 from tl_keras.training.feature_cache import head_batch_size
 from tl_keras.training.losses import compile_model
 from tl_keras.training.schedules import phase2_learning_rate
+from tl_keras.training.worker_loop import fit
+from tl_keras.training.worker_loop import predict
 
 
 def train_head_on_features(model, plan, watchers=()):
@@ -45,7 +47,8 @@ def train_head_on_features(model, plan, watchers=()):
     compile_model(head, plan.compile_args, plan.learning_rate,
                   steps_per_execution=max(1, min(steps, 256)))
     with unknown_length_is_expected():
-        return head.fit(
+        return fit(
+            head,
             **_feature_data(train_features, head_batch, shuffle=True),
             initial_epoch=plan.resumed_epochs, epochs=plan.epochs,
             validation_data=_validation(val_features, head_batch),
@@ -68,7 +71,7 @@ def _features_through_cut(plan):
     def through(activations):
         if activations is None:
             return None
-        features = upper.predict(activations.x, batch_size=256, verbose=0)
+        features = predict(upper, activations.x, batch_size=256)
         return Features(features, activations.y, activations.sample_weight)
 
     return through(train), through(val), batch, hit
@@ -140,7 +143,8 @@ def fine_tune_on_activations(model, plan, watchers=()):
                                 plan.fine_tune_epochs, steps)
     compile_model(top, plan.compile_args, rate, steps_per_execution=max(1, min(steps, 32)))
     with unknown_length_is_expected():
-        return top.fit(
+        return fit(
+            top,
             **_feature_data(activations, batch, shuffle=True),
             initial_epoch=plan.epochs_run + plan.resumed_epochs,
             epochs=plan.epochs_run + plan.fine_tune_epochs,

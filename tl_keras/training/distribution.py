@@ -4,7 +4,8 @@ Keras runs `fit` under the strategy its model was built in (variables
 mirrored on every replica, each batch split across them, gradients summed by
 tf.distribute's all-reduce). `fit_two_phase(strategy=...)` trains a model built
 elsewhere by building its twin in the strategy's scope from its config,
-training the twin, and copying the weights back.
+training the twin, and copying the weights back. Across several workers,
+`worker_loop.fit` replaces Keras's `fit`, which fails there.
 """
 
 import contextlib
@@ -22,14 +23,8 @@ def get_strategy(strategy):
         return None
     if strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if strategy == "multi_worker" or isinstance(
-            strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        raise NotImplementedError(
-            "MultiWorkerMirroredStrategy: Keras 3's fit fails under it with TensorFlow "
-            "2.20 (keras-team/keras#20585: 'Attempt to convert a value (PerReplica...)'), "
-            "and tl_keras's own training step for several workers is not built yet. On "
-            "one machine, strategy='mirrored' uses all its GPUs. "
-            f"Received: strategy={strategy!r}")
+    if strategy == "multi_worker":
+        return multi_worker_strategy()
     if isinstance(strategy, tf.distribute.Strategy):
         return strategy
     if strategy == "tpu":
@@ -39,6 +34,27 @@ def get_strategy(strategy):
         return tf.distribute.TPUStrategy(resolver)
     raise ValueError(f"Expected `strategy` to be a tf.distribute.Strategy or one of "
                      f"{list(STRATEGIES)}. Received: strategy={strategy!r}")
+
+
+def multi_worker_strategy():
+    """The process's `MultiWorkerMirroredStrategy` (the cluster from `TF_CONFIG`),
+    created on the first call, which must come before anything else runs in
+    TensorFlow."""
+    global _MULTI_WORKER
+    if _MULTI_WORKER is None:
+        try:
+            _MULTI_WORKER = tf.distribute.MultiWorkerMirroredStrategy()
+        except RuntimeError as error:
+            raise RuntimeError(
+                "MultiWorkerMirroredStrategy must be created when the program starts, "
+                "before TensorFlow runs anything else (it configures the collective ops "
+                "then). Call `tl_keras.training.distribution.multi_worker_strategy()` or "
+                "`tf.distribute.MultiWorkerMirroredStrategy()` first thing, and pass it as "
+                f"`strategy`. Received: strategy='multi_worker' ({error})") from None
+    return _MULTI_WORKER
+
+
+_MULTI_WORKER = None
 
 
 def built_in_scope(model, strategy):

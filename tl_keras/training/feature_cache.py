@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tl_keras.console import fit_verbose
+from tl_keras.training.worker_loop import predict_batch
 
 Features = collections.namedtuple("Features", "x y sample_weight")
 
@@ -192,7 +193,7 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
         batch = batch if isinstance(batch, tuple) else (batch,)
         # Keras keeps one traced predict function per model: no retracing warnings
         # when features are computed again.
-        chunks.append(np.asarray(extractor.predict_on_batch(batch[0])))
+        chunks.append(predict_batch(extractor, batch[0]))
         if len(batch) > 1:
             labels.append(np.asarray(batch[1]))
         if len(batch) > 2:

@@ -13,6 +13,7 @@ rate and go on counting epochs, so the curves of both phases join.
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tl_keras.console import plural
 from tl_keras.console import say
@@ -23,6 +24,8 @@ from tl_keras.training.cached_training import train_head_on_features
 from tl_keras.training.cached_training import unknown_length_is_expected
 from tl_keras.training.distribution import get_strategy
 from tl_keras.training.distribution import trained_under
+from tl_keras.training.worker_loop import fit
+from tl_keras.training.worker_loop import shard_for_worker
 from tl_keras.training.freezing import unfreeze_base
 from tl_keras.training.history import TwoPhaseHistory
 from tl_keras.training.losses import compile_model
@@ -129,11 +132,17 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             with the history joined; a finished run removes the backup.
             Defaults to `None`.
         strategy: a `tf.distribute.Strategy`, or `"mirrored"` (every GPU of
-            this machine) or `"tpu"`. Each batch (`batch_size` is the global
-            batch) is split across the replicas and the gradients summed by
-            tf.distribute. A model built outside the strategy's scope is
-            trained as a twin built in it, whose weights are then copied back.
-            Defaults to `None`.
+            this machine), `"multi_worker"` (the machines in `TF_CONFIG`) or
+            `"tpu"`. Each batch (`batch_size` is the global batch) is split
+            across the replicas and the gradients summed by tf.distribute. A
+            model built outside the strategy's scope is trained as a twin built
+            in it, whose weights are then copied back. Across workers
+            (`MultiWorkerMirroredStrategy`, created when the program starts),
+            every worker runs the same call: each takes its share of the
+            training batches, computes the cached features of its share, and
+            evaluates the whole validation set (global metrics); a loop through
+            `strategy.run` replaces Keras's `fit`, which fails there
+            (keras-team/keras#20585). Defaults to `None`.
         verbose: passed to `model.fit`; `0` also silences the phase lines;
             `"auto"` shows progress bars on a terminal or in a notebook and a line
             per epoch when output goes to a file or a pipe. Defaults to `"auto"`.
@@ -154,6 +163,8 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
     5
     """
     strategy = get_strategy(strategy)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        train_data = shard_for_worker(train_data, strategy, batch_size)  # each its share
     with trained_under(model, strategy) as trained:
         plan = make_plan(trained, train_data, validation_data, epochs=epochs,
                      fine_tune_epochs=fine_tune_epochs, fine_tune_at=fine_tune_at,
@@ -209,7 +220,7 @@ def _train_head(model, plan, watchers):
         say(f"Feature cache off ({plan.no_cache_reason}): the base runs every epoch.",
             plan.verbose)
     with unknown_length_is_expected():
-        return model.fit(initial_epoch=plan.resumed_epochs, epochs=plan.epochs,
+        return fit(model, initial_epoch=plan.resumed_epochs, epochs=plan.epochs,
                          **_with_callbacks(plan.fit_args, watchers))
 
 
@@ -234,7 +245,7 @@ def _fine_tune(model, plan, watchers):
         watchers = list(watchers) + [EpochCosine(plan.fine_tune_learning_rate,
                                                  plan.fine_tune_epochs, plan.epochs_run)]
     with unknown_length_is_expected():
-        return model.fit(initial_epoch=plan.epochs_run + plan.resumed_epochs,
+        return fit(model, initial_epoch=plan.epochs_run + plan.resumed_epochs,
                          epochs=plan.epochs_run + plan.fine_tune_epochs,
                          **_with_callbacks(plan.fit_args, watchers))
 
