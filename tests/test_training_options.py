@@ -119,3 +119,12 @@ def test_float16_storage_halves_the_cache_and_trains_the_same_way():
     np.testing.assert_allclose(results["float16"][0], results["float32"][0], rtol=2e-2)
     with pytest.raises(ValueError, match="Expected `storage_dtype`.*Received: storage_dtype"):
         tlk.FeatureCache(storage_dtype="int8")
+
+
+def test_steps_per_call_keeps_the_progress_bar_within_the_epoch():
+    from tl_keras.training.cached_training import steps_per_call
+
+    assert steps_per_call(50, 32) == 25  # 25/50, 50/50, never 64/50
+    assert steps_per_call(20, 32) == 20 and steps_per_call(0, 32) == 1
+    assert steps_per_call(600, 256) == 200
+    assert steps_per_call(53, 32) == 32  # a prime count: speed first

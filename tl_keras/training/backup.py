@@ -19,6 +19,7 @@ import shutil
 import keras
 import numpy as np
 
+from tl_keras.cluster import is_chief
 from tl_keras.console import say
 
 STATE = "state.json"
@@ -51,6 +52,9 @@ class RunBackup:
                     f"({self.state.get('model')}). Pass another backup_dir, or delete "
                     f"it to start over. Received: backup_dir={self.directory!r}")
         self.resumed = copy.deepcopy(self.state)  # what the run resumes from
+        # Across workers the chief alone writes (their weights are the same); every
+        # worker resumes from the chief's backup, so it must be on shared storage.
+        self.writes = is_chief()
 
     @property
     def resuming(self):
@@ -115,15 +119,17 @@ class RunBackup:
         ended and how (`stop`), so a resumed run goes straight to phase 2."""
         if not self.state:
             return
-        _replace(lambda path: self.model.save_weights(path),
-                 os.path.join(self.directory, WEIGHTS))
+        self._replace(lambda path: self.model.save_weights(path),
+                      os.path.join(self.directory, WEIGHTS))
         self.state["phase_done"] = True
         self.state["stop1"] = stop
-        _replace(lambda path: _write_json(path, self.state),
-                 os.path.join(self.directory, STATE))
+        self._replace(lambda path: _write_json(path, self.state),
+                      os.path.join(self.directory, STATE))
 
     def finish(self):
         """Removes the backup: the run is complete."""
+        if not self.writes:
+            return
         for name in (STATE, WEIGHTS, BEST_WEIGHTS, OPTIMIZER):
             path = os.path.join(self.directory, name)
             if os.path.exists(path):
@@ -133,16 +139,22 @@ class RunBackup:
 
     # === Writing ===
 
+    def _replace(self, write, path):
+        if self.writes:
+            _replace(write, path)
+
     def save(self, phase, epoch_in_phase, logs, trained, best):
-        os.makedirs(self.directory, exist_ok=True)
-        _replace(lambda path: self.model.save_weights(path),
-                 os.path.join(self.directory, WEIGHTS))
+        if self.writes:
+            os.makedirs(self.directory, exist_ok=True)
+        self._replace(lambda path: self.model.save_weights(path),
+                      os.path.join(self.directory, WEIGHTS))
         if best is not None and best.get("new"):
-            _replace(lambda path: self.model.save_weights(path),
-                     os.path.join(self.directory, BEST_WEIGHTS))
+            self._replace(lambda path: self.model.save_weights(path),
+                          os.path.join(self.directory, BEST_WEIGHTS))
         optimizer = trained.optimizer
         values = {f"v{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
-        _replace(lambda path: np.savez(path, **values), os.path.join(self.directory, OPTIMIZER))
+        self._replace(lambda path: np.savez(path, **values),
+                      os.path.join(self.directory, OPTIMIZER))
         state = copy.deepcopy(self.state)
         state["model"] = _signature(self.model)
         state["phase"] = phase
@@ -154,7 +166,8 @@ class RunBackup:
             state.setdefault("best", {})[str(phase)] = {"loss": best["loss"],
                                                         "epoch": best["epoch"]}
         self.state = state
-        _replace(lambda path: _write_json(path, state), os.path.join(self.directory, STATE))
+        self._replace(lambda path: _write_json(path, state),
+                      os.path.join(self.directory, STATE))
 
     def restore_optimizer(self, trained):
         """Sets the optimizer of the model being trained to its saved state,

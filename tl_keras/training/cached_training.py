@@ -45,7 +45,7 @@ def train_head_on_features(model, plan, watchers=()):
     steps = -(-len(train_features.x) // head_batch)
     head = model.head_model()
     compile_model(head, plan.compile_args, plan.learning_rate,
-                  steps_per_execution=max(1, min(steps, 256)))
+                  steps_per_execution=steps_per_call(steps, 256))
     with unknown_length_is_expected():
         return fit(
             head,
@@ -141,7 +141,7 @@ def fine_tune_on_activations(model, plan, watchers=()):
         "unfrozen top only.", plan.verbose)
     rate = phase2_learning_rate(plan.fine_tune_learning_rate, plan.schedule,
                                 plan.fine_tune_epochs, steps)
-    compile_model(top, plan.compile_args, rate, steps_per_execution=max(1, min(steps, 32)))
+    compile_model(top, plan.compile_args, rate, steps_per_execution=steps_per_call(steps, 32))
     with unknown_length_is_expected():
         return fit(
             top,
@@ -152,6 +152,17 @@ def fine_tune_on_activations(model, plan, watchers=()):
             callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
         )
+
+
+def steps_per_call(steps, most):
+    """Training steps per compiled call: all of an epoch's `steps` when they are at
+    most `most`, else the largest divisor of `steps` up to `most` (Keras's progress
+    bar counts in calls: 25/50, 50/50 rather than 32/50, 64/50), unless that is
+    under a quarter of `most`."""
+    if steps <= most:
+        return max(1, steps)
+    divisor = next(d for d in range(most, 0, -1) if steps % d == 0)
+    return divisor if divisor * 4 >= most else most
 
 
 @contextlib.contextmanager

@@ -129,8 +129,9 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             epoch so far). Calling `fit_two_phase` again with the same model,
             data and `backup_dir` after an interruption (a preempted VM, a
             `kill -9`) resumes after the last finished epoch, in phase 1 or 2,
-            with the history joined; a finished run removes the backup.
-            Defaults to `None`.
+            with the history joined; a finished run removes the backup. Across
+            workers the chief alone writes it, and every worker resumes from
+            it: put it on storage they all see. Defaults to `None`.
         strategy: a `tf.distribute.Strategy`, or `"mirrored"` (every GPU of
             this machine), `"multi_worker"` (the machines in `TF_CONFIG`) or
             `"tpu"`. Each batch (`batch_size` is the global batch) is split
