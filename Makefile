@@ -19,7 +19,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,hub,serving]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,hub,kerashub,serving]"
 	touch $(STAMP)
 
 clean:

@@ -50,7 +50,8 @@ def test_no_core_requirement_needs_a_newer_tensorflow():
             continue  # not installed here: nothing to read
         pending.extend((Requirement(line), name) for line in requires)
     assert not found, f"core requirements that pin a newer TensorFlow: {found}"
-    assert {"tensorflow-hub", "tf-keras", "tensorflow-serving-api"}.isdisjoint(
+    assert {"tensorflow-hub", "tf-keras", "tensorflow-serving-api", "keras-hub",
+            "tensorflow-text"}.isdisjoint(
         _normalized(r.name) for r in _core_requirements())
     assert "tensorflow-datasets" in seen and "keras" in seen  # the walk did read them
 
@@ -58,12 +59,14 @@ def test_no_core_requirement_needs_a_newer_tensorflow():
 _WITHOUT_EXTRAS = """
 import sys
 from tl_keras.export.keras_free_probe import hide_modules
-hide_modules(["tensorflow_hub", "tf_keras", "tensorflow_serving"])
+hide_modules(["tensorflow_hub", "tf_keras", "tensorflow_serving", "keras_hub",
+              "tensorflow_text"])
 import tl_keras as tlk
 from tl_keras.export.warmup import warmup_possible
 from tl_keras.layers.hub_handles import resolve_handle
 assert warmup_possible("auto") is False
-for call in (lambda: warmup_possible(True), lambda: resolve_handle("google/x/tf2/y/1")):
+for call in (lambda: warmup_possible(True), lambda: resolve_handle("google/x/tf2/y/1"),
+             lambda: tlk.load_base("hf://google/vit-base-patch16-224")):
     try:
         call()
     except ImportError as error:
@@ -80,3 +83,5 @@ def test_without_the_extras_tl_keras_works_and_says_what_to_install():
            '"tl_keras[serving]"' in out
     assert "ImportError: TF Serving warmup requests need tensorflow-serving-api" in out
     assert "needs tensorflow-hub: pip install \"tl_keras[hub]\"" in out
+    assert "KerasHub presets need the keras-hub package: pip install " \
+           '"tl_keras[kerashub]"' in out

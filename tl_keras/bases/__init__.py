@@ -6,9 +6,11 @@ Each source is one module that says whether a `base` argument is its own
 - `applications`: registry names (`tl_keras.list_bases()`: keras.applications
   and builders registered with `register_base`);
 - `exported`: directories written by `tl_keras.export_saved_model`;
-- `hub`: TF Hub handles and local TF Hub SavedModel directories.
+- `hub`: TF Hub handles and local TF Hub SavedModel directories;
+- `kerashub`: KerasHub presets (names, `kaggle://` and `hf://` handles, preset
+  directories) of image backbones.
 
-A new source (KerasHub presets) is one new module added to `SOURCES`.
+A new source is one new module added to `SOURCES`.
 """
 
 import os
@@ -18,6 +20,7 @@ import keras
 from tl_keras.bases import applications
 from tl_keras.bases import exported
 from tl_keras.bases import hub
+from tl_keras.bases import kerashub
 from tl_keras.bases.base_model import PretrainedBase
 from tl_keras.bases.base_model import identity_of
 from tl_keras.bases.registry import BaseEntry
@@ -26,7 +29,7 @@ from tl_keras.bases.registry import list_bases
 from tl_keras.bases.registry import register_base
 from tl_keras.bases.registry import unknown_base_message
 
-SOURCES = (applications, exported, hub)
+SOURCES = (applications, exported, hub, kerashub)
 
 
 def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **kwargs):

@@ -74,6 +74,8 @@ class PretrainedBase(keras.Model):
         config = dict(config)
         identity = {key: config.pop(key) for key in
                     ("source", "handle", "preprocessing", "lineage") if key in config}
+        if identity.get("source") == "keras_hub":
+            import keras_hub  # noqa: F401  (registers the backbone's classes)
         model = super().from_config(config, custom_objects=custom_objects)
         model._identity_json = json.dumps(dict(json.loads(model._identity_json), **identity))
         return model

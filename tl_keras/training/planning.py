@@ -18,6 +18,7 @@ from tl_keras.training.freezing import fine_tune_index
 from tl_keras.training.freezing import freeze_base
 from tl_keras.training.freezing import leaf_layers
 from tl_keras.training.inputs import balanced_class_weight
+from tl_keras.training.lora import lora_targets
 from tl_keras.training.inputs import check_counts
 from tl_keras.training.inputs import prepare_training_data
 from tl_keras.training.losses import auto_compile_args
@@ -62,12 +63,13 @@ class Plan:
     resumed_epochs: int = 0  # epochs of the current phase done before a resume
     epochs_run: int = 0  # phase 1's epochs, once it ran
     activations: object = None  # (train, validation) at the cut, when phase 1 made them
+    lora_rank: object = None  # phase 2 as LoRA adapters of this rank, or None
 
 
 def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
           learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
           cache_features, fine_tune_cache, feature_cache, keep_best, fine_tune_schedule,
-          mixed_precision, jit_compile, verbose):
+          mixed_precision, jit_compile, verbose, lora_rank=None):
     check_schedule(fine_tune_schedule)
     if fine_tune_learning_rate is None:
         fine_tune_learning_rate = (TEXT_FINE_TUNE_LEARNING_RATE if _cheap_epochs(model)
@@ -99,6 +101,8 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
         fine_tune_at = 0  # a text base is unfrozen whole
     if fine_tune_epochs:  # validate before any work
         index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
+        if lora_rank is not None:
+            lora_targets(model, lora_rank)
     class_weight = _class_weight(class_weight, data.labels, train_data, units)
     verbose = fit_verbose(verbose)
     fit_args = dict(data.fit_args, callbacks=callbacks, class_weight=class_weight,
@@ -113,6 +117,8 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
                          "Received: cache_features=True")
     store = feature_cache or default_feature_cache()
     cut, cut_reason = _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index)
+    if lora_rank is not None and fine_tune_epochs:
+        cut, cut_reason = None, "LoRA adapters sit throughout the backbone"
     converge = automatic and validation_data is not None and (
         reason is None or _cheap_epochs(model))
     return Plan(data, fit_args, compile_args,
@@ -120,7 +126,7 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
                  learning_rate, fine_tune_learning_rate, batch_size,
                  None if reason else store, reason, store, cut, cut_reason, converge,
                  bool(keep_best) and validation_data is not None, verbose,
-                 fine_tune_schedule, precision)
+                 fine_tune_schedule, precision, lora_rank=lora_rank)
 
 
 def _cheap_epochs(model):

@@ -24,10 +24,9 @@ from tl_keras.training.cached_training import train_head_on_features
 from tl_keras.training.cached_training import unknown_length_is_expected
 from tl_keras.training.distribution import get_strategy
 from tl_keras.training.distribution import trained_under
-from tl_keras.training.worker_loop import fit
-from tl_keras.training.worker_loop import shard_for_worker
 from tl_keras.training.freezing import unfreeze_base
 from tl_keras.training.history import TwoPhaseHistory
+from tl_keras.training.lora import enable_lora
 from tl_keras.training.losses import compile_model
 from tl_keras.training.planning import make_plan
 from tl_keras.training.precision import mixed_precision_for
@@ -36,6 +35,8 @@ from tl_keras.training.schedules import describe
 from tl_keras.training.schedules import phase2_learning_rate
 from tl_keras.training.schedules import steps_per_epoch
 from tl_keras.training.watching import run_watched
+from tl_keras.training.worker_loop import fit
+from tl_keras.training.worker_loop import shard_for_worker
 
 
 def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
@@ -44,7 +45,7 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                   batch_size=32, cache_features="auto", fine_tune_cache="auto",
                   feature_cache=None, keep_best=True, fine_tune_schedule="cosine",
                   mixed_precision=None, jit_compile="auto", backup_dir=None,
-                  strategy=None, verbose="auto"):
+                  strategy=None, lora_rank=None, verbose="auto"):
     """Trains a transfer-learning model in two phases.
 
     Phase 1 trains the head with the base frozen at `learning_rate`. Phase 2
@@ -144,6 +145,11 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             evaluates the whole validation set (global metrics); a loop through
             `strategy.run` replaces Keras's `fit`, which fails there
             (keras-team/keras#20585). Defaults to `None`.
+        lora_rank: phase 2 as LoRA adapters of this rank on the attention
+            layers of a KerasHub transformer backbone (`Backbone.enable_lora`),
+            the rest of the base frozen, instead of unfreezing its top; refused
+            before any training for a base without attention layers. Defaults
+            to `None`.
         verbose: passed to `model.fit`; `0` also silences the phase lines;
             `"auto"` shows progress bars on a terminal or in a notebook and a line
             per epoch when output goes to a file or a pipe. Defaults to `"auto"`.
@@ -176,7 +182,7 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                      feature_cache=feature_cache, keep_best=keep_best,
                      fine_tune_schedule=fine_tune_schedule,
                      mixed_precision=mixed_precision, jit_compile=jit_compile,
-                     verbose=verbose)
+                     verbose=verbose, lora_rank=lora_rank)
         if backup_dir is not None:
             plan.backup = RunBackup(backup_dir, trained)
             plan.backup.restore_model(plan.verbose)
@@ -228,13 +234,20 @@ def _train_head(model, plan, watchers):
 # === Phase 2 ===
 
 def _fine_tune(model, plan, watchers):
-    unfrozen = unfreeze_base(model, plan.fine_tune_index, recompile=False)
+    if plan.lora_rank is not None:
+        adapted = enable_lora(model, plan.lora_rank)
+        layers = plural(adapted, "attention projection")
+        what = (f"LoRA adapters of rank {plan.lora_rank} on {layers} of "
+                f"'{get_base(model).name}', the rest frozen")
+    else:
+        unfrozen = unfreeze_base(model, plan.fine_tune_index, recompile=False)
+        what = (f"fine-tuning the top of '{get_base(model).name}' "
+                f"({plural(len(unfrozen), 'layer')} with weights unfrozen, "
+                "BatchNormalization kept frozen)")
     steps = None if plan.cut is not None else steps_per_epoch(plan.fit_args)
     compile_model(model, plan.compile_args, phase2_learning_rate(
         plan.fine_tune_learning_rate, plan.schedule, plan.fine_tune_epochs, steps))
-    say(f"Phase 2/2: fine-tuning the top of '{get_base(model).name}' "
-        f"({plural(len(unfrozen), 'layer')} with weights unfrozen, BatchNormalization "
-        f"kept frozen): {plural(plan.fine_tune_epochs, 'epoch')} "
+    say(f"Phase 2/2: {what}: {plural(plan.fine_tune_epochs, 'epoch')} "
         f"{describe(plan.schedule, plan.fine_tune_learning_rate)} "
         f"({_count(model.trainable_weights)} trainable parameters).", plan.verbose)
     if plan.cut is not None:

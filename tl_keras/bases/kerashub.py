@@ -1,0 +1,156 @@
+"""Source: KerasHub presets (names, `kaggle://` and `hf://` handles, local preset
+directories) of image backbones.
+
+The preset's image converter (resizing, scaling, normalisation) becomes a layer
+inside the base, so the base takes raw [0, 255] pixels like an exported model,
+and so do the model and its TF Serving export. A transformer backbone's tokens
+are pooled to one vector inside the base (the class token, or their mean); a
+convolutional backbone's feature map is pooled by the head, as for any base.
+Needs the `keras-hub` package (`pip install "tl_keras[kerashub]"`).
+"""
+
+import json
+import os
+import socket
+
+import keras
+
+from tl_keras.bases.base_model import as_pretrained_base
+from tl_keras.errors import DownloadError
+from tl_keras.layers.token_pooling import TokenPooling
+
+SOURCE = "keras_hub"
+_REMOTE = ("kaggle://", "hf://")
+_HOSTS = {"kaggle://": "www.kaggle.com", "hf://": "huggingface.co"}
+
+
+def claims(base):
+    """Whether `base` is a KerasHub handle, preset name or preset directory."""
+    if isinstance(base, os.PathLike):
+        base = os.fspath(base)
+    if not isinstance(base, str):
+        return False
+    if base.startswith(_REMOTE):
+        return True
+    if os.path.isdir(base):
+        return is_preset_dir(base)
+    return base in preset_names()
+
+
+def is_preset_dir(path):
+    """Whether `path` holds a KerasHub preset: a `config.json` of a KerasHub class."""
+    config = os.path.join(path, "config.json")
+    if not os.path.isfile(config):
+        return False
+    try:
+        with open(config, encoding="utf-8") as f:
+            registered = json.load(f).get("registered_name", "")
+    except (OSError, ValueError):
+        return False
+    return isinstance(registered, str) and registered.startswith("keras_hub>")
+
+
+def preset_names():
+    """The preset names KerasHub knows (empty without keras-hub)."""
+    try:
+        import keras_hub
+    except ImportError:
+        return set()
+    return set(keras_hub.models.Backbone.presets)
+
+
+def load(handle, *, weights="imagenet", input_shape=None, trainable=False, pooling=None):
+    """The backbone of a KerasHub preset behind its image converter, on raw pixels.
+
+    `weights=None` builds the preset's architecture with random weights.
+    `pooling` (transformers only): `"class"` (the class token) or `"mean"` (the
+    mean over tokens). Defaults to the class token when the backbone has one.
+    """
+    keras_hub = _import_keras_hub()
+    handle = os.fspath(handle)
+    if weights not in ("imagenet", None):
+        raise ValueError("A KerasHub preset carries its own weights: pass "
+                         "weights='imagenet' (the preset's) or None (random). "
+                         f"Received: weights={weights!r}")
+    _check_reachable(handle)
+    try:
+        backbone = keras_hub.models.Backbone.from_preset(handle,
+                                                         load_weights=weights is not None)
+    except (OSError, ConnectionError) as error:
+        raise _download_error(handle, error) from None
+    if _is_text(backbone):
+        raise ValueError("This KerasHub preset is a text backbone: pass it to "
+                         f"tl_keras.build_text_model. Received: base={handle!r}")
+    converter = _image_converter(keras_hub, handle)
+    size = tuple(input_shape or ()) or _default_shape(backbone, converter)
+    inputs = keras.Input(size, name="images")
+    x = converter(inputs) if converter is not None else inputs
+    outputs = backbone(x)
+    if len(outputs.shape) == 3:  # (batch, tokens, features): a transformer
+        mode = pooling or ("class" if getattr(backbone, "use_class_token", False) else "mean")
+        outputs = TokenPooling(mode, name=f"{mode}_token_pooling")(outputs)
+    elif pooling is not None:
+        raise ValueError("`pooling` is for transformer backbones (tokens out); this one "
+                         f"outputs a feature map. Received: pooling={pooling!r}")
+    base = as_pretrained_base(keras.Model(inputs, outputs), source=SOURCE, handle=handle,
+                              preprocessing="none", name=_name(handle))
+    base.trainable = trainable
+    return base
+
+
+def _import_keras_hub():
+    try:
+        import keras_hub
+    except ImportError:
+        raise ImportError(
+            "KerasHub presets need the keras-hub package: pip install "
+            "\"tl_keras[kerashub]\" (or pip install keras-hub). Received: no module "
+            "named 'keras_hub'") from None
+    return keras_hub
+
+
+def _check_reachable(handle):
+    """A download that cannot happen fails at once, not after minutes of retries."""
+    if os.path.isdir(handle):
+        return
+    prefix = next((p for p in _REMOTE if handle.startswith(p)), "kaggle://")
+    try:
+        socket.create_connection((_HOSTS[prefix], 443), timeout=5).close()
+    except OSError as error:
+        raise _download_error(handle, error) from None
+
+
+def _download_error(handle, error):
+    return DownloadError(
+        f"Could not download the KerasHub preset {handle!r} ({error}). On a machine with "
+        "network, save it as a directory: `keras_hub.models.ImageClassifier.from_preset("
+        f"{handle!r}).save_to_preset('presets/NAME')` (or download it from Kaggle or "
+        "Hugging Face), copy the directory here, and pass its path as the base. "
+        f"Received: base={handle!r}")
+
+
+def _image_converter(keras_hub, handle):
+    """The preset's image converter, or None when it has none."""
+    try:
+        return keras_hub.layers.ImageConverter.from_preset(handle)
+    except (ValueError, FileNotFoundError):
+        return None
+
+
+def _is_text(backbone):
+    return any(name in backbone.input_names if hasattr(backbone, "input_names") else False
+               for name in ("token_ids", "padding_mask")) or any(
+        "token_ids" in getattr(i, "name", "") for i in backbone.inputs)
+
+
+def _default_shape(backbone, converter):
+    if converter is not None and converter.image_size is not None:
+        return (*converter.image_size, 3)
+    shape = getattr(backbone, "image_shape", None) or (None, None, 3)
+    return tuple(d if d is not None else 224 for d in shape)
+
+
+def _name(handle):
+    name = handle.rstrip("/").split("/")[-1].split("://")[-1]
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_")
+    return cleaned or "keras_hub_backbone"
