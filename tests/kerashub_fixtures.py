@@ -43,3 +43,35 @@ def write_vit_preset(path, image_size=32):
         preprocessor=keras_hub.models.ViTImageClassifierPreprocessor(converter))
     task.save_to_preset(str(path))
     return str(path)
+
+
+WORDS = ["good", "great", "fun", "bad", "dull", "boring", "film", "plot", "story", "the", "a"]
+
+
+def write_bert_preset(path, sequence_length=12):
+    """A two-layer BERT with a made-up WordPiece vocabulary of a dozen words."""
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s"]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=2, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=sequence_length)
+    task = keras_hub.models.BertTextClassifier(
+        backbone, num_classes=2,
+        preprocessor=keras_hub.models.BertTextClassifierPreprocessor(
+            tokenizer, sequence_length=sequence_length))
+    task.save_to_preset(str(path))
+    return str(path)
+
+
+def reviews(count=40, seed=0):
+    """`(texts, labels)`: two praising or two damning words and a noun; 1 is praise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 2
+    texts = np.array([" ".join(rng.choice(WORDS[:3] if label else WORDS[3:6], 2))
+                      + " " + rng.choice(WORDS[6:9]) for label in labels])
+    return texts, labels

@@ -164,7 +164,7 @@ def test_sources_are_asked_in_order_once(tmp_path, monkeypatch):
     asked.clear()
     with pytest.raises(ValueError, match="Unknown base"):
         tlk.load_base("no_such_thing")
-    assert asked == ["keras.applications", "exported", "tf_hub"]
+    assert asked == ["keras.applications", "exported", "tf_hub", "keras_hub"]
 
 
 def test_importing_tl_keras_changes_no_environment_variable():

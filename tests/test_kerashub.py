@@ -1,5 +1,6 @@
 """KerasHub presets as bases: tiny presets written with `save_to_preset`, offline."""
 
+import json
 import os
 import time
 
@@ -10,7 +11,8 @@ import pytest
 import tl_keras as tlk
 from tests.conftest import random_images
 from tests.conftest import weights_by_path
-from tests.keras_free import serve_without_keras
+from tests.kerashub_fixtures import reviews
+from tests.kerashub_fixtures import write_bert_preset
 from tests.kerashub_fixtures import write_resnet_preset
 from tests.kerashub_fixtures import write_vit_preset
 
@@ -57,11 +59,11 @@ def test_a_resnet_preset_takes_raw_pixels_trains_in_two_phases_and_serves_jpeg_b
     np.testing.assert_allclose(again.predict(x[:4], verbose=0),
                                model.predict(x[:4], verbose=0), atol=1e-5)
     version = tlk.export_saved_model(model, str(tmp_path / "served"), warmup=False)
-    served = serve_without_keras(version, x[:4], tmp_path)
-    np.testing.assert_allclose(np.asarray(served["probabilities"]),
-                               model.predict(x[:4], verbose=0), atol=1e-4)
-    report = tlk.check_export(version, verbose=False)  # JPEG bytes and classify too
+    # Served where keras and keras_hub cannot be imported: pixels, JPEG bytes and
+    # tf.Examples in, the Keras model's predictions out.
+    report = tlk.check_export(version, verbose=False)
     assert report.ok, str(report)
+    assert "Keras model on the same JPEG (largest difference" in str(report)
 
 
 def test_a_vit_preset_pools_its_class_token_and_fine_tunes_with_lora(presets, tmp_path):
@@ -108,6 +110,52 @@ def test_downloads_fail_at_once_saying_which_directory_to_pass():
             tlk.load_base(handle)
         assert time.monotonic() - start < 15
         assert "pass its path as the base" in str(raised.value)
+
+
+def test_a_bert_preset_takes_strings_trains_and_serves_with_tensorflow_text_ops(tmp_path):
+    model = tlk.build_text_model(write_bert_preset(tmp_path / "bert"), num_classes=2,
+                                 class_names=["neg", "pos"])
+    texts, labels = reviews()
+    base = tlk.get_base(model)
+    before = weights_by_path(base)
+    history = tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=4,
+                                fine_tune_epochs=2, batch_size=8, learning_rate=3e-2,
+                                fine_tune_learning_rate=1e-3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    after = weights_by_path(base)
+    assert any(not np.allclose(before[p], after[p]) for p in before)  # unfrozen in phase 2
+    sample = tf_strings(texts[:4])
+    path = str(tmp_path / "bert.keras")
+    model.save(path)
+    again = keras.saving.load_model(path)  # the vocabulary travels in the config
+    np.testing.assert_allclose(again.predict(sample, verbose=0),
+                               model.predict(sample, verbose=0), atol=1e-5)
+    version = tlk.export_saved_model(model, str(tmp_path / "served"), warmup=False)
+    with open(os.path.join(version, "model_card.json")) as f:
+        assert json.load(f)["serving_op_packages"] == ["tensorflow-text"]
+    report = tlk.check_export(version, verbose=False)
+    assert report.ok, str(report)
+    assert "needs the ops of tensorflow-text (" in str(report)
+
+
+def test_lora_on_bert_adapts_query_and_value_only(tmp_path):
+    model = tlk.build_text_model(write_bert_preset(tmp_path / "bert"), num_classes=2)
+    texts, labels = reviews()
+    base = tlk.get_base(model)
+    before = weights_by_path(base)
+    tlk.fit_two_phase(model, (texts, labels), epochs=1, fine_tune_epochs=1, batch_size=8,
+                      lora_rank=2, fine_tune_learning_rate=1e-2, verbose=0)
+    after = weights_by_path(base)
+    lora_b = [p for p in after if p.endswith("lora_kernel_b")]
+    assert len(lora_b) == 4 and all(np.abs(after[p]).max() > 0 for p in lora_b)
+    embeddings = [p for p in before if "embedding" in p]
+    assert embeddings and all(np.array_equal(before[p], after[p]) for p in embeddings)
+
+
+def tf_strings(texts):
+    import tensorflow as tf
+
+    return tf.constant([str(t) for t in texts])
 
 
 def test_a_text_preset_is_sent_to_build_text_model(tmp_path):

@@ -17,10 +17,11 @@ import keras
 
 from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.errors import DownloadError
+from tl_keras.layers.text_preprocessor import TextPreprocessor
 from tl_keras.layers.token_pooling import TokenPooling
 
 SOURCE = "keras_hub"
-_REMOTE = ("kaggle://", "hf://")
+REMOTE = ("kaggle://", "hf://")
 _HOSTS = {"kaggle://": "www.kaggle.com", "hf://": "huggingface.co"}
 
 
@@ -30,7 +31,7 @@ def claims(base):
         base = os.fspath(base)
     if not isinstance(base, str):
         return False
-    if base.startswith(_REMOTE):
+    if base.startswith(REMOTE):
         return True
     if os.path.isdir(base):
         return is_preset_dir(base)
@@ -98,6 +99,49 @@ def load(handle, *, weights="imagenet", input_shape=None, trainable=False, pooli
     return base
 
 
+def is_text_preset(handle):
+    """Whether `handle` is a KerasHub preset directory of a text backbone."""
+    if not (isinstance(handle, (str, os.PathLike)) and os.path.isdir(handle)
+            and is_preset_dir(handle)):
+        return False
+    return os.path.isfile(os.path.join(handle, "tokenizer.json"))
+
+
+def load_text(handle, *, sequence_length=None, weights="imagenet", trainable=False):
+    """A text backbone behind its preset's tokenizer and packer: strings in, one
+    vector out (the pooled output, else the first token's).
+
+    `sequence_length` is capped at what the backbone takes. The tokenizer's ops
+    come from tensorflow-text: TF Serving needs a model server built with them.
+    """
+    keras_hub = _import_keras_hub()
+    handle = os.fspath(handle)
+    _check_reachable(handle)
+    try:
+        backbone = keras_hub.models.Backbone.from_preset(handle,
+                                                         load_weights=weights is not None)
+    except (OSError, ConnectionError) as error:
+        raise _download_error(handle, error) from None
+    if not _is_text(backbone):
+        raise ValueError("This KerasHub preset is an image backbone: pass it to "
+                         f"tl_keras.build_model. Received: embeddings={handle!r}")
+    longest = getattr(backbone, "max_sequence_length", None)
+    if sequence_length is not None and longest is not None:
+        sequence_length = min(sequence_length, longest)
+    arguments = {} if sequence_length is None else {"sequence_length": sequence_length}
+    preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(handle, **arguments)
+    inputs = keras.Input((), dtype="string", name="texts")
+    outputs = backbone(TextPreprocessor(preprocessor, name="tokenizer")(inputs))
+    if isinstance(outputs, dict):
+        outputs = outputs.get("pooled_output", outputs.get("sequence_output"))
+    if len(outputs.shape) == 3:  # tokens: the first is [CLS]
+        outputs = TokenPooling("class", name="class_token_pooling")(outputs)
+    base = as_pretrained_base(keras.Model(inputs, outputs), source=SOURCE, handle=handle,
+                              preprocessing="none", name=_name(handle))
+    base.trainable = trainable
+    return base
+
+
 def _import_keras_hub():
     try:
         import keras_hub
@@ -113,7 +157,7 @@ def _check_reachable(handle):
     """A download that cannot happen fails at once, not after minutes of retries."""
     if os.path.isdir(handle):
         return
-    prefix = next((p for p in _REMOTE if handle.startswith(p)), "kaggle://")
+    prefix = next((p for p in REMOTE if handle.startswith(p)), "kaggle://")
     try:
         socket.create_connection((_HOSTS[prefix], 443), timeout=5).close()
     except OSError as error:

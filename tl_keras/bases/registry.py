@@ -152,8 +152,9 @@ def unknown_base_message(name):
     close = difflib.get_close_matches(str(name).lower(), list(_REGISTRY), n=5, cutoff=0.6)
     hint = f" Did you mean one of {close}?" if close else ""
     return (
-        "Unknown base. Expected one of tl_keras.list_bases(), a TF Hub handle, "
-        f"an exported model or a local SavedModel directory.{hint} Received: base={name!r}"
+        "Unknown base. Expected one of tl_keras.list_bases(), a TF Hub handle, a "
+        "KerasHub preset (a name, kaggle:// or hf:// handle, or preset directory), an "
+        f"exported model or a local SavedModel directory.{hint} Received: base={name!r}"
     )
 
 

@@ -82,6 +82,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
                        for name in signatures},
         "top_k": top_k,
         "resize": resize,
+        "serving_op_packages": op_packages(model),
         "versions": {
             "tl_keras": tl_keras.__version__,
             "tensorflow": tf.__version__,
@@ -89,6 +90,20 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
             "python": platform.python_version(),
         },
     }
+
+
+def op_packages(model):
+    """The Python packages whose op libraries the export's graph needs beyond core
+    TensorFlow: `["tensorflow-text"]` for a KerasHub tokenizer inside the model.
+    TF Serving needs a model server built with those ops."""
+    from tl_keras.layers.text_preprocessor import TextPreprocessor
+
+    stack, found = [model], False
+    while stack and not found:
+        layer = stack.pop()
+        found = isinstance(layer, TextPreprocessor)
+        stack.extend(getattr(layer, "layers", ()))
+    return ["tensorflow-text"] if found else []
 
 
 def _base_card(model):

@@ -25,7 +25,7 @@ from tl_keras.export import layout
 TOLERANCE = 1e-4
 
 
-def run_keras_free(version_dir, calls, work_dir):
+def run_keras_free(version_dir, calls, work_dir, op_packages=()):
     """Loads `version_dir` in a fresh process that cannot import keras, tf_keras,
     tensorflow_hub or tl_keras, and runs signatures on the given inputs.
 
@@ -36,6 +36,8 @@ def run_keras_free(version_dir, calls, work_dir):
             `"examples"` (image file paths, sent as `tf.Example`s) or
             `"value"` (a JSON value).
         work_dir: a directory for the request and result files.
+        op_packages: packages whose op libraries are loaded first (the model
+            card's `serving_op_packages`). Defaults to `()`.
 
     Returns:
         A dict with `signatures` (inputs, outputs, method of each),
@@ -48,7 +50,7 @@ def run_keras_free(version_dir, calls, work_dir):
     request_path = os.path.join(work_dir, "request.json")
     result_path = os.path.join(work_dir, "result.json")
     with open(request_path, "w") as f:
-        json.dump({"calls": calls}, f)
+        json.dump({"calls": calls, "op_packages": list(op_packages)}, f)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     # Run by its path (`python -m` would import the tl_keras package first).
     done = subprocess.run(
@@ -146,7 +148,8 @@ def _check_serving(version_dir, work_dir, report):
     text = card.get("input", {}).get("name") == "texts"
     calls, samples = _sample_calls(card, work_dir, text)
     try:
-        result = run_keras_free(version_dir, calls, work_dir)
+        result = run_keras_free(version_dir, calls, work_dir,
+                                card.get("serving_op_packages", ()))
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         report.add(False, "loads with TensorFlow alone (no keras, tf_keras, tensorflow_hub, "
                           f"tl_keras): it did not: {str(error)[-600:]}")
@@ -156,6 +159,10 @@ def _check_serving(version_dir, work_dir, report):
     report.add(not result["unknown_ops"],
                "every op is known to this TensorFlow runtime"
                + (f": unknown {result['unknown_ops']}" if result["unknown_ops"] else ""))
+    for package in card.get("serving_op_packages", ()):
+        report.note(f"needs the ops of {package} ({', '.join(result['package_ops'])}): TF "
+                    f"Serving needs a model server built with them; in Python, `import "
+                    f"{package.replace('-', '_')}` before loading")
     for name, signature in sorted(result["signatures"].items()):
         inputs = ", ".join(f"{k} {v[0]}{v[1]}" for k, v in signature["inputs"].items())
         outputs = ", ".join(f"{k} {v[0]}{v[1]}" for k, v in signature["outputs"].items())

@@ -5,12 +5,14 @@ imported, as TF Serving or a plain TensorFlow user would, and runs signatures.
 
     python keras_free_probe.py VERSION_DIR REQUEST_JSON RESULT_JSON
 
-The request is `{"calls": {signature: {input: [kind, value]}}}` with kind
+The request is `{"calls": {signature: {input: [kind, value]}}, "op_packages":
+[...]}` (packages whose op libraries to load first, as the model card lists) with kind
 `"npy"` (a .npy path), `"bytes_files"` (file paths, sent as bytes),
 `"examples"` (image file paths, sent as serialized `tf.Example`s with
 `image/encoded`) or `"value"` (a JSON value). The result holds each
 signature's inputs, outputs and method, each call's outputs (or its error),
-the ops this TensorFlow does not know, and the blocked modules that were
+the ops this TensorFlow does not know (`package_ops`: those the packages'
+libraries added), and the blocked modules that were
 imported anyway (`[]`).
 
 This file imports nothing of tl_keras: it must run where tl_keras is hidden.
@@ -71,6 +73,24 @@ def unknown_ops(version_dir):
     methods = {name: sig.method_name for mg in proto.meta_graphs
                for name, sig in mg.signature_def.items() if not name.startswith("__")}
     return unknown, methods
+
+
+def load_op_libraries(package):
+    """Loads the op libraries (`.so`) a package ships, without importing it (as a
+    model server linked with them would): tensorflow-text imports Keras."""
+    import glob
+    import importlib.util
+
+    import tensorflow as tf
+
+    spec = importlib.util.find_spec(package.replace("-", "_"))
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"the export needs the ops of {package}, which is not installed "
+                         f"here: pip install {package}")
+    root = os.path.dirname(spec.origin)
+    for library in sorted(glob.glob(os.path.join(root, "**", "*.so"), recursive=True)):
+        if os.sep + "ops" + os.sep in library:
+            tf.load_op_library(library)
 
 
 def describe_signatures(loaded, methods):
@@ -138,6 +158,12 @@ def main(argv):
     with open(request_path) as f:
         request = json.load(f)
     unknown, methods = unknown_ops(version_dir)
+    package_ops = []
+    for package in request.get("op_packages", []):
+        load_op_libraries(package)
+    if request.get("op_packages"):
+        still_unknown, _ = unknown_ops(version_dir)
+        package_ops, unknown = sorted(set(unknown) - set(still_unknown)), still_unknown
     loaded = tf.saved_model.load(version_dir)
     outputs = {}
     for name, call in request["calls"].items():
@@ -150,7 +176,7 @@ def main(argv):
             outputs[name] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
     with open(result_path, "w") as f:
         json.dump({"signatures": describe_signatures(loaded, methods), "outputs": outputs,
-                   "unknown_ops": unknown,
+                   "unknown_ops": unknown, "package_ops": package_ops,
                    "imported": sorted(m for m in sys.modules
                                       if m.split(".")[0] in BLOCKED_MODULES)}, f)
     return 0

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.bases import kerashub
 from tl_keras.console import say
 from tl_keras.layers.hub_layer import HubLayer
 from tl_keras.layers.new_words import NewWordEmbedding
@@ -98,6 +99,9 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
         raise ValueError(f"Unknown encoder. Expected one of {ENCODERS}. "
                          f"Received: encoder={encoder!r}")
     source = os.fspath(embeddings) if isinstance(embeddings, (str, os.PathLike)) else None
+    if kerashub.is_text_preset(embeddings) or (
+            isinstance(embeddings, str) and embeddings.startswith(kerashub.REMOTE)):
+        embeddings = kerashub.load_text(embeddings, sequence_length=sequence_length)
     if isinstance(embeddings, keras.Model):  # strings in: an exported text model
         return TextClassifier(embeddings, num_classes, encoder=encoder, dropout=dropout,
                               activation=activation, class_names=class_names)

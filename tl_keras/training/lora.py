@@ -20,6 +20,14 @@ def kerashub_backbone(base):
     return None
 
 
+def attention_projections(backbone):
+    """The paths of the weights of the layers LoRA adapts (KerasHub's defaults:
+    the query and value projections of each attention layer)."""
+    names = backbone.default_lora_layer_names()
+    return [w.path for w in backbone.weights
+            if any(f"/{name}/" in f"/{w.path}" for name in names)]
+
+
 def lora_targets(model, rank):
     """The backbone and the paths of the kernels LoRA would adapt, checked."""
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
@@ -32,13 +40,12 @@ def lora_targets(model, rank):
             "LoRA adapts the attention layers of a KerasHub backbone, and this base is "
             f"not one ('{base.name}'). Fine-tune the top of the base instead (no "
             f"`lora_rank`). Received: lora_rank={rank}")
-    names = backbone.default_lora_layer_names()
-    targets = [w.path for w in backbone.weights
-               if any(f"/{name}/" in f"/{w.path}" for name in names)]
+    targets = attention_projections(backbone)
     if not targets:
         raise ValueError(
             f"'{backbone.name}' has no attention layers to adapt with LoRA (KerasHub "
-            f"looks for layers named {names}): it is not a transformer. Fine-tune the "
+            f"looks for layers named {backbone.default_lora_layer_names()}): it is not "
+            "a transformer. Fine-tune the "
             f"top of the base instead (no `lora_rank`). Received: lora_rank={rank}")
     return backbone, targets
 

@@ -18,6 +18,8 @@ from tl_keras.training.freezing import fine_tune_index
 from tl_keras.training.freezing import freeze_base
 from tl_keras.training.freezing import leaf_layers
 from tl_keras.training.inputs import balanced_class_weight
+from tl_keras.training.lora import attention_projections
+from tl_keras.training.lora import kerashub_backbone
 from tl_keras.training.lora import lora_targets
 from tl_keras.training.inputs import check_counts
 from tl_keras.training.inputs import prepare_training_data
@@ -34,6 +36,9 @@ DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
 # Phase 2's peak rates, chosen by benchmarks/fine_tune_defaults.py and text_real.py.
 FINE_TUNE_LEARNING_RATE = 3e-4
 TEXT_FINE_TUNE_LEARNING_RATE = 3e-3  # word vectors: a rate that moves the embedding
+# A KerasHub transformer unfrozen whole: BERT's own recipe (Devlin et al. 2019: 5e-5,
+# 3e-5 or 2e-5). Its LoRA adapters keep the images' rate: few weights, started at zero.
+TRANSFORMER_FINE_TUNE_LEARNING_RATE = 5e-5
 
 
 @dataclasses.dataclass
@@ -72,8 +77,7 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
           mixed_precision, jit_compile, verbose, lora_rank=None):
     check_schedule(fine_tune_schedule)
     if fine_tune_learning_rate is None:
-        fine_tune_learning_rate = (TEXT_FINE_TUNE_LEARNING_RATE if _cheap_epochs(model)
-                                   else FINE_TUNE_LEARNING_RATE)
+        fine_tune_learning_rate = _default_fine_tune_rate(model, lora_rank)
     precision = check_mixed_precision(mixed_precision)
     check_jit_compile(jit_compile)
     automatic = epochs is None
@@ -127,6 +131,20 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
                  None if reason else store, reason, store, cut, cut_reason, converge,
                  bool(keep_best) and validation_data is not None, verbose,
                  fine_tune_schedule, precision, lora_rank=lora_rank)
+
+
+def _default_fine_tune_rate(model, lora_rank):
+    if _cheap_epochs(model):
+        return TEXT_FINE_TUNE_LEARNING_RATE
+    if lora_rank is None and _has_attention(model):
+        return TRANSFORMER_FINE_TUNE_LEARNING_RATE
+    return FINE_TUNE_LEARNING_RATE
+
+
+def _has_attention(model):
+    """Whether the base holds a KerasHub transformer backbone."""
+    backbone = kerashub_backbone(get_base(model))
+    return backbone is not None and bool(attention_projections(backbone))
 
 
 def _cheap_epochs(model):
