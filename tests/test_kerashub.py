@@ -37,6 +37,7 @@ def test_a_resnet_preset_takes_raw_pixels_trains_in_two_phases_and_serves_jpeg_b
     model = tlk.build_model(presets["resnet"], num_classes=2, class_names=["a", "b"])
     base = tlk.get_base(model)
     assert base.identity["source"] == "keras_hub" and base.identity["handle"] == presets["resnet"]
+    assert base.identity["version"] == f"keras_hub {keras_hub.__version__}"  # who saved it
     assert isinstance(base.layers[1], keras_hub.layers.ImageConverter)  # inside the model
     converter = keras_hub.layers.ImageConverter.from_preset(presets["resnet"])
     backbone = keras_hub.models.Backbone.from_preset(presets["resnet"])
@@ -61,6 +62,9 @@ def test_a_resnet_preset_takes_raw_pixels_trains_in_two_phases_and_serves_jpeg_b
     version = tlk.export_saved_model(model, str(tmp_path / "served"), warmup=False)
     # Served where keras and keras_hub cannot be imported: pixels, JPEG bytes and
     # tf.Examples in, the Keras model's predictions out.
+    with open(os.path.join(version, "model_card.json")) as f:
+        card = json.load(f)["base"]
+    assert card["handle"] == presets["resnet"] and card["version"] == base.identity["version"]
     report = tlk.check_export(version, verbose=False)
     assert report.ok, str(report)
     assert "Keras model on the same JPEG (largest difference" in str(report)

@@ -29,6 +29,8 @@ class PretrainedBase(keras.Model):
             Passed as a keyword.
         lineage: the exported models it descends from, nearest first (dicts
             with `name`, `version`, `path`, `base`). Passed as a keyword.
+        version: the version of what `handle` names, where known (a KerasHub
+            preset's Kaggle version). Passed as a keyword.
 
     Example:
 
@@ -45,6 +47,7 @@ class PretrainedBase(keras.Model):
             "handle": kwargs.pop("handle", None),
             "preprocessing": kwargs.pop("preprocessing", "none"),
             "lineage": [dict(step) for step in kwargs.pop("lineage", ()) or ()],
+            "version": kwargs.pop("version", None),
         }
         super().__init__(inputs, outputs, name=name, **kwargs)
         # Kept as JSON text: plain data that Keras's attribute tracking leaves
@@ -53,7 +56,8 @@ class PretrainedBase(keras.Model):
 
     @property
     def identity(self):
-        """`{"name", "source", "handle", "preprocessing", "lineage"}`, a copy."""
+        """`{"name", "source", "handle", "preprocessing", "lineage", "version"}`, a
+        copy."""
         return dict(json.loads(self._identity_json), name=self.name)
 
     @property
@@ -73,7 +77,8 @@ class PretrainedBase(keras.Model):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         identity = {key: config.pop(key) for key in
-                    ("source", "handle", "preprocessing", "lineage") if key in config}
+                    ("source", "handle", "preprocessing", "lineage", "version")
+                    if key in config}
         if identity.get("source") == "keras_hub":
             import keras_hub  # noqa: F401  (registers the backbone's classes)
         model = super().from_config(config, custom_objects=custom_objects)
@@ -82,14 +87,14 @@ class PretrainedBase(keras.Model):
 
 
 def as_pretrained_base(model, *, source, handle=None, preprocessing="none", lineage=(),
-                       name=None):
+                       name=None, version=None):
     """Wraps a functional `keras.Model`'s graph (its own layers, no copies) as a
     `PretrainedBase` carrying this identity."""
     inputs = model.input if len(model.inputs) == 1 else model.inputs
     outputs = model.output if len(model.outputs) == 1 else model.outputs
     return PretrainedBase(inputs, outputs, name=name or model.name,
                           source=source, handle=handle, preprocessing=preprocessing,
-                          lineage=lineage)
+                          lineage=lineage, version=version)
 
 
 def identity_of(base):
@@ -97,4 +102,4 @@ def identity_of(base):
     if isinstance(base, PretrainedBase):
         return base.identity
     return {"name": base.name, "source": "keras.Model", "handle": None,
-            "preprocessing": "none", "lineage": []}
+            "preprocessing": "none", "lineage": [], "version": None}

@@ -94,9 +94,25 @@ def load(handle, *, weights="imagenet", input_shape=None, trainable=False, pooli
         raise ValueError("`pooling` is for transformer backbones (tokens out); this one "
                          f"outputs a feature map. Received: pooling={pooling!r}")
     base = as_pretrained_base(keras.Model(inputs, outputs), source=SOURCE, handle=handle,
-                              preprocessing="none", name=_name(handle))
+                              preprocessing="none", name=_name(handle),
+                              version=preset_version(handle))
     base.trainable = trainable
     return base
+
+
+def preset_version(handle):
+    """What version of a preset `handle` names: the Kaggle version of a preset name
+    or `kaggle://` handle, the KerasHub version that saved a preset directory."""
+    import keras_hub
+
+    kaggle = keras_hub.models.Backbone.presets.get(handle, {}).get("kaggle_handle", handle)
+    if kaggle.startswith("kaggle://") and kaggle.rsplit("/", 1)[-1].isdigit():
+        return f"kaggle {kaggle.rsplit('/', 1)[-1]}"
+    metadata = os.path.join(handle, "metadata.json")
+    if os.path.isfile(metadata):
+        with open(metadata, encoding="utf-8") as f:
+            return f"keras_hub {json.load(f).get('keras_hub_version')}"
+    return None
 
 
 def is_text_preset(handle):
@@ -137,7 +153,8 @@ def load_text(handle, *, sequence_length=None, weights="imagenet", trainable=Fal
     if len(outputs.shape) == 3:  # tokens: the first is [CLS]
         outputs = TokenPooling("class", name="class_token_pooling")(outputs)
     base = as_pretrained_base(keras.Model(inputs, outputs), source=SOURCE, handle=handle,
-                              preprocessing="none", name=_name(handle))
+                              preprocessing="none", name=_name(handle),
+                              version=preset_version(handle))
     base.trainable = trainable
     return base
 

@@ -112,7 +112,7 @@ def _base_card(model):
     if isinstance(model, TransferModel):
         identity = model.base_identity
         return ({"name": identity["name"], "source": identity["source"],
-                 "handle": identity["handle"],
+                 "handle": identity["handle"], "version": identity.get("version"),
                  "parameters": int(model.base.count_params())}, identity["lineage"])
     try:
         base = get_base(model)
