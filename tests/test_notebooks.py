@@ -108,6 +108,8 @@ def local(tmp_path_factory):
             chosen = rng.choice(words[:3] if positive else words[3:6], 2)
             f.write(f"{' '.join(chosen)} {rng.choice(words[6:])},{'pos' if positive else 'neg'}\n")
 
+    from tests.kerashub_fixtures import write_vit_preset
+
     photo = rng.integers(0, 256, (48, 64, 3)).astype("uint8")
     (root / "photo.jpg").write_bytes(tf.io.encode_jpeg(tf.constant(photo)).numpy())
     return {
@@ -118,6 +120,7 @@ def local(tmp_path_factory):
         "vectors": str(root / "vectors.txt"),
         "csv": str(root / "reviews.csv"),
         "photo": str(root / "photo.jpg"),
+        "vit": write_vit_preset(root / "vit_tiny"),
     }
 
 
@@ -163,10 +166,12 @@ def test_01_image_classifier(local, tmp_path):
 def test_02_tf_hub(local, tmp_path):
     nb = _run("02_tf_hub.ipynb",
               dict(HUB_HANDLE=local["hub_image"], DATASET=local["images"], IMAGE_SIZE=32,
-                   EPOCHS=1, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8), str(tmp_path / "work"))
+                   EPOCHS=1, FINE_TUNE_EPOCHS=1, BATCH_SIZE=8, KERASHUB_BASE=local["vit"]),
+              str(tmp_path / "work"))
     text = _text(nb)
     assert "HubLayer trainable: False" in text and "module trainable now: True" in text
     assert "k-nearest neighbours on the frozen features:" in text
+    assert "KerasHub vit_tiny with LoRA:" in text
     assert "validation accuracy:" in text
     assert os.path.isdir(tmp_path / "work" / "saved_models" / "flowers_hub" / "1")
 

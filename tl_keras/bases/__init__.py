@@ -41,17 +41,22 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
             (`"saved_models/NAME"` for its latest version, or
             `"saved_models/NAME/2"`), a TF Hub image module (a tfhub.dev or
             Kaggle URL, a Kaggle Models handle, or a local module directory;
-            it takes [0, 1] pixels and `build_model` rescales to that), or a
-            `keras.Model` of your own that takes [0, 255] RGB pixels.
+            it takes [0, 1] pixels and `build_model` rescales to that), a
+            KerasHub preset of an image backbone (a preset name, a `kaggle://`
+            or `hf://` handle, or a preset directory; its image converter is
+            inside, so it takes [0, 255] pixels), or a `keras.Model` of your own
+            that takes [0, 255] RGB pixels.
         weights: `"imagenet"`, `None` (random initialization) or the path to a
-            weights file (`.h5` or `.weights.h5`). Only for registry names.
-            Defaults to `"imagenet"`.
+            weights file (`.h5` or `.weights.h5`). For a KerasHub preset,
+            `"imagenet"` means the preset's own weights. Defaults to
+            `"imagenet"`.
         input_shape: `(height, width, 3)`. Defaults to `None`: the base's
             default size (224x224 for most, 299x299 for Inception/Xception).
         trainable: whether the returned base is trainable. Defaults to `False`.
         **kwargs: passed to the registry entry's builder, for example
             `alpha=0.25` for the MobileNets; for a TF Hub module, to
-            `tl_keras.HubLayer` (`output_key`, `signature`, `arguments`).
+            `tl_keras.HubLayer` (`output_key`, `signature`, `arguments`); for
+            a KerasHub transformer, `pooling="class"` or `"mean"`.
 
     Returns:
         A `tl_keras.PretrainedBase` (a functional `keras.Model`) from

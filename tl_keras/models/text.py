@@ -55,7 +55,10 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
             a Kaggle handle or a local module directory) that maps strings to
             vectors, or a text model exported by tl_keras, loaded with
             `tl_keras.load_base` (strings to its features; its lineage goes
-            into the new model's card).
+            into the new model's card), or a KerasHub text preset (a BERT-family
+            preset name, `kaggle://` or `hf://` handle, or preset directory: its
+            tokenizer and packer go inside the model, `sequence_length` capped
+            at the backbone's).
         num_classes: number of output units.
         texts: training texts to adapt the vocabulary on: strings, or the
             training pipeline of `tl_keras.text_dataset` (its texts are read
@@ -99,8 +102,8 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
         raise ValueError(f"Unknown encoder. Expected one of {ENCODERS}. "
                          f"Received: encoder={encoder!r}")
     source = os.fspath(embeddings) if isinstance(embeddings, (str, os.PathLike)) else None
-    if kerashub.is_text_preset(embeddings) or (
-            isinstance(embeddings, str) and embeddings.startswith(kerashub.REMOTE)):
+    if kerashub.is_text_preset(embeddings) or (isinstance(embeddings, str) and (
+            embeddings.startswith(kerashub.REMOTE) or embeddings in kerashub.preset_names())):
         embeddings = kerashub.load_text(embeddings, sequence_length=sequence_length)
     if isinstance(embeddings, keras.Model):  # strings in: an exported text model
         return TextClassifier(embeddings, num_classes, encoder=encoder, dropout=dropout,
