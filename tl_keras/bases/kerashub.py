@@ -69,16 +69,7 @@ def load(handle, *, weights="imagenet", input_shape=None, trainable=False, pooli
     """
     keras_hub = _import_keras_hub()
     handle = os.fspath(handle)
-    if weights not in ("imagenet", None):
-        raise ValueError("A KerasHub preset carries its own weights: pass "
-                         "weights='imagenet' (the preset's) or None (random). "
-                         f"Received: weights={weights!r}")
-    _check_reachable(handle)
-    try:
-        backbone = keras_hub.models.Backbone.from_preset(handle,
-                                                         load_weights=weights is not None)
-    except (OSError, ConnectionError) as error:
-        raise _download_error(handle, error) from None
+    backbone = _backbone(keras_hub, handle, weights)
     if _is_text(backbone):
         raise ValueError("This KerasHub preset is a text backbone: pass it to "
                          f"tl_keras.build_text_model. Received: base={handle!r}")
@@ -132,12 +123,7 @@ def load_text(handle, *, sequence_length=None, weights="imagenet", trainable=Fal
     """
     keras_hub = _import_keras_hub()
     handle = os.fspath(handle)
-    _check_reachable(handle)
-    try:
-        backbone = keras_hub.models.Backbone.from_preset(handle,
-                                                         load_weights=weights is not None)
-    except (OSError, ConnectionError) as error:
-        raise _download_error(handle, error) from None
+    backbone = _backbone(keras_hub, handle, weights)
     if not _is_text(backbone):
         raise ValueError("This KerasHub preset is an image backbone: pass it to "
                          f"tl_keras.build_model. Received: embeddings={handle!r}")
@@ -168,6 +154,19 @@ def _import_keras_hub():
             "\"tl_keras[kerashub]\" (or pip install keras-hub). Received: no module "
             "named 'keras_hub'") from None
     return keras_hub
+
+
+def _backbone(keras_hub, handle, weights):
+    """The preset's backbone, with its weights or (`weights=None`) random ones."""
+    if weights not in ("imagenet", None):
+        raise ValueError("A KerasHub preset carries its own weights: pass "
+                         "weights='imagenet' (the preset's) or None (random). "
+                         f"Received: weights={weights!r}")
+    _check_reachable(handle)
+    try:
+        return keras_hub.models.Backbone.from_preset(handle, load_weights=weights is not None)
+    except (OSError, ConnectionError) as error:
+        raise _download_error(handle, error) from None
 
 
 def _check_reachable(handle):
