@@ -65,6 +65,8 @@ def test_a_resnet_preset_takes_raw_pixels_trains_in_two_phases_and_serves_jpeg_b
     with open(os.path.join(version, "model_card.json")) as f:
         card = json.load(f)["base"]
     assert card["handle"] == presets["resnet"] and card["version"] == base.identity["version"]
+    listed = tlk.format_models(tlk.list_models(str(tmp_path)))  # the library says so
+    assert f"base {presets['resnet']} (keras_hub " in listed
     report = tlk.check_export(version, verbose=False)
     assert report.ok, str(report)
     assert "Keras model on the same JPEG (largest difference" in str(report)

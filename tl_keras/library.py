@@ -14,8 +14,10 @@ def list_models(root="saved_models"):
     Returns:
         A list of dicts, one per version directory, sorted by name and version:
         `name`, `version`, `path`, `status` (`"ok"`, or what is wrong with it:
-        `"broken: ..."`, `"foreign: ..."`), `base`, `classes`, `metrics`,
-        `created` and `lineage` (names of the models it descends from).
+        `"broken: ..."`, `"foreign: ..."`), `base`, `base_handle` and
+        `base_version` (where the base came from: a preset or module handle
+        and its version), `classes`, `metrics`, `created` and `lineage` (names
+        of the models it descends from).
 
     Example:
 
@@ -57,6 +59,8 @@ def _entry(name, version, path, status, card=None):
     return {
         "name": name, "version": version, "path": path, "status": status,
         "base": (card.get("base") or {}).get("name"),
+        "base_handle": (card.get("base") or {}).get("handle"),
+        "base_version": (card.get("base") or {}).get("version"),
         "classes": card.get("classes"),
         "metrics": card.get("metrics", {}),
         "created": card.get("created"),
@@ -80,6 +84,16 @@ def _version_entry(name, version, path):
     return _entry(name, version, path, status, card)
 
 
+def _handle(entry):
+    """`; base HANDLE (VERSION)` where the base came from a handle (a preset, a
+    module) rather than a name in the registry."""
+    handle = entry.get("base_handle")
+    if not handle or handle == entry["base"] or entry["lineage"]:
+        return ""
+    version = entry.get("base_version")
+    return f"; base {handle}" + (f" ({version})" if version else "")
+
+
 def format_models(entries):
     """A text table of `list_models` entries."""
     lines = [f"{'name':<24}{'ver':>4}  {'base':<20}{'classes':>8}  {'val_accuracy':>12}  "
@@ -91,5 +105,6 @@ def format_models(entries):
             f"{len(e['classes']) if e['classes'] else '-':>8}  "
             f"{f'{accuracy:.3f}' if accuracy is not None else '-':>12}  "
             f"{str(e['created'] or '-'):<26}{e['status']}"
-            + (f"; from {' <- '.join(e['lineage'])}" if e["lineage"] else ""))
+            + (f"; from {' <- '.join(e['lineage'])}" if e["lineage"] else "")
+            + _handle(e))
     return "\n".join(lines)
