@@ -198,9 +198,8 @@ def _image_converter(keras_hub, handle):
 
 
 def _is_text(backbone):
-    return any(name in backbone.input_names if hasattr(backbone, "input_names") else False
-               for name in ("token_ids", "padding_mask")) or any(
-        "token_ids" in getattr(i, "name", "") for i in backbone.inputs)
+    """Whether the backbone takes token ids (a text backbone) rather than images."""
+    return any("token_ids" in getattr(tensor, "name", "") for tensor in backbone.inputs)
 
 
 def _default_shape(backbone, converter):

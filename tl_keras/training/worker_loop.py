@@ -34,8 +34,9 @@ def across_workers():
 
 
 def shard_for_worker(data, strategy, batch_size):
-    """This worker's shard of `data` (arrays `(x, y)` or a batched dataset), one
-    example in `workers`; a dataset's shard is batched by `batch_size`.
+    """This worker's share of `data`: every n-th example (n workers), from arrays
+    `(x, y[, sample_weight])` or a batched dataset, which is batched again by
+    `batch_size`.
 
     A dataset is read whole on every worker and each keeps its share of the
     examples, as tf.data's `AutoShardPolicy.DATA` does: the image pipelines'
@@ -49,8 +50,7 @@ def shard_for_worker(data, strategy, batch_size):
     index = _worker_index(resolver)
     if isinstance(data, tf.data.Dataset):
         return data.unbatch().shard(count, index).batch(batch_size)
-    x, y = data
-    return np.asarray(x)[index::count], np.asarray(y)[index::count]
+    return tuple(np.asarray(array)[index::count] for array in data)
 
 
 def _worker_index(resolver):
