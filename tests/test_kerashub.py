@@ -171,3 +171,13 @@ def test_a_text_preset_is_sent_to_build_text_model(tmp_path):
     backbone.save_to_preset(str(tmp_path / "bert"))
     with pytest.raises(ValueError, match="build_text_model"):
         tlk.load_base(str(tmp_path / "bert"))
+
+
+def test_a_checkpoint_in_hugging_faces_cache_is_not_refused_offline(tmp_path, monkeypatch):
+    from tl_keras.bases import kerashub
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(tlk.DownloadError):
+        kerashub._check_reachable("hf://org/model")  # not cached, no network: at once
+    (tmp_path / "models--org--model").mkdir()
+    kerashub._check_reachable("hf://org/model")  # cached: Hugging Face reads it offline

@@ -22,7 +22,6 @@ from tl_keras.layers.token_pooling import TokenPooling
 
 SOURCE = "keras_hub"
 REMOTE = ("kaggle://", "hf://")
-_HOSTS = {"kaggle://": "www.kaggle.com", "hf://": "huggingface.co"}
 
 
 def claims(base):
@@ -170,14 +169,25 @@ def _backbone(keras_hub, handle, weights):
 
 
 def _check_reachable(handle):
-    """A download that cannot happen fails at once, not after minutes of retries."""
-    if os.path.isdir(handle):
+    """An `hf://` download that cannot happen fails at once: Hugging Face's client
+    retries for about half a minute first. A checkpoint in its cache needs no
+    network. (kagglehub, for names and `kaggle://`, reads its cache first and
+    fails at once without network.)"""
+    if not handle.startswith("hf://") or _in_hugging_face_cache(handle):
         return
-    prefix = next((p for p in REMOTE if handle.startswith(p)), "kaggle://")
     try:
-        socket.create_connection((_HOSTS[prefix], 443), timeout=5).close()
+        socket.create_connection(("huggingface.co", 443), timeout=5).close()
     except OSError as error:
         raise _download_error(handle, error) from None
+
+
+def _in_hugging_face_cache(handle):
+    """Whether Hugging Face's cache holds the repository of an `hf://` handle."""
+    repository = handle[len("hf://"):].strip("/")
+    cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                  "huggingface"), "hub")
+    return os.path.isdir(os.path.join(cache, "models--" + repository.replace("/", "--")))
 
 
 def _download_error(handle, error):
