@@ -181,3 +181,19 @@ def test_a_checkpoint_in_hugging_faces_cache_is_not_refused_offline(tmp_path, mo
         kerashub._check_reachable("hf://org/model")  # not cached, no network: at once
     (tmp_path / "models--org--model").mkdir()
     kerashub._check_reachable("hf://org/model")  # cached: Hugging Face reads it offline
+
+
+def test_the_cli_trains_a_preset_with_lora_at_its_own_size(presets, tmp_path, capsys):
+    from tests.test_cli import _write_image_folders
+    from tl_keras.cli import main
+
+    data = _write_image_folders(tmp_path / "colours")
+    export = tmp_path / "saved_models" / "colours"
+    status = main(["train", "--data", str(data), "--base", presets["vit"], "--epochs", "1",
+                   "--fine-tune-epochs", "1", "--batch-size", "4", "--lora-rank", "2",
+                   "--export", str(export)])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "LoRA adapters of rank 2 on 4 attention projections" in out
+    with open(export / "1" / "model_card.json") as f:
+        assert json.load(f)["input"]["shape"][:2] == [32, 32]  # the preset's own size

@@ -22,7 +22,9 @@ def build_parser():
     train.add_argument("--data", required=True,
                        help="directory with one subfolder of images per class")
     train.add_argument("--base", required=True,
-                       help="a name from `tl-keras bases`, or an exported model directory")
+                       help="a name from `tl-keras bases`, an exported model directory, a TF "
+                            "Hub handle or a KerasHub preset (name, kaggle://, hf:// or "
+                            "directory)")
     train.add_argument("--weights", default="imagenet",
                        help="imagenet, none, or the path to a weights file (default: imagenet)")
     train.add_argument("--image-size", type=int, default=None,
@@ -131,6 +133,9 @@ def _add_speed_options(command):
                          help="tf.distribute: every GPU of this machine (mirrored), the "
                               "machines in TF_CONFIG (multi_worker: run the same command "
                               "on each), or a TPU")
+    command.add_argument("--lora-rank", type=int, default=None,
+                         help="phase 2 as LoRA adapters of this rank on a KerasHub "
+                              "transformer's attention layers, the rest frozen")
     command.add_argument("--backup-dir", default=None,
                          help="save the run at the end of each epoch; the same command "
                               "run again after an interruption resumes it")
@@ -141,4 +146,4 @@ def speed_arguments(args):
     return dict(fine_tune_schedule=args.fine_tune_schedule,
                 mixed_precision=args.mixed_precision,
                 jit_compile=True if args.xla else "auto", backup_dir=args.backup_dir,
-                strategy=args.strategy)
+                strategy=args.strategy, lora_rank=args.lora_rank)
