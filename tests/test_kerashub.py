@@ -197,3 +197,12 @@ def test_the_cli_trains_a_preset_with_lora_at_its_own_size(presets, tmp_path, ca
     assert "LoRA adapters of rank 2 on 4 attention projections" in out
     with open(export / "1" / "model_card.json") as f:
         assert json.load(f)["input"]["shape"][:2] == [32, 32]  # the preset's own size
+
+
+def test_a_vectors_file_is_never_taken_for_a_preset_name(tmp_path):
+    from tl_keras.bases import kerashub
+
+    vectors = tmp_path / "bert_tiny_en_uncased"  # a file named like a preset
+    vectors.write_text("good 0.1 0.2\nbad -0.1 -0.2\n")
+    assert not kerashub.claims_text(str(vectors)) and not kerashub.claims(str(vectors))
+    assert kerashub.claims_text("bert_tiny_en_uncased")

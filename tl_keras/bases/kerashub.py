@@ -32,9 +32,22 @@ def claims(base):
         return False
     if base.startswith(REMOTE):
         return True
-    if os.path.isdir(base):
-        return is_preset_dir(base)
+    if os.path.exists(base):  # a local path is never a preset name
+        return os.path.isdir(base) and is_preset_dir(base)
     return base in preset_names()
+
+
+def claims_text(embeddings):
+    """Whether `embeddings` (of `build_text_model`) is a KerasHub text preset: a
+    preset directory with a tokenizer, a handle, or a preset name (a word-vectors
+    file on disk never imports keras_hub to find out)."""
+    if isinstance(embeddings, os.PathLike):
+        embeddings = os.fspath(embeddings)
+    if not isinstance(embeddings, str):
+        return False
+    if os.path.exists(embeddings):
+        return is_text_preset(embeddings)
+    return embeddings.startswith(REMOTE) or embeddings in preset_names()
 
 
 def is_preset_dir(path):

@@ -102,8 +102,7 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
         raise ValueError(f"Unknown encoder. Expected one of {ENCODERS}. "
                          f"Received: encoder={encoder!r}")
     source = os.fspath(embeddings) if isinstance(embeddings, (str, os.PathLike)) else None
-    if kerashub.is_text_preset(embeddings) or (isinstance(embeddings, str) and (
-            embeddings.startswith(kerashub.REMOTE) or embeddings in kerashub.preset_names())):
+    if kerashub.claims_text(embeddings):
         embeddings = kerashub.load_text(embeddings, sequence_length=sequence_length)
     if isinstance(embeddings, keras.Model):  # strings in: an exported text model
         return TextClassifier(embeddings, num_classes, encoder=encoder, dropout=dropout,

@@ -74,7 +74,7 @@ def fit_across_workers(model, strategy, *, x, y=None, batch_size=None, epochs=1,
                        class_weight=None, sample_weight=None, shuffle=True, verbose=1):
     """Trains `model` (compiled in `strategy`'s scope) like `Model.fit`."""
     train = _dataset(x, y, sample_weight, batch_size, shuffle, class_weight)
-    steps = _steps_in_step(strategy, train)
+    steps = _steps_every_worker_runs(strategy, train)
     validation = None
     if validation_data is not None:
         validation = _dataset(validation_data, None, None, batch_size, False, None)
@@ -115,7 +115,7 @@ def _distributed(strategy, step):
     return run
 
 
-def _steps_in_step(strategy, dataset):
+def _steps_every_worker_runs(strategy, dataset):
     """The fewest batches any worker holds: every worker runs that many steps."""
     count = int(dataset.cardinality())
     if count < 0:  # unknown (files skipped on reading): count them once
