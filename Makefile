@@ -1,15 +1,22 @@
 # make test: create .venv if missing, install tl_keras with its tested dependency
-# versions (constraints.txt), run the test suite. make demo: same install, then the
-# offline transfer-learning demo.
+# versions (constraints.txt: one set for Python 3.11 to 3.13), run the test suite;
+# another interpreter: make test PYTHON=python3.13 VENV=.venv-3.13.
+# make test-compat: the corners of the supported window (TensorFlow 2.18 to 2.21,
+# Keras 3.10 to 3.15, Python 3.11 to 3.13), each in a cached environment under
+# build/compat/, running the tests marked `compat` (scripts/test_compat.py).
+# make demo: same install as make test, then the offline transfer-learning demo.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tl_keras-installed
 
-.PHONY: test demo install clean
+.PHONY: test test-compat demo install clean
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
+
+test-compat:
+	$(PYTHON) scripts/test_compat.py --require-all
 
 demo: $(STAMP)
 	$(BIN)/tl-keras demo

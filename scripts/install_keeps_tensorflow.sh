@@ -3,10 +3,10 @@
 # supported TensorFlow (as Colab holds its own), and checks that TensorFlow is
 # still that version afterwards. Not part of `make test` (it downloads TensorFlow).
 #
-# Usage: bash scripts/install_keeps_tensorflow.sh [TENSORFLOW_VERSION]   (default 2.16.2)
+# Usage: bash scripts/install_keeps_tensorflow.sh [TENSORFLOW_VERSION]   (default 2.18.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version="${1:-2.16.2}"
+version="${1:-2.18.1}"
 python="${PYTHON:-python3}"
 env_dir="$(mktemp -d)/env"
 "$python" -m venv "$env_dir"

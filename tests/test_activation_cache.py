@@ -34,6 +34,7 @@ def _fit(fine_tune_cache, feature_cache, verbose=0, **kwargs):
     return model, history
 
 
+@pytest.mark.compat
 def test_cached_phase2_trains_the_same_weights_as_the_full_model(capsys):
     with tlk.FeatureCache() as cache:
         cached, cached_history = _fit(True, cache, verbose=1)
@@ -80,6 +81,7 @@ def test_spilled_activations_leave_no_files_behind():
     (lambda: tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3)),
      0.0, "fine_tune_at unfreezes the whole base"),
 ])
+@pytest.mark.compat
 def test_phase2_falls_back_and_says_why(build, fine_tune_at, reason, capsys):
     model = build()
     x, y = _toy(8)
@@ -105,6 +107,7 @@ def test_a_text_model_says_there_is_nothing_to_cache(capsys):
     assert "Activation cache off (a text model's base is unfrozen whole" in capsys.readouterr().out
 
 
+@pytest.mark.compat
 def test_an_exported_base_is_cut_inside_its_inner_model(tmp_path, capsys):
     """A model of the organisation's library used as a base: the cut falls in the
     network nested in it, and phase 2 on cached activations trains what the

@@ -35,6 +35,7 @@ def test_bases_command_runs_as_a_console_entry_point():
     assert len(lines) == 1 + 40  # a header and every base
 
 
+@pytest.mark.compat
 def test_train_then_predict(tmp_path, capsys):
     data = _write_image_folders(tmp_path / "colours")
     export = tmp_path / "saved_models" / "colours"

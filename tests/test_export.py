@@ -25,6 +25,7 @@ def model():
     return model
 
 
+@pytest.mark.compat
 def test_export_layout_labels_and_card(model, tmp_path):
     export_dir = str(tmp_path / "pets")
     first = tlk.export_saved_model(model, export_dir, class_names=CLASSES,
@@ -51,6 +52,7 @@ def test_export_layout_labels_and_card(model, tmp_path):
     assert third.endswith("7")
 
 
+@pytest.mark.compat
 def test_export_predicts_the_same_without_keras(model, tmp_path):
     path = tlk.export_saved_model(model, str(tmp_path / "pets"), class_names=CLASSES)
     # Flat colours, from dark to bright, so a random base still tells them apart.
@@ -108,6 +110,7 @@ def test_export_path_that_is_a_file(model, tmp_path):
         tlk.export_saved_model(model, str(path))
 
 
+@pytest.mark.compat
 def test_exported_model_is_a_base_and_lineage_chains(model, tmp_path):
     root = tmp_path / "library"
     first = tlk.export_saved_model(model, str(root / "pets"), class_names=CLASSES)

@@ -68,6 +68,7 @@ def _model(seed=0):
                            dropout=0.0)
 
 
+@pytest.mark.compat
 def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
     x, y = _toy()
     cached, plain = _model(), _model()

@@ -36,6 +36,7 @@ def _labels(n=32):
     return np.arange(n) % 2
 
 
+@pytest.mark.compat
 def test_frozen_then_fine_tuned_through_fit_two_phase(feature_vector):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     layer = _hub_layer(model)
@@ -84,6 +85,7 @@ def test_training_reaches_the_module_only_when_trainable(feature_vector):
     assert not np.array_equal(before, layer._module.moving_mean.numpy())
 
 
+@pytest.mark.compat
 def test_keras_round_trip_keeps_fine_tuned_values(feature_vector, tmp_path):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     tlk.fit_two_phase(model, (random_images(16), _labels(16)), epochs=1,
@@ -98,6 +100,7 @@ def test_keras_round_trip_keeps_fine_tuned_values(feature_vector, tmp_path):
     assert config["handle"] == feature_vector
 
 
+@pytest.mark.compat
 def test_export_runs_without_keras_or_hub(feature_vector, tmp_path):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     path = tlk.export_saved_model(model, str(tmp_path / "hub_model"), class_names=["a", "b"])

@@ -9,7 +9,7 @@ import sys
 
 from packaging.requirements import Requirement
 
-OLDEST_TENSORFLOW = "2.16.1"  # setup.cfg: tensorflow>=2.16
+OLDEST_TENSORFLOW = "2.18.0"  # setup.cfg: tensorflow>=2.18
 TENSORFLOW_NAMES = {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos",
                     "tensorflow-intel"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -43,6 +43,7 @@ def test_the_base_is_called_in_inference_mode():
     assert node.arguments.kwargs.get("training") is False
 
 
+@pytest.mark.compat
 def test_keras_round_trip_keeps_parts_and_identity(tmp_path):
     model = tlk.build_model("resnet50", num_classes=3, weights=None,
                             input_shape=(32, 32, 3), augmentation="default",
@@ -64,6 +65,7 @@ def test_keras_round_trip_keeps_parts_and_identity(tmp_path):
     assert {k: loaded.get_config()[k] for k in identity} == identity
 
 
+@pytest.mark.compat
 def test_lineage_survives_round_trips_and_generations(tmp_path):
     library = tmp_path / "saved_models"
     first = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),

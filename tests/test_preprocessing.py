@@ -13,6 +13,7 @@ FAMILIES = sorted({get_entry(name).builder.module: name for name in list_bases()
 
 
 @pytest.mark.parametrize("module,base", FAMILIES)
+@pytest.mark.compat
 def test_preprocessing_matches_keras_preprocess_input(module, base):
     pixels = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
     expected = importlib.import_module(f"keras.applications.{module}").preprocess_input(

@@ -42,6 +42,7 @@ def _loaded(path):
     return tf.saved_model.load(path).signatures
 
 
+@pytest.mark.compat
 def test_every_signature_matches_the_keras_model(model, export):
     signatures = _loaded(export)
     assert sorted(signatures) == ["classify", "features", "serving_bytes", "serving_default"]
@@ -164,6 +165,7 @@ def test_choosing_signatures_and_no_class_names(model, tmp_path):
         tlk.export_saved_model(model, str(tmp_path / "c"), signatures=["classify"])
 
 
+@pytest.mark.compat
 def test_check_export_passes_and_fails_on_a_broken_export(export, tmp_path, capsys):
     report = tlk.check_export(os.path.dirname(export))
     text = str(report)
@@ -292,6 +294,7 @@ def test_a_live_export_elsewhere_is_never_cleaned_up(tmp_path):
 
 @pytest.mark.parametrize("quantize,tolerance", [(None, 1e-4), ("dynamic", 0.05),
                                                 ("float16", 0.02)])
+@pytest.mark.compat
 def test_tflite_matches_the_keras_model(model, tmp_path, quantize, tolerance):
     path = tlk.export_tflite(model, str(tmp_path / "pets.tflite"), class_names=CLASSES,
                              quantize=quantize)

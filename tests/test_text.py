@@ -112,6 +112,7 @@ def _sentiment(n=80, seed=0):
     return np.asarray(texts), np.asarray(labels, "int32")
 
 
+@pytest.mark.compat
 def test_two_phases_freeze_then_unfreeze_the_embedding():
     texts, labels = _sentiment()
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6)
@@ -177,6 +178,7 @@ def test_bilstm_encoder_trains_through_the_model(capsys):
         tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, encoder="gru")
 
 
+@pytest.mark.compat
 def test_text_export_runs_without_keras(tmp_path):
     texts, labels = _sentiment()
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
@@ -278,6 +280,7 @@ def test_text_dataset_tfds_offline_with_mock_data():
     assert names == ["neg", "pos"] and texts.dtype == tf.string
 
 
+@pytest.mark.compat
 def test_cli_train_text(tmp_path, capsys):
     texts, labels = _sentiment(60)
     lines = ["text,label"] + [f"{t},{'pos' if y else 'neg'}" for t, y in zip(texts, labels)]
@@ -292,6 +295,7 @@ def test_cli_train_text(tmp_path, capsys):
     assert card["classes"] == ["neg", "pos"] and card["input"]["name"] == "texts"
 
 
+@pytest.mark.compat
 def test_text_model_round_trip_keeps_its_parts_and_identity(tmp_path):
     texts, labels = _sentiment(16)
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,

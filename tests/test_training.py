@@ -57,6 +57,7 @@ def _changed(a, b, path):
     return not np.array_equal(a[path], b[path])
 
 
+@pytest.mark.compat
 def test_phase1_changes_only_the_head(two_phase_run):
     model, _, before, after_phase1, _ = two_phase_run
     head = [p for p in before if p.startswith("head/predictions/")]
@@ -65,6 +66,7 @@ def test_phase1_changes_only_the_head(two_phase_run):
     assert not [p for p in base if _changed(before, after_phase1, p)]
 
 
+@pytest.mark.compat
 def test_phase2_changes_the_unfrozen_top_and_never_batchnorm(two_phase_run):
     model, _, _, after_phase1, final = two_phase_run
     layers = leaf_layers(tlk.get_base(model))

@@ -28,6 +28,12 @@ if _keras.backend.backend() != "tensorflow":
         f"Received: keras backend={_keras.backend.backend()!r}"
     )
 
+# Inside the supported TensorFlow / Keras / Python window, or a clear error
+# (older) or one warning (newer) naming the versions found.
+from tl_keras import compat as _compat  # noqa: E402
+
+_compat.check_versions()
+
 # Imported here, not on first use: this registers tl_keras's serializable
 # classes, so `keras.saving.load_model` reads a tl_keras model after
 # `import tl_keras` alone.

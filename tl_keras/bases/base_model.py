@@ -39,9 +39,15 @@ class PretrainedBase(keras.Model):
     'tf'
     """
 
-    # The functional constructor's arguments (inputs, outputs, name): Keras
-    # serializes the graph and revives it; the identity travels in **kwargs.
-    def __init__(self, inputs, outputs, name=None, **kwargs):
+    # The functional constructor's arguments (inputs, outputs, name) arrive in
+    # *args / **kwargs: Keras serializes the graph (and revives it) only for a
+    # constructor it takes for a functional one. Before Keras 3.15 it compares
+    # the argument list with Functional.__init__'s, whose decorator shows
+    # `(*args, **kwargs)`; keras-team/keras#23036 removed the decorator and
+    # accepts `(*args, **kwargs)` explicitly. This signature passes both tests,
+    # so one class serves every Keras in the window. The identity travels in
+    # **kwargs.
+    def __init__(self, *args, **kwargs):
         identity = {
             "source": kwargs.pop("source", "keras.Model"),
             "handle": kwargs.pop("handle", None),
@@ -49,7 +55,7 @@ class PretrainedBase(keras.Model):
             "lineage": [dict(step) for step in kwargs.pop("lineage", ()) or ()],
             "version": kwargs.pop("version", None),
         }
-        super().__init__(inputs, outputs, name=name, **kwargs)
+        super().__init__(*args, **kwargs)
         # Kept as JSON text: plain data that Keras's attribute tracking leaves
         # alone, and a copy on every read.
         self._identity_json = json.dumps(identity)

@@ -15,6 +15,7 @@ import collections
 import keras
 import numpy as np
 
+from tl_keras.compat import model_between
 from tl_keras.models.image_classifier import ImageClassifier
 from tl_keras.training.freezing import leaf_layers
 
@@ -104,7 +105,7 @@ def split_at_cut(model, fine_tune_index):
         if not isinstance(cut, keras.KerasTensor):
             raise ValueError("several inputs")
         base_bottom = keras.Model(holder.inputs, cut)
-        base_top = keras.Model(cut, holder.output)
+        base_top = model_between(cut, holder.output)
     except ValueError:
         return None, (f"the graph has no clean cut at {cut_layer.name} (a branch or a "
                       "residual connection crosses it); fine_tune_at at a block boundary "
