@@ -155,3 +155,22 @@ def test_two_workers_train_in_step_and_only_the_chief_exports(tmp_path):
     assert chief["loss"][-1] < chief["loss"][0]
     assert len(chief["loss"]) == 5
     assert sorted(os.listdir(tmp_path / "export")) == ["1"]  # the chief's alone
+
+
+@pytest.mark.parametrize("labels", [
+    [0, 1, 1, 0],                          # sparse
+    [[0.0], [1.0], [1.0], [0.0]],          # one sigmoid unit: (n, 1)
+    [[1, 0], [0, 1], [0, 1], [1, 0]],      # one-hot
+])
+def test_the_worker_loop_weighs_each_example_by_its_own_class(labels):
+    """class_weight across workers reads labels as Model.fit does: a single
+    sigmoid column by its value, not its argmax (which is always class 0)."""
+    import numpy as np
+
+    from tl_keras.training import worker_loop
+
+    x = np.zeros((4, 2), "float32")
+    dataset = worker_loop._dataset(x, np.array(labels, "float32"), None, 4, False,
+                                   {0: 1.0, 1: 5.0})
+    _, _, weights = next(iter(dataset))
+    np.testing.assert_allclose(weights.numpy(), [1.0, 5.0, 5.0, 1.0])

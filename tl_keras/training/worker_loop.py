@@ -154,12 +154,21 @@ def _dataset(x, y, sample_weight, batch_size, shuffle, class_weight):
                               tf.float32)
 
         def weighted(features, labels, *rest):
-            index = tf.cast(labels if labels.shape.rank == 1 else
-                            tf.argmax(labels, axis=-1), tf.int32)
-            weight = tf.gather(weights, tf.reshape(index, [-1]))
+            weight = tf.gather(weights, tf.reshape(_class_indices(labels), [-1]))
             return features, labels, weight * rest[0] if rest else weight
         dataset = dataset.map(weighted)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _class_indices(labels):
+    """The class of each label, as `Model.fit`'s `class_weight` reads it: sparse
+    labels rounded, one-hot rows by their argmax, and a single column (a sigmoid
+    unit's 0/1 labels, shape `(n, 1)`) by its rounded value."""
+    if labels.shape.rank == 1:
+        return tf.cast(tf.round(tf.cast(labels, tf.float32)), tf.int32)
+    if labels.shape[-1] == 1:
+        return tf.cast(tf.round(tf.squeeze(tf.cast(labels, tf.float32), axis=-1)), tf.int32)
+    return tf.argmax(labels, axis=-1, output_type=tf.int32)
 
 
 def _floats(results):
