@@ -216,3 +216,32 @@ def test_files_lost_after_the_scan_are_counted_and_named_at_the_end_of_each_pass
         assert "2 of 6 train images" in out and "left out of it" in out
         assert f"{first.relative_to(data)}: deleted since the scan" in out
         assert f"{second.relative_to(data)}: changed since the scan" in out
+
+
+def test_train_text_reads_utf8_text_with_a_byte_order_mark(tmp_path, capsys):
+    """Non-ASCII reviews in a UTF-8 file that starts with Excel's byte order mark:
+    the header is `text`, not `\\ufefftext`, and the CLI trains on the text."""
+    from tests.test_text import _sentiment, _vectors, _write_glove
+
+    texts, labels = _sentiment(40)
+    rows = [f"{text} café naïve,{'pos' if label else 'neg'}" for text, label in
+            zip(texts, labels)]
+    (tmp_path / "reviews.csv").write_bytes(
+        "\ufeff".encode() + "\n".join(["text,label"] + rows).encode("utf-8") + b"\n")
+    train, _, names = tlk.text_dataset(str(tmp_path / "reviews.csv"), validation_split=0.25)
+    first = next(iter(train))[0].numpy()[0].decode("utf-8")
+    assert names == ["neg", "pos"] and first.endswith("café naïve")
+    vectors = _write_glove(tmp_path / "glove.txt", _vectors())
+    status = main(["train-text", "--data", str(tmp_path / "reviews.csv"), "--vectors",
+                   vectors, "--epochs", "1", "--fine-tune-epochs", "1",
+                   "--sequence-length", "6", "--export", str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "1" / "saved_model.pb").exists()
+
+
+@pytest.mark.parametrize("top", ["0", "-2", "two"])
+def test_predict_top_below_one_is_an_argument_error(tmp_path, capsys, top):
+    with pytest.raises(SystemExit) as done:
+        main(["predict", str(tmp_path), str(tmp_path / "a.jpg"), "--top", top])
+    assert done.value.code == 2
+    assert f"expected an integer of at least 1. Received: '{top}'" in capsys.readouterr().err

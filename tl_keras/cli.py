@@ -159,7 +159,9 @@ def _train_text(args):
         args.data, text_column=args.text_column, label_column=args.label_column,
         batch_size=args.batch_size, validation_split=args.validation_split,
         encoding=args.encoding)
-    texts = np.concatenate([batch.numpy() for batch, _ in train]).astype(str)
+    # The dataset holds UTF-8 bytes; numpy's astype(str) would decode them as ASCII.
+    texts = np.array([text.decode("utf-8") for batch, _ in train for text in batch.numpy()],
+                     dtype=object)
     model = tlk.build_text_model(
         args.vectors, len(class_names), texts=texts, max_tokens=args.max_tokens,
         sequence_length=args.sequence_length, encoder=args.encoder,

@@ -88,7 +88,8 @@ def build_parser():
     predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
     predict.add_argument("images", nargs="+",
                          help="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them")
-    predict.add_argument("--top", type=int, default=3, help="classes to show (default: 3)")
+    predict.add_argument("--top", type=_positive_int, default=3,
+                         help="classes to show, 1 or more (default: 3)")
 
     check = commands.add_parser(
         "check", help="check an export before shipping it to TF Serving (exit 1 on failure)")
@@ -147,3 +148,14 @@ def speed_arguments(args):
                 mixed_precision=args.mixed_precision,
                 jit_compile=True if args.xla else "auto", backup_dir=args.backup_dir,
                 strategy=args.strategy, lora_rank=args.lora_rank)
+
+
+def _positive_int(text):
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 1. Received: {text!r}")
+    return value

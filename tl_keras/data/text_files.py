@@ -31,6 +31,8 @@ def read_table(path, *, text_column="text", label_column="label", encoding="utf-
     with open(path, "rb") as f:
         raw = f.read()
     content = raw.decode(encoding, errors="surrogateescape")
+    if content.startswith("\ufeff"):  # the byte order mark Excel writes in UTF-8 files
+        content = content[1:]
     first_line = content.split("\n", 1)[0]
     if delimiter is None:
         delimiter = "\t" if "\t" in first_line or path.lower().endswith(".tsv") else ","
