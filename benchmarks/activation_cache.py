@@ -97,8 +97,9 @@ def main(argv=None):
             start = time.perf_counter()
             history = tlk.fit_two_phase(
                 model, train, val, epochs=args.epochs,
-                fine_tune_epochs=args.fine_tune_epochs, fine_tune_cache=cache,
-                feature_cache=store, callbacks=[times], verbose=0)
+                fine_tune_epochs=args.fine_tune_epochs,
+                callbacks=[times], verbose=0,
+                caching=tlk.Caching(activations=cache, store=store))
             total = time.perf_counter() - start
         epochs2 = [times.seconds[e] for e in range(args.epochs,
                                                    args.epochs + args.fine_tune_epochs)]

@@ -82,7 +82,8 @@ def main(argv=None):
             start = time.perf_counter()
             with tlk.FeatureCache() as fresh:  # nothing reused from an earlier row
                 tlk.fit_two_phase(model, train, epochs=epochs, fine_tune_epochs=0,
-                                  cache_features=cache, feature_cache=fresh, verbose=0)
+                                  verbose=0,
+                                  caching=tlk.Caching(features=cache, store=fresh))
             seconds = time.perf_counter() - start
             accuracy = model.evaluate(val, verbose=0)[1]
             rows.append((epochs, cache, seconds, accuracy))

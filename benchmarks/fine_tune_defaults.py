@@ -75,7 +75,7 @@ def main(argv=None):
     store = tlk.FeatureCache(memory_limit_bytes=6 * 2**30)
     start = time.perf_counter()
     history = tlk.fit_two_phase(model, train, val, fine_tune_epochs=0,
-                                feature_cache=store, verbose=0)
+                                verbose=0, caching=tlk.Caching(store=store))
     phase1_seconds = time.perf_counter() - start
     phase1 = model.get_weights()
     best = int(np.argmin(history.history["val_loss"]))
@@ -132,8 +132,9 @@ def _compare(model, phase1, train, val, args, variants, **fit_args):
             start = time.perf_counter()
             history = tlk.fit_two_phase(
                 model, train, val, epochs=0, fine_tune_epochs=args.fine_tune_epochs,
-                fine_tune_at=fine_tune_at, fine_tune_learning_rate=rate,
-                fine_tune_schedule=schedule, verbose=0, **fit_args)
+                fine_tune_at=fine_tune_at,
+                verbose=0, **fit_args,
+                fine_tuning=tlk.FineTuning(learning_rate=rate, schedule=schedule))
             seconds.append(time.perf_counter() - start)
             kept = int(np.argmin(history.history["val_loss"]))
             accs.append(history.history["val_accuracy"][kept])

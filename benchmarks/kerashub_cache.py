@@ -61,7 +61,8 @@ def main():
                 cache = tlk.FeatureCache()
                 start = time.perf_counter()
                 tlk.fit_two_phase(model, train, val, epochs=args.epochs, fine_tune_epochs=0,
-                                  cache_features=cached, feature_cache=cache, verbose=0)
+                                  verbose=0,
+                                  caching=tlk.Caching(features=cached, store=cache))
                 seconds = time.perf_counter() - start
                 rows.append((label, tlk.get_base(model).count_params(),
                              tlk.get_base(model).output_shape[-1], cached, seconds,

@@ -85,13 +85,15 @@ def run(kind, vectors, texts, labels, val, steps, seed):
     epochs = max(1, math.ceil(steps / math.ceil(len(texts) / 32)))
     if kind == "random":  # everything trains from the start
         history = tlk.fit_two_phase(model, (texts, labels), val, epochs=0,
-                                    fine_tune_epochs=epochs, fine_tune_learning_rate=5e-3,
-                                    verbose=0)
+                                    fine_tune_epochs=epochs,
+                                    verbose=0,
+                                    fine_tuning=tlk.FineTuning(learning_rate=5e-3))
     else:
         history = tlk.fit_two_phase(model, (texts, labels), val, epochs=epochs,
                                     fine_tune_epochs=epochs if kind == "two_phase" else 0,
-                                    learning_rate=5e-3, fine_tune_learning_rate=1e-3,
-                                    verbose=0)
+                                    learning_rate=5e-3,
+                                    verbose=0,
+                                    fine_tuning=tlk.FineTuning(learning_rate=1e-3))
     return history.history["val_accuracy"][-1], model.vocabulary_coverage
 
 

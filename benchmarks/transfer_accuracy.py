@@ -52,7 +52,7 @@ def _tl_keras_run(args, size, epochs):
     with tlk.FeatureCache() as cache:  # nothing reused from the other tl_keras row
         history = tlk.fit_two_phase(model, train, val, epochs=epochs,
                                     fine_tune_epochs=args.fine_tune_epochs,
-                                    feature_cache=cache, verbose=2)
+                                    verbose=2, caching=tlk.Caching(store=cache))
     seconds = time.time() - start
     val_acc = history.history["val_accuracy"]
     phase1 = history.fine_tune_epoch or len(history.epoch)

@@ -129,8 +129,8 @@ def main(argv=None):
                 keras.utils.set_random_seed(0)
                 model = tlk.build_model(base, num_classes=2)
                 start = time.perf_counter()
-                history = tlk.fit_two_phase(model, train, val, feature_cache=cache,
-                                            verbose=0)
+                history = tlk.fit_two_phase(model, train, val,
+                                            verbose=0, caching=tlk.Caching(store=cache))
                 train_seconds += time.perf_counter() - start
                 losses = history.history["val_loss"]
                 accuracy[name] = history.history["val_accuracy"][int(np.argmin(losses))]

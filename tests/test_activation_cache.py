@@ -28,9 +28,11 @@ def _fit(fine_tune_cache, feature_cache, verbose=0, **kwargs):
     x, y = _toy()
     history = tlk.fit_two_phase(
         model, (x, y), (x, y), epochs=2, fine_tune_epochs=3, batch_size=16,  # full batch
-        fine_tune_at="block5_conv2", fine_tune_learning_rate=1e-4,
-        fine_tune_cache=fine_tune_cache, feature_cache=feature_cache, verbose=verbose,
-        **kwargs)
+        fine_tune_at="block5_conv2",
+        verbose=verbose,
+        **kwargs,
+        fine_tuning=tlk.FineTuning(learning_rate=1e-4),
+        caching=tlk.Caching(activations=fine_tune_cache, store=feature_cache))
     return model, history
 
 
@@ -87,12 +89,14 @@ def test_phase2_falls_back_and_says_why(build, fine_tune_at, reason, capsys):
     x, y = _toy(8)
     with tlk.FeatureCache() as cache:
         tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2,
-                          fine_tune_at=fine_tune_at, feature_cache=cache, verbose=1)
+                          fine_tune_at=fine_tune_at, verbose=1,
+                          caching=tlk.Caching(store=cache))
     assert f"Activation cache off ({reason}" in capsys.readouterr().out
     before = weights_by_path(model)
     with pytest.raises(ValueError, match=f"Cannot cache phase 2 activations: {reason[:20]}"):
         tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2,
-                          fine_tune_at=fine_tune_at, fine_tune_cache=True, verbose=0)
+                          fine_tune_at=fine_tune_at, verbose=0,
+                          caching=tlk.Caching(activations=True))
     assert all(np.array_equal(before[p], v) for p, v in weights_by_path(model).items())
 
 
@@ -122,8 +126,8 @@ def test_an_exported_base_is_cut_inside_its_inner_model(tmp_path, capsys):
         with tlk.FeatureCache() as store:
             history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=2,
                                         fine_tune_epochs=3, batch_size=16,
-                                        fine_tune_cache=cache, feature_cache=store,
-                                        verbose=1 if cache else 0)
+                                        verbose=1 if cache else 0,
+                                        caching=tlk.Caching(activations=cache, store=store))
         results[cache] = (weights_by_path(model), history.history["val_loss"])
     assert "Activation cache: reused the output of the frozen layers below" in \
         capsys.readouterr().out

@@ -22,7 +22,7 @@ def test_cached_phase1_runs_until_the_validation_loss_stops_improving(capsys):
     with tlk.FeatureCache() as cache:
         history = tlk.fit_two_phase(model, train, val, learning_rate=0.05,
                                     fine_tune_epochs=2, fine_tune_at="block5_conv3",
-                                    feature_cache=cache, verbose=1)
+                                    verbose=1, caching=tlk.Caching(store=cache))
     out = capsys.readouterr().out
     assert "until the validation loss stops improving (at most 100 epochs)" in out
     stop1, stop2 = history.stops
@@ -48,6 +48,6 @@ def test_without_the_cache_or_validation_the_count_holds():
     train, val = _task(16)
     history = tlk.fit_two_phase(model, train, val, fine_tune_epochs=0, verbose=0)
     assert len(history.epoch) == 5 and history.stops[0]["stopped_early"] is False
-    history = tlk.fit_two_phase(model, train, fine_tune_epochs=0, cache_features=False,
-                                verbose=0)
+    history = tlk.fit_two_phase(model, train, fine_tune_epochs=0,
+                                verbose=0, caching=tlk.Caching(features=False))
     assert len(history.epoch) == 5 and history.stops == (None, None)

@@ -35,8 +35,8 @@ for name in ("single", "mirrored"):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]) if name == "mirrored" \\
         else None
     history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=2,
-                                fine_tune_epochs=2, batch_size=16, strategy=strategy,
-                                verbose=0)  # full batch: the order of examples is moot
+                                fine_tune_epochs=2, batch_size=16,  # full batch: order is moot
+                                verbose=0, distribution=tlk.Distribution(strategy=strategy))
     results[name] = {"weights": [w.tolist() for w in model.get_weights()],
                      "loss": history.history["loss"],
                      "trainable": [layer.trainable for layer in model.base.layers],
@@ -86,9 +86,10 @@ def test_unknown_strategies_and_a_late_multi_worker_are_refused_before_work(monk
         f"localhost:{port}" for port in _free_ports(2)]}, "task": {"type": "worker", "index": 0}}))
     tf.constant(1.0) + 1.0  # TensorFlow has run: too late for collective ops
     with pytest.raises(ValueError, match=r"one of \['mirrored', 'multi_worker', 'tpu'\]"):
-        tlk.fit_two_phase(None, None, strategy="mirror")
+        tlk.fit_two_phase(None, None, distribution=tlk.Distribution(strategy="mirror"))
     with pytest.raises(RuntimeError, match="must be created when the program starts"):
-        tlk.fit_two_phase(None, None, strategy="multi_worker")
+        tlk.fit_two_phase(None, None,
+                          distribution=tlk.Distribution(strategy="multi_worker"))
 
 
 _WORKER = """
@@ -113,8 +114,8 @@ class WeightSums(keras.callbacks.Callback):  # the whole model's weights after e
 
 history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=3,
                             fine_tune_epochs=2, fine_tune_at=0, batch_size=8,
-                            learning_rate=1e-2, strategy=strategy, callbacks=[WeightSums()],
-                            verbose=0)
+                            learning_rate=1e-2, callbacks=[WeightSums()], verbose=0,
+                            distribution=tlk.Distribution(strategy=strategy))
 tlk.export_saved_model(model, sys.argv[1], warmup=False)
 print("RESULT " + json.dumps({"sums": sums, "loss": history.history["loss"]}))
 """

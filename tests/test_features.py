@@ -72,12 +72,13 @@ def _model(seed=0):
 def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
     x, y = _toy()
     cached, plain = _model(), _model()
-    kwargs = dict(epochs=3, fine_tune_epochs=0, batch_size=16, verbose=1,  # full batch
-                  feature_cache=cache)
-    history_cached = tlk.fit_two_phase(cached, (x, y), (x, y), **kwargs)
+    kwargs = dict(epochs=3, fine_tune_epochs=0, batch_size=16, verbose=1)  # full batch
+    history_cached = tlk.fit_two_phase(cached, (x, y), (x, y), **kwargs,
+                                       caching=tlk.Caching(store=cache))
     out = capsys.readouterr().out
     assert "Feature cache: computed the frozen base's features of 16 training" in out
-    history_plain = tlk.fit_two_phase(plain, (x, y), (x, y), cache_features=False, **kwargs)
+    history_plain = tlk.fit_two_phase(plain, (x, y), (x, y), **kwargs,
+                                      caching=tlk.Caching(features=False, store=cache))
     for a, b in zip(cached.head.weights, plain.head.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(history_cached.history["val_loss"],
@@ -89,7 +90,7 @@ def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes(cache):
     x, y = _toy()
     model = _model()
     fit = lambda data: tlk.fit_two_phase(model, data, epochs=2, fine_tune_epochs=0,  # noqa
-                                         verbose=0, feature_cache=cache)
+                                         verbose=0, caching=tlk.Caching(store=cache))
     fit((x, y))
     assert cache.info()["misses"] == 1
     fit((x, y))
@@ -108,7 +109,7 @@ def test_a_rebuilt_model_with_the_same_weights_reuses_the_features(cache):
     for _ in range(2):  # the same notebook cell, run twice
         model = _model(seed=7)
         tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=0,
-                          feature_cache=cache)
+                          caching=tlk.Caching(store=cache))
     assert cache.info()["hits"] == 1
 
 
@@ -117,7 +118,7 @@ def test_after_a_cached_phase_the_full_model_evaluates_correctly(cache):
     model = _model()
     # (A metric object shared by the head and the full model once mixed their counts.)
     tlk.fit_two_phase(model, (x, y), epochs=3, fine_tune_epochs=0, verbose=0,
-                      feature_cache=cache)
+                      caching=tlk.Caching(store=cache))
     accuracy = model.evaluate(x, y, verbose=0)[1]
     predicted = model.predict(x, verbose=0).argmax(axis=1)
     assert accuracy == pytest.approx(np.mean(predicted == y))
@@ -134,7 +135,7 @@ def test_folder_data_invalidated_when_a_file_changes(tmp_path, cache):
         assert not [a for a in vars(train) if "fingerprint" in a]  # nothing stashed
         assert fingerprints.fingerprint(train) is not None
         tlk.fit_two_phase(model, train, epochs=2, fine_tune_epochs=0, verbose=0,
-                          feature_cache=cache)
+                          caching=tlk.Caching(store=cache))
 
     fit()
     fit()
@@ -152,11 +153,12 @@ def test_augmentation_falls_back_and_says_so(capsys, cache):
     model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
                             augmentation="default")
     tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=1,
-                      feature_cache=cache)
+                      caching=tlk.Caching(store=cache))
     assert "Feature cache off (augmentation sits in front of the base" in capsys.readouterr().out
     assert cache.info()["misses"] == 0
     with pytest.raises(ValueError, match="Cannot cache phase 1 features: augmentation"):
-        tlk.fit_two_phase(model, (x, y), epochs=2, cache_features=True, verbose=0)
+        tlk.fit_two_phase(model, (x, y), epochs=2, verbose=0,
+                          caching=tlk.Caching(features=True))
 
 
 def test_the_cache_splits_the_model_by_its_own_parts(cache):

@@ -51,7 +51,7 @@ def test_frozen_then_fine_tuned_through_fit_two_phase(feature_vector):
     assert all(np.array_equal(start[k], frozen[k]) for k in start)
 
     tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2,
-                      fine_tune_learning_rate=1e-2, verbose=0)
+                      verbose=0, fine_tuning=tlk.FineTuning(learning_rate=1e-2))
     assert layer.trainable
     tuned = _module_values(layer)
     # Gradients reached the module's own variables (Adam, no copies) ...
@@ -89,7 +89,8 @@ def test_training_reaches_the_module_only_when_trainable(feature_vector):
 def test_keras_round_trip_keeps_fine_tuned_values(feature_vector, tmp_path):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     tlk.fit_two_phase(model, (random_images(16), _labels(16)), epochs=1,
-                      fine_tune_epochs=1, fine_tune_learning_rate=1e-2, verbose=0)
+                      fine_tune_epochs=1, verbose=0,
+                      fine_tuning=tlk.FineTuning(learning_rate=1e-2))
     path = str(tmp_path / "hub.keras")
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)

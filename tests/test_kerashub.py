@@ -79,7 +79,8 @@ def test_a_vit_preset_pools_its_class_token_and_fine_tunes_with_lora(presets, tm
     x, y = _data()
     before = weights_by_path(base)
     tlk.fit_two_phase(model, (x, y), (x, y), epochs=1, fine_tune_epochs=2, batch_size=8,
-                      lora_rank=2, fine_tune_learning_rate=1e-2, verbose=0)
+                      verbose=0,
+                      fine_tuning=tlk.FineTuning(lora_rank=2, learning_rate=1e-2))
     after = weights_by_path(base)
     lora_b = [p for p in after if p.endswith("lora_kernel_b")]
     assert len(lora_b) == 4  # query and value of two blocks
@@ -98,12 +99,13 @@ def test_lora_on_a_backbone_without_attention_is_refused_before_training(presets
     x, y = _data()
     before = weights_by_path(model)
     with pytest.raises(ValueError, match="no attention layers to adapt with LoRA"):
-        tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, lora_rank=2,
-                          verbose=0)
+        tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1,
+                          verbose=0, fine_tuning=tlk.FineTuning(lora_rank=2))
     small = tlk.build_model(keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(
         2, 3)]), num_classes=2)
     with pytest.raises(ValueError, match="not one"):
-        tlk.fit_two_phase(small, (x[:, :8, :8], y), epochs=1, lora_rank=2, verbose=0)
+        tlk.fit_two_phase(small, (x[:, :8, :8], y), epochs=1, verbose=0,
+                          fine_tuning=tlk.FineTuning(lora_rank=2))
     after = weights_by_path(model)
     assert all(np.array_equal(before[p], after[p]) for p in before)
 
@@ -126,7 +128,7 @@ def test_a_bert_preset_takes_strings_trains_and_serves_with_tensorflow_text_ops(
     before = weights_by_path(base)
     history = tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=4,
                                 fine_tune_epochs=2, batch_size=8, learning_rate=3e-2,
-                                fine_tune_learning_rate=1e-3, verbose=0)
+                                verbose=0, fine_tuning=tlk.FineTuning(learning_rate=1e-3))
     assert history.history["loss"][-1] < history.history["loss"][0]
     after = weights_by_path(base)
     assert any(not np.allclose(before[p], after[p]) for p in before)  # unfrozen in phase 2
@@ -150,7 +152,8 @@ def test_lora_on_bert_adapts_query_and_value_only(tmp_path):
     base = tlk.get_base(model)
     before = weights_by_path(base)
     tlk.fit_two_phase(model, (texts, labels), epochs=1, fine_tune_epochs=1, batch_size=8,
-                      lora_rank=2, fine_tune_learning_rate=1e-2, verbose=0)
+                      verbose=0,
+                      fine_tuning=tlk.FineTuning(lora_rank=2, learning_rate=1e-2))
     after = weights_by_path(base)
     lora_b = [p for p in after if p.endswith("lora_kernel_b")]
     assert len(lora_b) == 4 and all(np.abs(after[p]).max() > 0 for p in lora_b)

@@ -38,7 +38,7 @@ def test_progress_is_a_line_per_epoch_when_not_on_a_terminal(capsys):
                             input_shape=(32, 32, 3))
     images, labels = random_images(8), np.array([0, 1] * 4)
     tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=1,
-                      cache_features=False)
+                      caching=tlk.Caching(features=False))
     out = capsys.readouterr().out
     assert "\x1b[" not in out and "\r" not in out  # captured output is not a terminal
     assert "Epoch 2/2" in out and out.count("1/1 - ") == 2  # a plain line per epoch

@@ -28,8 +28,8 @@ class Killer(keras.callbacks.Callback):
 
 
 history = tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=6,
-                            fine_tune_epochs=4, batch_size=8, backup_dir=backup_dir,
-                            callbacks=[Killer()], verbose=1)
+                            fine_tune_epochs=4, batch_size=8, callbacks=[Killer()],
+                            verbose=1, distribution=tlk.Distribution(backup_dir=backup_dir))
 print("RESULT " + json.dumps({"epoch": history.epoch, "fine_tune": history.fine_tune_epoch,
                               "val_loss": history.history["val_loss"]}))
 """.replace("import os,", "import json, os,")

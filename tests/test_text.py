@@ -127,8 +127,8 @@ def test_two_phases_freeze_then_unfreeze_the_embedding():
 
     history = tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=10,
                                 fine_tune_epochs=2, learning_rate=1e-2,
-                                fine_tune_learning_rate=1e-2, fine_tune_schedule="constant",
-                                callbacks=[Snap()], verbose=0)
+                                callbacks=[Snap()], verbose=0,
+                                fine_tuning=tlk.FineTuning(learning_rate=1e-2, schedule="constant"))
     np.testing.assert_array_equal(snapshots[1], start)  # phase 1: frozen
     assert not np.array_equal(embedding.embeddings.numpy(), start)  # phase 2: tuned
     assert history.fine_tune_epoch == 10
@@ -210,7 +210,7 @@ def test_tf_hub_text_embedding(tmp_path):
     texts = np.array(["good movie", "awful movie", "great", "bad"] * 4)
     labels = np.array([1, 0, 1, 0] * 4)
     history = tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=1,
-                                fine_tune_learning_rate=1e-2, verbose=0)
+                                verbose=0, fine_tuning=tlk.FineTuning(learning_rate=1e-2))
     assert tlk.get_base(model).trainable and len(history.epoch) == 3
 
 

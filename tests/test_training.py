@@ -46,8 +46,8 @@ def two_phase_run():
         fine_tune_at="block_14_expand", learning_rate=1e-2,
         # Constant: at random init some units are dead, and a warm-up's smaller
         # first steps leave the kernels behind them as they were.
-        fine_tune_learning_rate=1e-3, fine_tune_schedule="constant",
         callbacks=[snapshots], batch_size=16, verbose=0,
+        fine_tuning=tlk.FineTuning(learning_rate=1e-3, schedule="constant"),
     )
     before, after_phase1 = snapshots.at_start
     return model, history, before, after_phase1, weights_by_path(model)
@@ -138,7 +138,7 @@ def test_a_compiled_model_keeps_its_loss_and_metrics():
                   metrics=[keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")])
     x, y = _toy_task(n=8)
     history = tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1,
-                                fine_tune_learning_rate=1e-4, verbose=0)
+                                verbose=0, fine_tuning=tlk.FineTuning(learning_rate=1e-4))
     assert "top2" in history.history and "accuracy" not in history.history
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert np.isclose(float(model.optimizer.learning_rate), 1e-4)
@@ -210,5 +210,5 @@ def test_bad_counts_and_rates():
     data = (random_images(4), np.zeros(4, "int32"))
     with pytest.raises(ValueError, match="Received: epochs=-1"):
         tlk.fit_two_phase(model, data, epochs=-1)
-    with pytest.raises(ValueError, match="Received: fine_tune_learning_rate=0"):
-        tlk.fit_two_phase(model, data, fine_tune_learning_rate=0)
+    with pytest.raises(ValueError, match="Received: FineTuning.learning_rate=0"):
+        tlk.fit_two_phase(model, data, fine_tuning=tlk.FineTuning(learning_rate=0))

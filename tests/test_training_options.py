@@ -1,4 +1,8 @@
-"""Options of a training run: phase 2's schedule, mixed precision, XLA."""
+"""Options of a training run: the option objects, phase 2's schedule, mixed
+precision, XLA."""
+
+import dataclasses
+import re
 
 import keras
 import numpy as np
@@ -36,7 +40,8 @@ def test_bfloat16_trains_then_the_model_is_float32_again():
     x, y = random_images(16, size=16), np.array([0, 1] * 8)
     watch = ComputeDtypes(model)
     tlk.fit_two_phase(model, (x, y), (x, y), epochs=2, fine_tune_epochs=2, batch_size=8,
-                      mixed_precision="bfloat16", callbacks=[watch], verbose=0)
+                      callbacks=[watch], verbose=0,
+                      speed=tlk.Speed(mixed_precision="bfloat16"))
     # Both phases computed in bfloat16, the output layer in float32.
     assert watch.seen and all(seen[:2] == ("bfloat16", "float32") for seen in watch.seen)
     after = weights_by_path(model)
@@ -53,12 +58,15 @@ def test_float16_scales_the_loss_and_xla_compiles():
     x, y = random_images(8, size=16), np.array([0, 1] * 4)
     watch = ComputeDtypes(model)
     tlk.fit_two_phase(model, (x, y), (x, y), epochs=2, fine_tune_epochs=0, batch_size=8,
-                      mixed_precision="float16", jit_compile=True, callbacks=[watch],
-                      verbose=0)
+                      callbacks=[watch],
+                      verbose=0,
+                      speed=tlk.Speed(mixed_precision="float16", jit_compile=True))
     assert watch.seen[-1] == ("float16", "float32", "LossScaleOptimizer")
     assert model.base.layers[2].compute_dtype == "float32"
-    tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, jit_compile=True,
-                      cache_features=False, verbose=0)
+    tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1,
+                      verbose=0,
+                      caching=tlk.Caching(features=False),
+                      speed=tlk.Speed(jit_compile=True))
     assert model.jit_compile is True
     assert type(model.optimizer).__name__ == "Adam"
 
@@ -78,31 +86,91 @@ def test_cosine_warms_up_then_decays_to_zero():
     x, y = random_images(8, size=16), np.array([0, 1] * 4)
     rates = Rates()
     tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2, batch_size=2,
-                      fine_tune_learning_rate=1e-3, callbacks=[rates], verbose=0)
+                      callbacks=[rates], verbose=0,
+                      fine_tuning=tlk.FineTuning(learning_rate=1e-3))
     # 8 steps: 1 of warm-up to the peak, then a cosine that ends at 0.
     assert rates.rates[-1] == 0.0
     assert 0 < rates.rates[1] < 1e-3  # the middle of phase 2
     # A pipeline of unknown length: the schedule an epoch at a time.
     pipeline = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(4)
     rates = Rates()
-    tlk.fit_two_phase(model, pipeline, epochs=1, fine_tune_epochs=3, fine_tune_cache=False,
-                      fine_tune_learning_rate=1e-3, callbacks=[rates], verbose=0)
+    tlk.fit_two_phase(model, pipeline, epochs=1, fine_tune_epochs=3,
+                      callbacks=[rates], verbose=0,
+                      fine_tuning=tlk.FineTuning(learning_rate=1e-3),
+                      caching=tlk.Caching(activations=False))
     expected = [epoch_rate(1e-3, epoch, 3) for epoch in range(3)]
     np.testing.assert_allclose(rates.rates[1:], expected, rtol=1e-6)
     assert expected[0] == 5e-4 and expected[1] > expected[2]
 
 
-@pytest.mark.parametrize("argument, value, message", [
-    ("mixed_precision", "half", "Expected `mixed_precision` to be None, 'float16'"),
-    ("jit_compile", "xla", "Expected `jit_compile` to be 'auto', True or False"),
-    ("fine_tune_schedule", "linear", "Expected `fine_tune_schedule` to be one of"),
+@pytest.mark.parametrize("options, message, received", [
+    (dict(speed=tlk.Speed(mixed_precision="half")),
+     "Expected `mixed_precision` to be None, 'float16'", "mixed_precision='half'"),
+    (dict(speed=tlk.Speed(jit_compile="xla")),
+     "Expected `jit_compile` to be 'auto', True or False", "jit_compile='xla'"),
+    (dict(fine_tuning=tlk.FineTuning(schedule="linear")),
+     "Expected `FineTuning.schedule` to be one of", "schedule='linear'"),
+    (dict(caching=tlk.Caching(features="yes")),
+     "Expected `Caching.features` to be 'auto', True or False", "Caching.features='yes'"),
 ])
-def test_bad_options_are_refused_before_training(argument, value, message):
+def test_bad_options_are_refused_before_training(options, message, received):
     model = _model()
     x, y = random_images(4, size=16), np.array([0, 1] * 2)
-    with pytest.raises(ValueError, match=message + ".*Received: " + argument):
-        tlk.fit_two_phase(model, (x, y), epochs=1, **{argument: value})
+    with pytest.raises(ValueError, match=re.escape(message) + ".*Received: "
+                       + re.escape(received)):
+        tlk.fit_two_phase(model, (x, y), epochs=1, **options)
     assert not model.compiled  # nothing was trained
+
+
+def test_old_keywords_still_train_the_same_with_a_deprecation_line():
+    """`fine_tune_learning_rate=` and the other grouped keywords work for one
+    more release: the same weights as the option objects, and one
+    DeprecationWarning each naming the new form."""
+    x, y = random_images(8, size=16), np.array([0, 1] * 4)
+    results = []
+    for style in ("options", "keywords"):
+        model = _model()
+        keras.utils.set_random_seed(3)
+        if style == "options":
+            tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, verbose=0,
+                              fine_tuning=tlk.FineTuning(learning_rate=1e-2,
+                                                         schedule="constant"),
+                              caching=tlk.Caching(features=False))
+        else:
+            with pytest.warns(DeprecationWarning) as record:
+                tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, verbose=0,
+                                  fine_tune_learning_rate=1e-2,
+                                  fine_tune_schedule="constant", cache_features=False)
+            messages = [str(w.message) for w in record if w.category is DeprecationWarning]
+            assert len(messages) == 3
+            assert any("pass fine_tuning=tl_keras.FineTuning(learning_rate=...)" in m
+                       for m in messages)
+            assert any("pass caching=tl_keras.Caching(features=...)" in m for m in messages)
+        results.append([np.array(weight) for weight in model.weights])
+    assert len(results[0]) == len(results[1])
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(cache_features=False, caching=tlk.Caching()), TypeError,
+     "Pass `cache_features` inside `caching` only"),
+    (dict(learning_rates=1e-3), TypeError,
+     "unexpected keyword argument(s) ['learning_rates']. Options are grouped"),
+    (dict(speed="fast"), TypeError, "Expected `speed` to be a tl_keras.Speed(...)"),
+])
+def test_option_mistakes_are_type_errors_before_training(kwargs, error, message):
+    model = _model()
+    x, y = random_images(4, size=16), np.array([0, 1] * 2)
+    with pytest.raises(error, match=re.escape(message)):
+        tlk.fit_two_phase(model, (x, y), epochs=1, **kwargs)
+    assert not model.compiled
+
+
+def test_option_objects_are_frozen_and_replaceable():
+    base = tlk.Caching(features=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        base.features = True
+    assert dataclasses.replace(base, activations=False) == tlk.Caching(False, False)
 
 
 def test_float16_storage_halves_the_cache_and_trains_the_same_way():
@@ -112,7 +180,8 @@ def test_float16_storage_halves_the_cache_and_trains_the_same_way():
         model = _model()
         with tlk.FeatureCache(storage_dtype=storage) as cache:
             history = tlk.fit_two_phase(model, (x, y), (x, y), epochs=2, fine_tune_epochs=2,
-                                        batch_size=8, feature_cache=cache, verbose=0)
+                                        batch_size=8, verbose=0,
+                                        caching=tlk.Caching(store=cache))
             stored = cache.info()["bytes_in_memory"]
         results[storage] = (history.history["val_loss"], stored)
     assert results["float16"][1] * 2 == results["float32"][1] > 0

@@ -66,6 +66,10 @@ from tl_keras.training.features import extract_features  # noqa: E402
 from tl_keras.training.freezing import freeze_base  # noqa: E402
 from tl_keras.training.freezing import unfreeze_base  # noqa: E402
 from tl_keras.training.history import TwoPhaseHistory  # noqa: E402
+from tl_keras.training.options import Caching  # noqa: E402
+from tl_keras.training.options import Distribution  # noqa: E402
+from tl_keras.training.options import FineTuning  # noqa: E402
+from tl_keras.training.options import Speed  # noqa: E402
 from tl_keras.training.two_phase import fit_two_phase  # noqa: E402
 
 _LAZY_SUBMODULES = ("cli", "demo", "plots")
@@ -82,8 +86,8 @@ def __dir__():
 
 
 __all__ = [
-    "DownloadError", "FeatureCache", "HubLayer", "ImageClassifier", "Preprocessing",
-    "PretrainedBase", "TextClassifier", "TransferModel", "TwoPhaseHistory",
+    "Caching", "Distribution", "DownloadError", "FeatureCache", "FineTuning", "HubLayer", "ImageClassifier", "Preprocessing",
+    "PretrainedBase", "Speed", "TextClassifier", "TransferModel", "TwoPhaseHistory",
     "adapt_batchnorm", "build_model", "build_text_model", "check_export", "export_saved_model",
     "export_tflite", "extract_features", "fit_two_phase", "format_models", "format_ranking",
     "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",

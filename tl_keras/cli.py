@@ -13,7 +13,7 @@ import os
 import sys
 
 from tl_keras.cli_parser import build_parser
-from tl_keras.cli_parser import speed_arguments
+from tl_keras.cli_parser import training_options
 
 
 def main(argv=None):
@@ -101,7 +101,7 @@ def _train(args):
     history = tlk.fit_two_phase(
         model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_at=_number_or_name(args.fine_tune_at), learning_rate=args.learning_rate,
-        fine_tune_learning_rate=args.fine_tune_learning_rate, **speed_arguments(args),
+        **training_options(args),
     )
     path = tlk.export_saved_model(model, export_dir, history=history)  # its class names
     if not is_chief():  # every worker takes part in the save; the chief's alone lands
@@ -168,8 +168,7 @@ def _train_text(args):
         class_names=class_names)
     history = tlk.fit_two_phase(
         model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
-        learning_rate=args.learning_rate,
-        fine_tune_learning_rate=args.fine_tune_learning_rate, **speed_arguments(args))
+        learning_rate=args.learning_rate, **training_options(args))
     path = tlk.export_saved_model(model, export_dir, history=history)
     print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
           "`texts` (strings) in.")

@@ -142,12 +142,18 @@ def _add_speed_options(command):
                               "run again after an interruption resumes it")
 
 
-def speed_arguments(args):
-    """`fit_two_phase`'s arguments from the options `_add_speed_options` adds."""
-    return dict(fine_tune_schedule=args.fine_tune_schedule,
-                mixed_precision=args.mixed_precision,
-                jit_compile=True if args.xla else "auto", backup_dir=args.backup_dir,
-                strategy=args.strategy, lora_rank=args.lora_rank)
+def training_options(args):
+    """`fit_two_phase`'s option objects from the command's arguments."""
+    from tl_keras.training.options import Distribution
+    from tl_keras.training.options import FineTuning
+    from tl_keras.training.options import Speed
+
+    return dict(
+        fine_tuning=FineTuning(learning_rate=args.fine_tune_learning_rate,
+                               schedule=args.fine_tune_schedule, lora_rank=args.lora_rank),
+        speed=Speed(mixed_precision=args.mixed_precision,
+                    jit_compile=True if args.xla else "auto"),
+        distribution=Distribution(strategy=args.strategy, backup_dir=args.backup_dir))
 
 
 def _positive_int(text):

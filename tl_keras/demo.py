@@ -195,7 +195,7 @@ def run_demo(output_dir="saved_models", *, source_per_class=750, target_per_clas
     history = tlk.fit_two_phase(
         model, (xa, ya), (xa_val, ya_val), epochs=target_epochs,
         fine_tune_epochs=fine_tune_epochs, learning_rate=3e-3,
-        fine_tune_learning_rate=3e-5, batch_size=8, verbose=verbose,
+        fine_tuning=tlk.FineTuning(learning_rate=3e-5), batch_size=8, verbose=verbose,
     )
     transfer_time = time.time() - start
     transfer_acc = model.evaluate(xa_val, ya_val, verbose=0)[1]

@@ -93,6 +93,16 @@ class ImageClassifier(TransferModel):
     def feature_layer(self):
         return self.pooling
 
+    # === What the trainer asks ===
+
+    takes_pixels = True
+
+    def activation_cut_reason(self):
+        if self.augmentation is not None:
+            return ("augmentation sits in front of the base (the activations would "
+                    "differ every epoch)")
+        return None
+
     layer_arguments = ("base", "augmentation")
 
     def get_config(self):

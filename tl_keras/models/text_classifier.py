@@ -10,6 +10,9 @@ from tl_keras.models.transfer_model import TransferModel
 from tl_keras.models.transfer_model import build_head
 
 ENCODERS = ("average", "conv", "bilstm")
+# Phase 2's rate over word vectors: one that moves the embedding (chosen with the
+# cosine schedule on real text, benchmarks/text_real.py).
+TEXT_FINE_TUNE_LEARNING_RATE = 3e-3
 
 
 def encoder_layer(encoder, *, pretrained_module=False):
@@ -97,6 +100,23 @@ class TextClassifier(TransferModel):
     @property
     def feature_layer(self):
         return self.encoder
+
+    # === What the trainer asks ===
+
+    default_fine_tune_at = 0  # a text base (an embedding or a module) is unfrozen whole
+
+    @property
+    def cheap_epochs(self):
+        # Over word vectors, the whole model is an embedding lookup and a small
+        # encoder: an epoch costs about what a head's epoch on features does.
+        return self.vectorizer is not None
+
+    def default_fine_tune_learning_rate(self, lora_rank=None):
+        # Word vectors need a rate that moves the embedding (benchmarks/text_real.py).
+        return TEXT_FINE_TUNE_LEARNING_RATE if self.vectorizer is not None else None
+
+    def activation_cut_reason(self):
+        return "a text model's base is unfrozen whole: nothing below the cut to cache"
 
     def fixed_features_reason(self):
         if self.new_words is not None:

@@ -132,6 +132,31 @@ class TransferModel(keras.Model):
                     "their output is not fixed")
         return None
 
+    # === What the trainer asks ===
+
+    # Where phase 2 starts unfreezing when `fine_tune_at` is not given: None
+    # for the top third of the base (tl_keras.unfreeze_base), 0 for all of it.
+    default_fine_tune_at = None
+    # Whether the input is pixels (checked for values rescaled to [0, 1]).
+    takes_pixels = False
+
+    @property
+    def cheap_epochs(self):
+        """Whether an epoch through the whole model costs about what an epoch of
+        the head on cached features does (so phase 1 may run to convergence
+        without the feature cache)."""
+        return False
+
+    def default_fine_tune_learning_rate(self, lora_rank=None):
+        """Phase 2's learning rate when none is given. Defaults to `None`: the
+        trainer's own default for the base."""
+        return None
+
+    def activation_cut_reason(self):
+        """None when phase 2 may run on activations cached below a cut in the
+        base (`tl_keras.Caching(activations=...)`), else why not."""
+        return "this kind of model is not cut for the activation cache"
+
     # === Config ===
 
     # Constructor arguments that are layers, serialized in the config.

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from tl_keras.compat import model_between
-from tl_keras.models.image_classifier import ImageClassifier
+from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.freezing import leaf_layers
 
 # Layers that act randomly in training even when frozen.
@@ -69,7 +69,8 @@ def split_at_cut(model, fine_tune_index):
     """Cuts `model` where phase 2's unfrozen part of its base begins.
 
     Args:
-        model: a `tl_keras.ImageClassifier`.
+        model: a `tl_keras.TransferModel` whose `activation_cut_reason()` is
+            None (an `ImageClassifier` without augmentation).
         fine_tune_index: the index, in the base's leaf layers, of the first
             unfrozen layer (`tl_keras.training.freezing.fine_tune_index`).
 
@@ -78,12 +79,12 @@ def split_at_cut(model, fine_tune_index):
         the activations at the cut are not fixed or the graph has no clean
         cut there.
     """
-    if not isinstance(model, ImageClassifier):
-        return None, ("a text model's base is unfrozen whole: nothing below the cut to "
-                      "cache")
-    if model.augmentation is not None:
-        return None, ("augmentation sits in front of the base (the activations would "
-                      "differ every epoch)")
+    if not isinstance(model, TransferModel):
+        return None, ("not a tl_keras model (build it with tl_keras.build_model), so where "
+                      "its base and head are is unknown")
+    reason = model.activation_cut_reason()
+    if reason is not None:
+        return None, reason
     base = model.base
     leaves = leaf_layers(base)
     if len(leaves) == 1:

@@ -1,4 +1,5 @@
-"""A two-phase run that survives interruption: `fit_two_phase(backup_dir=...)`.
+"""A two-phase run that survives interruption:
+`fit_two_phase(distribution=Distribution(backup_dir=...))`.
 
 At the end of every epoch the run writes, into `backup_dir`, the model's
 weights, the state of the optimizer that is training (the head's, the top's

@@ -21,7 +21,7 @@ from tl_keras.training.worker_loop import fit
 from tl_keras.training.worker_loop import predict
 
 
-def train_head_on_features(model, plan, watchers=()):
+def train_head_on_features(model, plan, run, watchers=()):
     """Phase 1 on cached features: one pass of the base, then `epochs` of the head.
 
     When phase 2 will run on cached activations, that one pass stops at the cut:
@@ -30,7 +30,7 @@ def train_head_on_features(model, plan, watchers=()):
     phases. The head model shares its layers with the full model, so the
     trained weights are the full model's.
     """
-    sets = _features_through_cut(plan)
+    sets = _features_through_cut(plan, run)
     source = ""
     if sets is not None:
         source = f" (through the activations at '{plan.cut.cut_layer.name}', kept for phase 2)"
@@ -50,22 +50,23 @@ def train_head_on_features(model, plan, watchers=()):
         return fit(
             head,
             **_feature_data(train_features, head_batch, shuffle=True),
-            initial_epoch=plan.resumed_epochs, epochs=plan.epochs,
+            initial_epoch=run.resumed_epochs, epochs=plan.epochs,
             validation_data=_validation(val_features, head_batch),
             callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
         )
 
 
-def _features_through_cut(plan):
-    """Phase 1's features from the activations at phase 2's cut, or None when
-    phase 2 does not run on cached activations or they do not fit in memory."""
+def _features_through_cut(plan, run):
+    """Phase 1's features from the activations at phase 2's cut (kept in `run`
+    for phase 2), or None when phase 2 does not run on cached activations or
+    they do not fit in memory."""
     if plan.cut is None:
         return None
     train, val, batch, hit = _cached_sets(plan.cut.bottom, plan)
     if any(isinstance(s.x, np.memmap) for s in (train, val) if s is not None):
         return None
-    plan.activations = (train, val, batch, hit)
+    run.activations = (train, val, batch, hit)
     upper = plan.cut.upper
 
     def through(activations):
@@ -124,11 +125,11 @@ def _feature_data(features, batch_size, shuffle):
     return dict(x=dataset.prefetch(tf.data.AUTOTUNE), shuffle=False)
 
 
-def fine_tune_on_activations(model, plan, watchers=()):
+def fine_tune_on_activations(model, plan, run, watchers=()):
     """Phase 2 on cached activations: one pass of the frozen bottom, then the
     unfrozen top (its layers are the model's own) trained on them."""
-    if plan.activations is not None:  # made by phase 1's pass
-        activations, val_activations, batch, _ = plan.activations
+    if run.activations is not None:  # made by phase 1's pass
+        activations, val_activations, batch, _ = run.activations
         hit = True
     else:
         activations, val_activations, batch, hit = _cached_sets(plan.cut.bottom, plan)
@@ -146,8 +147,8 @@ def fine_tune_on_activations(model, plan, watchers=()):
         return fit(
             top,
             **_feature_data(activations, batch, shuffle=True),
-            initial_epoch=plan.epochs_run + plan.resumed_epochs,
-            epochs=plan.epochs_run + plan.fine_tune_epochs,
+            initial_epoch=run.epochs_run + run.resumed_epochs,
+            epochs=run.epochs_run + plan.fine_tune_epochs,
             validation_data=_validation(val_activations, batch),
             callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,

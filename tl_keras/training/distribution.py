@@ -2,7 +2,8 @@
 
 Keras runs `fit` under the strategy its model was built in (variables
 mirrored on every replica, each batch split across them, gradients summed by
-tf.distribute's all-reduce). `fit_two_phase(strategy=...)` trains a model built
+tf.distribute's all-reduce).
+`fit_two_phase(distribution=Distribution(strategy=...))` trains a model built
 elsewhere by building its twin in the strategy's scope from its config,
 training the twin, and copying the weights back. Across several workers,
 `worker_loop.fit` replaces Keras's `fit`, which fails there.

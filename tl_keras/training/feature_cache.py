@@ -5,11 +5,11 @@ for an input never changes, so phase 1 computes the feature vectors once and
 trains the head on them (the "bottlenecks" of TF's old `retrain.py`).
 
 A `FeatureCache` is an object with an owner: `fit_two_phase` takes one
-(`feature_cache=`), or uses the process's default (`default_feature_cache()`),
-which later calls on the same data and base weights reuse. It is bounded (a
-number of entries and bytes in memory); feature sets larger than its memory
-budget go to spill files in a directory it owns and removes on `clear()`,
-`close()` or at exit.
+(`caching=tl_keras.Caching(store=...)`), or uses the process's default
+(`default_feature_cache()`), which later calls on the same data and base
+weights reuse. It is bounded (a number of entries and bytes in memory); feature
+sets larger than its memory budget go to spill files in a directory it owns and
+removes on `clear()`, `close()` or at exit.
 """
 
 import collections
@@ -46,8 +46,9 @@ class FeatureCache:
 
     Example:
 
-    >>> with tl_keras.training.feature_cache.FeatureCache() as cache:
-    ...     tl_keras.fit_two_phase(model, train, val, feature_cache=cache)
+    >>> with tl_keras.FeatureCache() as cache:
+    ...     tl_keras.fit_two_phase(model, train, val,
+    ...                            caching=tl_keras.Caching(store=cache))
     """
 
     def __init__(self, max_entries=4, memory_limit_bytes=2 * 1024 ** 3, directory=None,

@@ -7,7 +7,6 @@ import numpy as np
 import tensorflow as tf
 
 from tl_keras.data import fingerprints
-from tl_keras.models.image_classifier import ImageClassifier
 from tl_keras.training.losses import check_label_values
 from tl_keras.training.losses import label_kind
 
@@ -49,7 +48,7 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
         else:
             fit_args.update(x=x, y=y, batch_size=batch_size, shuffle=True)
         all_labels = y
-    if isinstance(model, ImageClassifier):
+    if getattr(model, "takes_pixels", False):
         _warn_about_unit_pixels(sample_inputs)
     validation_fingerprint = None
     if validation_data is not None:

@@ -39,14 +39,14 @@ def lora_targets(model, rank):
         raise ValueError(
             "LoRA adapts the attention layers of a KerasHub backbone, and this base is "
             f"not one ('{base.name}'). Fine-tune the top of the base instead (no "
-            f"`lora_rank`). Received: lora_rank={rank}")
+            f"`FineTuning.lora_rank`). Received: lora_rank={rank}")
     targets = attention_projections(backbone)
     if not targets:
         raise ValueError(
             f"'{backbone.name}' has no attention layers to adapt with LoRA (KerasHub "
             f"looks for layers named {backbone.default_lora_layer_names()}): it is not "
             "a transformer. Fine-tune the "
-            f"top of the base instead (no `lora_rank`). Received: lora_rank={rank}")
+            f"top of the base instead (no `FineTuning.lora_rank`). Received: lora_rank={rank}")
     return backbone, targets
 
 

@@ -10,7 +10,6 @@ import numpy as np
 
 from tl_keras.console import fit_verbose
 from tl_keras.models.parts import get_base
-from tl_keras.models.text_classifier import TextClassifier
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.activation_cache import split_at_cut
 from tl_keras.training.feature_cache import default_feature_cache
@@ -34,16 +33,16 @@ from tl_keras.training.schedules import check_schedule
 CONVERGENCE_CEILING = 100  # phase 1 epochs at most when it runs to convergence
 DEFAULT_EPOCHS = 5  # phase 1 epochs when it does not run to convergence
 # Phase 2's peak rates, chosen by benchmarks/fine_tune_defaults.py and text_real.py.
-FINE_TUNE_LEARNING_RATE = 3e-4
-TEXT_FINE_TUNE_LEARNING_RATE = 3e-3  # word vectors: a rate that moves the embedding
+FINE_TUNE_LEARNING_RATE = 3e-4  # a model's own default may differ (its hook)
 # A KerasHub transformer unfrozen whole: BERT's own recipe (Devlin et al. 2019: 5e-5,
 # 3e-5 or 2e-5). Its LoRA adapters keep the images' rate: few weights, started at zero.
 TRANSFORMER_FINE_TUNE_LEARNING_RATE = 5e-5
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Plan:
-    """Everything `fit_two_phase` decided before any training."""
+    """Everything `fit_two_phase` decided before any training (fixed for the run;
+    what changes while it runs is in `RunState`)."""
 
     data: object  # a tl_keras.training.inputs.TrainingData
     fit_args: dict
@@ -64,22 +63,42 @@ class Plan:
     verbose: object
     schedule: str = "constant"  # phase 2's learning-rate schedule
     precision: object = None  # the mixed policy both phases compute in, or None
-    backup: object = None  # a RunBackup when the run backs up each epoch
-    resumed_epochs: int = 0  # epochs of the current phase done before a resume
-    epochs_run: int = 0  # phase 1's epochs, once it ran
-    activations: object = None  # (train, validation) at the cut, when phase 1 made them
     lora_rank: object = None  # phase 2 as LoRA adapters of this rank, or None
 
 
+@dataclasses.dataclass
+class RunState:
+    """What a run learns as it goes: its backup, where it resumed, how many
+    epochs phase 1 ran, and the activations phase 1 computed for phase 2."""
+
+    backup: object = None  # a RunBackup when the run backs up each epoch
+    resumed_epochs: int = 0  # epochs of the current phase done before a resume
+    epochs_run: int = 0  # phase 1's epochs, once it ran
+    activations: object = None  # (train, validation, batch, hit) at the cut
+
+
 def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
-          learning_rate, fine_tune_learning_rate, callbacks, class_weight, batch_size,
-          cache_features, fine_tune_cache, feature_cache, keep_best, fine_tune_schedule,
-          mixed_precision, jit_compile, verbose, lora_rank=None):
-    check_schedule(fine_tune_schedule)
+              learning_rate, keep_best, callbacks, class_weight, batch_size, verbose,
+              fine_tuning, caching, speed):
+    """Checks every argument against the model and the data, then decides.
+
+    Args:
+        fine_tuning: a `tl_keras.FineTuning`.
+        caching: a `tl_keras.Caching`.
+        speed: a `tl_keras.Speed`.
+        (the others: `fit_two_phase`'s.)
+
+    Returns:
+        A `Plan`.
+    """
+    lora_rank = fine_tuning.lora_rank
+    cache_features, fine_tune_cache = caching.features, caching.activations
+    check_schedule(fine_tuning.schedule)
+    fine_tune_learning_rate = fine_tuning.learning_rate
     if fine_tune_learning_rate is None:
         fine_tune_learning_rate = _default_fine_tune_rate(model, lora_rank)
-    precision = check_mixed_precision(mixed_precision)
-    check_jit_compile(jit_compile)
+    precision = check_mixed_precision(speed.mixed_precision)
+    check_jit_compile(speed.jit_compile)
     automatic = epochs is None
     epochs = DEFAULT_EPOCHS if automatic else epochs
     check_counts(epochs=epochs, fine_tune_epochs=fine_tune_epochs)
@@ -87,11 +106,11 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
         raise ValueError("Nothing to train: expected `epochs` or `fine_tune_epochs` > 0. "
                          "Received: epochs=0, fine_tune_epochs=0")
     for arg, value in (("learning_rate", learning_rate),
-                       ("fine_tune_learning_rate", fine_tune_learning_rate)):
+                       ("FineTuning.learning_rate", fine_tune_learning_rate)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"Expected `{arg}` > 0. Received: {arg}={value!r}")
-    for arg, value in (("cache_features", cache_features),
-                       ("fine_tune_cache", fine_tune_cache)):
+    for arg, value in (("Caching.features", cache_features),
+                       ("Caching.activations", fine_tune_cache)):
         if value not in ("auto", True, False):
             raise ValueError(f"Expected `{arg}` to be 'auto', True or False. "
                              f"Received: {arg}={value!r}")
@@ -101,8 +120,8 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
     data = prepare_training_data(model, train_data, validation_data, batch_size, units,
                                  activation)
     index = None
-    if fine_tune_at is None and isinstance(model, TextClassifier):
-        fine_tune_at = 0  # a text base is unfrozen whole
+    if fine_tune_at is None:
+        fine_tune_at = getattr(model, "default_fine_tune_at", None)
     if fine_tune_epochs:  # validate before any work
         index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
         if lora_rank is not None:
@@ -113,29 +132,36 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
                     verbose=verbose)
     compile_args = with_options(
         user_compile_args(model) or auto_compile_args(data.kind, activation), precision,
-        jit_compile)
+        speed.jit_compile)
     freeze_base(model, recompile=False)  # what decides the cache is the frozen state
     reason = _no_cache_reason(model, cache_features, epochs)
     if reason and cache_features is True:
         raise ValueError(f"Cannot cache phase 1 features: {reason}. "
-                         "Received: cache_features=True")
-    store = feature_cache or default_feature_cache()
+                         "Received: Caching.features=True")
+    store = caching.store or default_feature_cache()
     cut, cut_reason = _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index)
     if lora_rank is not None and fine_tune_epochs:
         cut, cut_reason = None, "LoRA adapters sit throughout the backbone"
     converge = automatic and validation_data is not None and (
-        reason is None or _cheap_epochs(model))
-    return Plan(data, fit_args, compile_args,
-                 CONVERGENCE_CEILING if converge else epochs, fine_tune_epochs, index,
-                 learning_rate, fine_tune_learning_rate, batch_size,
-                 None if reason else store, reason, store, cut, cut_reason, converge,
-                 bool(keep_best) and validation_data is not None, verbose,
-                 fine_tune_schedule, precision, lora_rank=lora_rank)
+        reason is None or getattr(model, "cheap_epochs", False))
+    return Plan(
+        data=data, fit_args=fit_args, compile_args=compile_args,
+        epochs=CONVERGENCE_CEILING if converge else epochs,
+        fine_tune_epochs=fine_tune_epochs, fine_tune_index=index,
+        learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_learning_rate,
+        batch_size=batch_size, cache=None if reason else store, no_cache_reason=reason,
+        store=store, cut=cut, no_cut_reason=cut_reason, converge=converge,
+        keep_best=bool(keep_best) and validation_data is not None, verbose=verbose,
+        schedule=fine_tuning.schedule, precision=precision, lora_rank=lora_rank)
 
 
 def _default_fine_tune_rate(model, lora_rank):
-    if _cheap_epochs(model):
-        return TEXT_FINE_TUNE_LEARNING_RATE
+    """The model's own default (its `default_fine_tune_learning_rate` hook), else
+    BERT's for a transformer unfrozen whole, else the images' rate."""
+    own = getattr(model, "default_fine_tune_learning_rate", None)
+    rate = own(lora_rank) if own is not None else None
+    if rate is not None:
+        return rate
     if lora_rank is None and _has_attention(model):
         return TRANSFORMER_FINE_TUNE_LEARNING_RATE
     return FINE_TUNE_LEARNING_RATE
@@ -147,25 +173,19 @@ def _has_attention(model):
     return backbone is not None and bool(attention_projections(backbone))
 
 
-def _cheap_epochs(model):
-    """Whether an epoch through the whole model costs about what an epoch of a
-    head on cached features does: a text model over word vectors."""
-    return isinstance(model, TextClassifier) and model.vectorizer is not None
-
-
 def _phase2_cut(model, fine_tune_cache, fine_tune_epochs, index):
     """`(CutModels, None)` when phase 2 runs on cached activations, else
     `(None, why not)`; raises when `fine_tune_cache=True` cannot be honoured."""
     if not fine_tune_epochs:
         return None, None
     if not fine_tune_cache:
-        return None, "fine_tune_cache=False"
+        return None, "Caching.activations=False"
     if fine_tune_epochs < 2 and fine_tune_cache == "auto":
         return None, "one epoch gains nothing from it"
     cut, reason = split_at_cut(model, index)
     if reason and fine_tune_cache is True:
         raise ValueError(f"Cannot cache phase 2 activations: {reason}. "
-                         "Received: fine_tune_cache=True")
+                         "Received: Caching.activations=True")
     return cut, reason
 
 
@@ -183,7 +203,7 @@ def _class_weight(class_weight, labels, train_data, units):
 def _no_cache_reason(model, cache_features, epochs):
     """Why phase 1 cannot run on cached features, or None when it can."""
     if not cache_features:
-        return "cache_features=False"
+        return "Caching.features=False"
     if not epochs:
         return "no phase 1 epochs"
     if not isinstance(model, TransferModel):

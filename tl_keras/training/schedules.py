@@ -9,8 +9,8 @@ WARMUP_FRACTION = 0.1  # of phase 2's steps, for "cosine"
 
 def check_schedule(schedule):
     if schedule not in SCHEDULES:
-        raise ValueError(f"Expected `fine_tune_schedule` to be one of {list(SCHEDULES)}. "
-                         f"Received: fine_tune_schedule={schedule!r}")
+        raise ValueError(f"Expected `FineTuning.schedule` to be one of {list(SCHEDULES)}. "
+                         f"Received: schedule={schedule!r}")
     return schedule
 
 
@@ -20,7 +20,7 @@ def phase2_learning_rate(peak, schedule, epochs, steps_per_epoch):
     first tenth of phase 2's steps, then a cosine decay to 0 at its last step.
 
     Args:
-        peak: the learning rate (`fine_tune_learning_rate`).
+        peak: the learning rate (`FineTuning.learning_rate`).
         schedule: `"constant"` or `"cosine"`.
         epochs: phase 2's epochs.
         steps_per_epoch: optimizer steps per epoch, or `None` when unknown

@@ -9,43 +9,45 @@ from tl_keras.console import say
 CONVERGENCE_PATIENCE = 5  # epochs without a better validation loss before it stops
 
 
-def run_watched(plan, phase, train, model):
+def run_watched(plan, run, phase, train, model):
     """Runs one phase, watched on the validation loss when there is validation
     data: phase 1 in convergence mode stops after `CONVERGENCE_PATIENCE` epochs
     without a better one; with `keep_best`, the phase ends with its best
-    epoch's weights. Returns `(history, stop)`."""
+    epoch's weights. `train(model, plan, run, watchers)` trains; `run` (a
+    `RunState`) records where the phase resumed and how long phase 1 ran.
+    Returns `(history, stop)`."""
     epochs = plan.epochs if phase == 1 else plan.fine_tune_epochs
     converge = plan.converge and phase == 1
-    backup = plan.backup
-    first = 0 if phase == 1 else plan.epochs_run
-    plan.resumed_epochs = backup.epochs_done(phase) if backup is not None else 0
+    backup = run.backup
+    first = 0 if phase == 1 else run.epochs_run
+    run.resumed_epochs = backup.epochs_done(phase) if backup is not None else 0
     extra = [backup.callback(phase, first)] if backup is not None else []
     if not (plan.keep_best or converge) or not epochs:
-        history = _joined(backup, phase, train(model, plan, extra))
+        history = _joined(backup, phase, train(model, plan, run, extra))
         if phase == 1:
-            plan.epochs_run = len(getattr(history, "epoch", []))
+            run.epochs_run = len(getattr(history, "epoch", []))
         return history, None
     resume = None
-    if backup is not None and plan.resumed_epochs:
-        initial = first + plan.resumed_epochs
+    if backup is not None and run.resumed_epochs:
+        initial = first + run.resumed_epochs
         resume = lambda trained: backup.watcher_state(phase, trained, initial)  # noqa: E731
     watcher = ResumableEarlyStopping(
         monitor="val_loss", patience=CONVERGENCE_PATIENCE if converge else epochs,
         restore_best_weights=plan.keep_best, min_delta=1e-4 if converge else 0.0,
         resume=resume)
-    history = _joined(backup, phase, train(model, plan, [watcher] + extra))
-    run = len(history.history.get("val_loss", []))
+    history = _joined(backup, phase, train(model, plan, run, [watcher] + extra))
+    done = len(history.history.get("val_loss", []))
     if phase == 1:
-        plan.epochs_run = run
-    if not run:
+        run.epochs_run = done
+    if not done:
         return history, None
     best = first + int(np.nanargmin(history.history["val_loss"]))
-    stopped = converge and run < epochs
+    stopped = converge and done < epochs
     reason = (f"the validation loss had not improved for {CONVERGENCE_PATIENCE} epochs"
-              if stopped else f"{plural(run, 'epoch')} done")
+              if stopped else f"{plural(done, 'epoch')} done")
     kept = (f"; kept the weights of epoch {best + 1}, its lowest validation loss"
             if plan.keep_best else "")
-    say(f"Phase {phase} ended after epoch {first + run}: {reason}{kept}.", plan.verbose)
+    say(f"Phase {phase} ended after epoch {first + done}: {reason}{kept}.", plan.verbose)
     return history, {"best_epoch": best, "stopped_early": stopped, "reason": reason}
 
 
