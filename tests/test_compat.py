@@ -100,3 +100,20 @@ def test_the_activation_cache_never_cuts_across_a_residual_connection():
     assert reason is None
     x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(cut.top(cut.bottom(x)), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_a_base_config_written_by_keras_3_10_revives_with_one_output():
+    """Keras 3.10 writes a single output as `[["out_relu", 0, 0]]`; read as is
+    by Keras 3.12+, the base returned `[tensor]` and the classifier built on
+    it failed. tl_keras writes the one-entry form and reads both."""
+    base = tlk.load_base("mobilenet_v2", weights=None, input_shape=(32, 32, 3))
+    config = base.get_config()
+    assert config["output_layers"] == ["out_relu", 0, 0]
+    assert isinstance(config["input_layers"][0], str)
+    old_style = dict(config, input_layers=[config["input_layers"]],
+                     output_layers=[config["output_layers"]])
+    revived = tlk.PretrainedBase.from_config(old_style)
+    assert isinstance(revived(keras.Input((32, 32, 3))), keras.KerasTensor)
+    assert revived.identity["handle"] == "mobilenet_v2"
+    model = tlk.build_model(revived, num_classes=3)
+    assert model.output_shape == (None, 3)

@@ -6,6 +6,8 @@ version lives here, each entry naming the change it bridges, so that dropping
 an old version is deleting an entry.
 
 Bridged elsewhere without a version branch (one form works on every version):
+- `PretrainedBase.get_config` / `from_config` pass their functional config
+  through `single_input_output` (below).
 - `PretrainedBase.__init__(self, *args, **kwargs)`: Keras revives a functional
   subclass from its graph only when its constructor looks functional; before
   Keras 3.15 that test compared against Functional's decorated
@@ -121,3 +123,26 @@ def model_between(inputs, outputs, **kwargs):
         raise ValueError(f"The outputs are not connected to the inputs alone. Received: "
                          f"inputs={inputs!r}") from error
     return model
+
+
+# === Keras: functional configs with one input and one output ===
+
+
+def single_input_output(config):
+    """A functional model's config with a single input and output written as one
+    `[name, node, index]` entry each, as Keras 3.12 and later write them.
+
+    Keras 3.10 writes them as lists of one entry (`[["out_relu", 0, 0]]`).
+    Keras 3.12 and later read that back as a list of outputs, so the revived
+    model returns `[tensor]` instead of a tensor, and the head built on it
+    fails ("Cannot convert '3' to a shape"). The one-entry form is read as a
+    single tensor by every Keras in the window, so tl_keras writes it and
+    rewrites old files' configs to it when loading them.
+    """
+    config = dict(config)
+    for key in ("input_layers", "output_layers"):
+        value = config.get(key)
+        if (isinstance(value, list) and len(value) == 1 and isinstance(value[0], list)
+                and len(value[0]) == 3 and isinstance(value[0][0], str)):
+            config[key] = list(value[0])
+    return config

@@ -12,6 +12,8 @@ import json
 
 import keras
 
+from tl_keras.compat import single_input_output
+
 
 @keras.saving.register_keras_serializable(package="tl_keras")
 class PretrainedBase(keras.Model):
@@ -75,13 +77,13 @@ class PretrainedBase(keras.Model):
         return self.identity["lineage"]
 
     def get_config(self):
-        config = super().get_config()
+        config = single_input_output(super().get_config())
         config.update(json.loads(self._identity_json))
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
+        config = single_input_output(config)  # as older Keras wrote it, too
         identity = {key: config.pop(key) for key in
                     ("source", "handle", "preprocessing", "lineage", "version")
                     if key in config}
