@@ -4,16 +4,21 @@
 # make test-compat: the corners of the supported window (TensorFlow 2.18 to 2.21,
 # Keras 3.10 to 3.15, Python 3.11 to 3.13), each in a cached environment under
 # build/compat/, running the tests marked `compat` (scripts/test_compat.py).
+# make lint: ruff, which make test runs first.
 # make demo: same install as make test, then the offline transfer-learning demo.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tl_keras-installed
 
-.PHONY: test test-compat demo install clean
+.PHONY: test test-compat lint demo install clean
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
+
+# ruff (pyproject.toml: one line width, pyflakes, pycodestyle, isort rules).
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test-compat:
 	$(PYTHON) scripts/test_compat.py --require-all

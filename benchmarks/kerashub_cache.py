@@ -26,7 +26,8 @@ def _presets(root, size):
                                        num_layers=12, num_heads=3, hidden_dim=192,
                                        mlp_dim=768)
     keras_hub.models.ViTImageClassifier(
-        backbone=vit, num_classes=2, preprocessor=keras_hub.models.ViTImageClassifierPreprocessor(
+        backbone=vit, num_classes=2,
+        preprocessor=keras_hub.models.ViTImageClassifierPreprocessor(
             keras_hub.layers.ViTImageConverter(image_size=(size, size), scale=1 / 127.5,
                                                offset=-1))).save_to_preset(f"{root}/vit_tiny")
     resnet = keras_hub.models.ResNetBackbone(

@@ -33,15 +33,17 @@ def main():
 
     injected = f'''# injected by benchmarks/notebook_figures.py
 import keras
-tlk.register_base("mobilenet_025", lambda *, weights, input_shape, **kw: keras.applications.MobileNet(
-    alpha=0.25, include_top=False, weights=weights, input_shape=input_shape),
+tlk.register_base("mobilenet_025", lambda *, weights, input_shape, **kw:
+    keras.applications.MobileNet(alpha=0.25, include_top=False, weights=weights,
+                                 input_shape=input_shape),
     default_size=224, preprocessing="tf")
 DATASET = {os.path.abspath(args.data)!r}
 BASE = "mobilenet_025"
 WEIGHTS = {os.path.abspath(args.weights)!r}
 IMAGE_SIZE = {args.image_size}'''
     nb = nbformat.read(os.path.join(ROOT, "notebooks", "01_image_classifier.ipynb"), 4)
-    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    index = next(i for i, c in enumerate(nb.cells)
+                 if "parameters" in c.metadata.get("tags", []))
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell(injected))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryDirectory() as work:

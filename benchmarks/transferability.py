@@ -39,9 +39,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from adabn import camera  # noqa: E402  (benchmarks/ is on the path when run as a script)
 
 import tl_keras as tlk  # noqa: E402
-from adabn import camera  # noqa: E402  (benchmarks/ is on the path when run as a script)
 
 SIZE = 160
 

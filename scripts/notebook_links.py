@@ -3,7 +3,7 @@ line, at the repository named by `url` in setup.cfg: the one place that holds it
 
     python scripts/notebook_links.py                 # rewrite them from setup.cfg
     python scripts/notebook_links.py --check         # exit 1 where one differs
-    python scripts/notebook_links.py https://github.com/OWNER/tl_keras  # set the url, then rewrite
+    python scripts/notebook_links.py https://github.com/OWNER/tl_keras  # set url, rewrite
 """
 
 import argparse
@@ -51,7 +51,8 @@ def sync(url, check):
             notebook = json.load(f)
         sources = ["".join(cell["source"]) for cell in notebook["cells"][:2]]
         if BADGE.search(sources[0]) is None or INSTALL.search(sources[1]) is None:
-            stale.append(f"{os.path.basename(path)}: no badge in cell 1 or no install in cell 2")
+            stale.append(f"{os.path.basename(path)}: no badge in cell 1 or no install in "
+                         "cell 2")
             continue
         new = [_rewrite(source, badge, install) for source in sources]
         if new != sources:
@@ -89,7 +90,8 @@ def _set_url(url):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", nargs="?", help="set setup.cfg's url first")
-    parser.add_argument("--check", action="store_true", help="only report; exit 1 on a mismatch")
+    parser.add_argument("--check", action="store_true",
+                        help="only report; exit 1 on a mismatch")
     args = parser.parse_args(argv)
     if args.url:
         _set_url(args.url.rstrip("/"))

@@ -108,7 +108,8 @@ def test_a_text_model_says_there_is_nothing_to_cache(capsys):
     model = tlk.build_text_model((words, vectors), 2, texts=texts, sequence_length=4,
                                  verbose=0)
     tlk.fit_two_phase(model, (texts, labels), epochs=2, fine_tune_epochs=2, verbose=1)
-    assert "Activation cache off (a text model's base is unfrozen whole" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Activation cache off (a text model's base is unfrozen whole" in out
 
 
 @pytest.mark.compat

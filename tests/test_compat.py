@@ -30,7 +30,8 @@ def test_the_running_versions_are_inside_the_window():
 @pytest.mark.parametrize("versions,too_old", [
     (dict(keras_version=(3, 8, 0)), "older Keras"),
     (dict(tensorflow_version=(2, 17, 1)), "older TensorFlow"),
-    (dict(tensorflow_version=(2, 17, 1), keras_version=(3, 5, 0)), "older TensorFlow and Keras"),
+    (dict(tensorflow_version=(2, 17, 1), keras_version=(3, 5, 0)),
+     "older TensorFlow and Keras"),
 ])
 def test_an_older_tensorflow_or_keras_is_an_import_error_naming_both(versions, too_old):
     with pytest.raises(ImportError, match=too_old) as error:

@@ -82,8 +82,9 @@ def test_only_the_chief_writes(tmp_path, monkeypatch):
 def test_unknown_strategies_and_a_late_multi_worker_are_refused_before_work(monkeypatch):
     import tensorflow as tf
 
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": [
-        f"localhost:{port}" for port in _free_ports(2)]}, "task": {"type": "worker", "index": 0}}))
+    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": workers},
+                                                "task": {"type": "worker", "index": 0}}))
     tf.constant(1.0) + 1.0  # TensorFlow has run: too late for collective ops
     with pytest.raises(ValueError, match=r"one of \['mirrored', 'multi_worker', 'tpu'\]"):
         tlk.fit_two_phase(None, None, distribution=tlk.Distribution(strategy="mirror"))

@@ -154,7 +154,8 @@ def test_augmentation_falls_back_and_says_so(capsys, cache):
                             augmentation="default")
     tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=1,
                       caching=tlk.Caching(store=cache))
-    assert "Feature cache off (augmentation sits in front of the base" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Feature cache off (augmentation sits in front of the base" in out
     assert cache.info()["misses"] == 0
     with pytest.raises(ValueError, match="Cannot cache phase 1 features: augmentation"):
         tlk.fit_two_phase(model, (x, y), epochs=2, verbose=0,

@@ -36,7 +36,8 @@ def test_a_resnet_preset_takes_raw_pixels_trains_in_two_phases_and_serves_jpeg_b
         presets, tmp_path):
     model = tlk.build_model(presets["resnet"], num_classes=2, class_names=["a", "b"])
     base = tlk.get_base(model)
-    assert base.identity["source"] == "keras_hub" and base.identity["handle"] == presets["resnet"]
+    assert base.identity["source"] == "keras_hub"
+    assert base.identity["handle"] == presets["resnet"]
     assert base.identity["version"] == f"keras_hub {keras_hub.__version__}"  # who saved it
     assert isinstance(base.layers[1], keras_hub.layers.ImageConverter)  # inside the model
     converter = keras_hub.layers.ImageConverter.from_preset(presets["resnet"])

@@ -221,7 +221,9 @@ def test_files_lost_after_the_scan_are_counted_and_named_at_the_end_of_each_pass
 def test_train_text_reads_utf8_text_with_a_byte_order_mark(tmp_path, capsys):
     """Non-ASCII reviews in a UTF-8 file that starts with Excel's byte order mark:
     the header is `text`, not `\\ufefftext`, and the CLI trains on the text."""
-    from tests.test_text import _sentiment, _vectors, _write_glove
+    from tests.test_text import _sentiment
+    from tests.test_text import _vectors
+    from tests.test_text import _write_glove
 
     texts, labels = _sentiment(40)
     rows = [f"{text} café naïve,{'pos' if label else 'neg'}" for text, label in

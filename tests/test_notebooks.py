@@ -30,7 +30,8 @@ def test_the_five_notebooks_are_there_and_stripped():
         nbformat.validate(nb)
         for cell in nb.cells:
             if cell.cell_type == "code":
-                assert cell.outputs == [] and cell.execution_count is None, (path, cell.source[:40])
+                assert cell.outputs == [] and cell.execution_count is None, \
+                    (path, cell.source[:40])
         sources = [c.source for c in nb.cells]
         assert "colab-badge.svg" in sources[0]
         assert 'if "google.colab" in sys.modules' in sources[1]
@@ -106,7 +107,8 @@ def local(tmp_path_factory):
         for i in range(60):
             positive = i % 2
             chosen = rng.choice(words[:3] if positive else words[3:6], 2)
-            f.write(f"{' '.join(chosen)} {rng.choice(words[6:])},{'pos' if positive else 'neg'}\n")
+            label = "pos" if positive else "neg"
+            f.write(f"{' '.join(chosen)} {rng.choice(words[6:])},{label}\n")
 
     from tests.kerashub_fixtures import write_vit_preset
 
@@ -129,7 +131,8 @@ def _run(name, overrides, work_dir):
 
     os.makedirs(work_dir)
     nb = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
-    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    index = next(i for i, c in enumerate(nb.cells)
+                 if "parameters" in c.metadata.get("tags", []))
     source = "\n".join(f"{key} = {value!r}" for key, value in overrides.items())
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell("# injected by the tests\n" + source))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

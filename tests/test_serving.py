@@ -61,8 +61,9 @@ def test_every_signature_matches_the_keras_model(model, export):
                                atol=1e-5)
 
     jpeg = sample_jpeg((48, 40), seed=3)
-    from tl_keras.data.image_files import load_images
     import tempfile
+
+    from tl_keras.data.image_files import load_images
     with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
         f.write(jpeg)
         f.flush()

@@ -128,7 +128,8 @@ def test_two_phases_freeze_then_unfreeze_the_embedding():
     history = tlk.fit_two_phase(model, (texts, labels), (texts, labels), epochs=10,
                                 fine_tune_epochs=2, learning_rate=1e-2,
                                 callbacks=[Snap()], verbose=0,
-                                fine_tuning=tlk.FineTuning(learning_rate=1e-2, schedule="constant"))
+                                fine_tuning=tlk.FineTuning(learning_rate=1e-2,
+                                                           schedule="constant"))
     np.testing.assert_array_equal(snapshots[1], start)  # phase 1: frozen
     assert not np.array_equal(embedding.embeddings.numpy(), start)  # phase 2: tuned
     assert history.fine_tune_epoch == 10

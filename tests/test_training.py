@@ -103,8 +103,8 @@ def test_phase1_only_and_default_cut():
     unfrozen = tlk.unfreeze_base(model)
     layers = leaf_layers(tlk.get_base(model))
     cut = int(round(len(layers) * 2 / 3))
-    expected = [l.name for l in layers[cut:]
-                if l.weights and not isinstance(l, keras.layers.BatchNormalization)]
+    expected = [layer.name for layer in layers[cut:]
+                if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)]
     assert unfrozen == expected
 
 

@@ -7,14 +7,13 @@ import re
 import keras
 import numpy as np
 import pytest
-
 import tensorflow as tf
 
 import tl_keras as tlk
-from tl_keras.training.schedules import epoch_rate
 from tests.conftest import random_images
 from tests.conftest import small_image_classifier
 from tests.conftest import weights_by_path
+from tl_keras.training.schedules import epoch_rate
 
 
 class ComputeDtypes(keras.callbacks.Callback):

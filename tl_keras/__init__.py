@@ -17,7 +17,7 @@ when a plot is drawn). Importing tl_keras changes no environment variable.
 
 import importlib as _importlib
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 import keras as _keras
 
@@ -86,8 +86,9 @@ def __dir__():
 
 
 __all__ = [
-    "Caching", "Distribution", "DownloadError", "FeatureCache", "FineTuning", "HubLayer", "ImageClassifier", "Preprocessing",
-    "PretrainedBase", "Speed", "TextClassifier", "TransferModel", "TwoPhaseHistory",
+    "Caching", "Distribution", "DownloadError", "FeatureCache", "FineTuning", "HubLayer",
+    "ImageClassifier", "Preprocessing", "PretrainedBase", "Speed", "TextClassifier",
+    "TransferModel", "TwoPhaseHistory",
     "adapt_batchnorm", "build_model", "build_text_model", "check_export", "export_saved_model",
     "export_tflite", "extract_features", "fit_two_phase", "format_models", "format_ranking",
     "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",

@@ -61,9 +61,9 @@ def _bases(args):
 def _train(args):
     import tl_keras as tlk
     from tl_keras.bases import get_entry
+    from tl_keras.bases.registry import is_registered
     from tl_keras.cluster import is_chief
     from tl_keras.cluster import task
-    from tl_keras.bases.registry import is_registered
     from tl_keras.data.image_folder import class_folders
     from tl_keras.export.layout import check_export_dir
     from tl_keras.plots import plot_history
@@ -190,9 +190,9 @@ def _predict(args):
     import numpy as np
     import tensorflow as tf
 
-    from tl_keras.data.image_folder import scan_files
     from tl_keras.data.image_files import DEFAULT_RESIZE
     from tl_keras.data.image_files import load_images
+    from tl_keras.data.image_folder import scan_files
     from tl_keras.export import layout
 
     version_dir = layout.resolve_version_dir(args.model_dir)

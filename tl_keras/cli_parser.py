@@ -163,5 +163,6 @@ def _positive_int(text):
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer of at least 1. Received: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected an integer of at least 1. Received: {text!r}")
     return value

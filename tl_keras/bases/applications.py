@@ -7,7 +7,6 @@ names the file to pass.
 import os
 import re
 
-
 from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.bases.registry import get_entry
 from tl_keras.bases.registry import is_registered

@@ -10,9 +10,9 @@ import re
 import keras
 
 from tl_keras.bases.base_model import as_pretrained_base
-from tl_keras.layers.hub_layer import HubLayer
 from tl_keras.layers.hub_handles import is_hub_handle
 from tl_keras.layers.hub_handles import is_saved_model_dir
+from tl_keras.layers.hub_layer import HubLayer
 
 SOURCE = "tf_hub"
 _HUB_ARGUMENTS = {"output_key", "signature", "arguments"}

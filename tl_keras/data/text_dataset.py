@@ -116,7 +116,8 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
     if validation_split and not side.any():
         raise ValueError(f"validation_split={validation_split} of {len(texts)} texts leaves "
                          "no validation text. Add texts or pass validation_split=0. "
-                         f"Received: source={source if isinstance(source, str) else '(arrays)'}")
+                         "Received: source="
+                         f"{source if isinstance(source, str) else '(arrays)'}")
     texts = np.asarray(texts, dtype=object)
 
     def make(mask, shuffle):

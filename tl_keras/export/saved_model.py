@@ -97,7 +97,8 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
         class_names = class_names_of(model)
     class_names = check_class_names(class_names, units)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError(f"Expected `top_k` to be a positive integer. Received: top_k={top_k!r}")
+        raise ValueError("Expected `top_k` to be a positive integer. "
+                         f"Received: top_k={top_k!r}")
     check_resize(resize)
     warmup = warmup_possible(warmup, verbose)
     chosen = check_signatures(model, class_names, signatures)

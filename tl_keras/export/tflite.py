@@ -38,7 +38,8 @@ def export_tflite(model, path, *, class_names=None, quantize=None):
     ...                        quantize="dynamic")
     """
     if quantize not in QUANTIZATIONS:
-        raise ValueError(f"Expected `quantize` in {QUANTIZATIONS}. Received: quantize={quantize!r}")
+        raise ValueError(f"Expected `quantize` in {QUANTIZATIONS}. "
+                         f"Received: quantize={quantize!r}")
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"Expected a file path for the .tflite model, not a directory. "

@@ -49,8 +49,8 @@ class TextPreprocessor(keras.layers.Layer):
             for name in sorted(os.listdir(directory)):
                 with open(os.path.join(directory, name), "rb") as f:
                     assets[name] = base64.b64encode(f.read()).decode("ascii")
-        return dict(super().get_config(), preprocessor=keras.layers.serialize(self.preprocessor),
-                    assets=assets)
+        return dict(super().get_config(),
+                    preprocessor=keras.layers.serialize(self.preprocessor), assets=assets)
 
 
 def _set_assets(tokenizer, files):

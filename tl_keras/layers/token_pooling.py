@@ -23,7 +23,8 @@ class TokenPooling(keras.layers.Layer):
     def __init__(self, mode="class", **kwargs):
         super().__init__(**kwargs)
         if mode not in MODES:
-            raise ValueError(f"Expected `mode` to be one of {list(MODES)}. Received: mode={mode!r}")
+            raise ValueError(f"Expected `mode` to be one of {list(MODES)}. "
+                             f"Received: mode={mode!r}")
         self.mode = mode
 
     def call(self, tokens):

@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from tl_keras.bases import kerashub
 from tl_keras.console import say
-from tl_keras.layers.hub_layer import HubLayer
-from tl_keras.layers.new_words import NewWordEmbedding
 from tl_keras.layers.hub_handles import is_hub_handle
 from tl_keras.layers.hub_handles import is_saved_model_dir
+from tl_keras.layers.hub_layer import HubLayer
+from tl_keras.layers.new_words import NewWordEmbedding
 from tl_keras.models.heads import check_head_arguments
 from tl_keras.models.text_classifier import ENCODERS
 from tl_keras.models.text_classifier import TextClassifier
@@ -45,8 +45,9 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
     from a normal distribution with the pre-trained vectors' standard deviation
     (seeded by `seed`). With `learn_new_words`, those words' vectors live in a
     trainable `NewWordEmbedding` (`model.new_words`) that learns from phase 1
-    on, while the pre-trained rows stay frozen until phase 2. The coverage (the share of vocabulary words, and of the
-    tokens of `texts`, that have a pre-trained vector) is printed and kept in
+    on, while the pre-trained rows stay frozen until phase 2. The coverage (the
+    share of vocabulary words, and of the tokens of `texts`, that have a
+    pre-trained vector) is printed and kept in
     `model.vocabulary_coverage` (and its config).
 
     Args:
@@ -133,7 +134,8 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
         + (f"; {coverage['tokens']:.1%} of the training tokens"
            if coverage.get("tokens") is not None else "") + ".", verbose)
     return TextClassifier(embedding, num_classes, vectorizer=vectorizer,
-                          new_words=new_words_layer, encoder=encoder, dropout=dropout, activation=activation, class_names=class_names,
+                          new_words=new_words_layer, encoder=encoder, dropout=dropout,
+                          activation=activation, class_names=class_names,
                           embeddings_source=source, vocabulary_coverage=coverage)
 
 

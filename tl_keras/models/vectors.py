@@ -64,10 +64,12 @@ def load_word_vectors(path, *, format="auto", limit=None):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Word vectors file not found. Received: path={path!r}")
     if format not in FORMATS:
-        raise ValueError(f"Unknown format. Expected one of {FORMATS}. Received: format={format!r}")
+        raise ValueError(f"Unknown format. Expected one of {FORMATS}. "
+                         f"Received: format={format!r}")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                               or limit < 1):
-        raise ValueError(f"Expected `limit` to be a positive integer. Received: limit={limit!r}")
+        raise ValueError("Expected `limit` to be a positive integer. "
+                         f"Received: limit={limit!r}")
     if format == "auto":
         format = detect_format(path)
     reader = _read_binary if format == "word2vec_binary" else _read_text
@@ -161,9 +163,9 @@ def _read_binary(path, header=True):
                 char = f.read(1)
                 if not char:
                     if index < count and word.strip():
-                        raise ValueError(f"{path} ends inside vector {index + 1} of {count}: the "
-                                         "file is truncated. Received: "
-                                         f"path={path!r}")
+                        raise ValueError(
+                            f"{path} ends inside vector {index + 1} of {count}: the file "
+                            f"is truncated. Received: path={path!r}")
                     return
                 if char == b" ":
                     break

@@ -14,7 +14,6 @@ import contextlib
 import keras
 import tensorflow as tf
 
-
 STRATEGIES = ("mirrored", "multi_worker", "tpu")
 
 

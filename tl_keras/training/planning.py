@@ -17,11 +17,11 @@ from tl_keras.training.freezing import fine_tune_index
 from tl_keras.training.freezing import freeze_base
 from tl_keras.training.freezing import leaf_layers
 from tl_keras.training.inputs import balanced_class_weight
+from tl_keras.training.inputs import check_counts
+from tl_keras.training.inputs import prepare_training_data
 from tl_keras.training.lora import attention_projections
 from tl_keras.training.lora import kerashub_backbone
 from tl_keras.training.lora import lora_targets
-from tl_keras.training.inputs import check_counts
-from tl_keras.training.inputs import prepare_training_data
 from tl_keras.training.losses import auto_compile_args
 from tl_keras.training.losses import output_activation
 from tl_keras.training.losses import user_compile_args
