@@ -178,3 +178,23 @@ def test_importing_tl_keras_changes_no_environment_variable():
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           timeout=300)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [], done.stderr[-2000:]
+
+
+def test_each_source_refuses_weights_it_cannot_honour(tmp_path):
+    """A TF Hub module, an exported model and a keras.Model carry their own
+    weights: `weights=None` or a file is refused before any work, not ignored."""
+    from tests.hub_fixtures import write_image_feature_vector
+
+    module = write_image_feature_vector(tmp_path / "module")
+    with pytest.raises(ValueError, match="A TF Hub module carries its own trained weights.*"
+                                         "Received: weights=None"):
+        tlk.load_base(str(module), weights=None)
+    model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3))
+    export = tlk.export_saved_model(model, tmp_path / "lib" / "m", verbose=0, warmup=False)
+    with pytest.raises(ValueError, match="An exported model carries its own trained weights"
+                                         ".*Received: weights='w.h5'"):
+        tlk.build_model(str(tmp_path / "lib" / "m"), num_classes=2, weights="w.h5")
+    with pytest.raises(ValueError, match="A keras.Model of your own keeps its weights"):
+        tlk.load_base(model.base, weights=None)
+    assert tlk.load_base(export).identity["source"] == "exported"  # the default works

@@ -210,3 +210,15 @@ def test_a_vectors_file_is_never_taken_for_a_preset_name(tmp_path):
     vectors.write_text("good 0.1 0.2\nbad -0.1 -0.2\n")
     assert not kerashub.claims_text(str(vectors)) and not kerashub.claims(str(vectors))
     assert kerashub.claims_text("bert_tiny_en_uncased")
+
+
+def test_token_pooling_is_named_apart_from_the_heads_pooling(presets):
+    """`build_model(preset, token_pooling="mean")` pools a transformer's tokens in
+    the base; `pooling` stays the head's (it raised before: one name, two jobs)."""
+    model = tlk.build_model(presets["vit"], num_classes=2, token_pooling="mean",
+                            pooling="avg")
+    names = [layer.name for layer in tlk.get_base(model).layers]
+    assert "mean_token_pooling" in names and "class_token_pooling" not in names
+    with pytest.raises(ValueError, match="`token_pooling` is for transformer backbones.*"
+                                         "Received: token_pooling='mean'"):
+        tlk.build_model(presets["resnet"], num_classes=2, token_pooling="mean")

@@ -46,17 +46,19 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
             or `hf://` handle, or a preset directory; its image converter is
             inside, so it takes [0, 255] pixels), or a `keras.Model` of your own
             that takes [0, 255] RGB pixels.
-        weights: `"imagenet"`, `None` (random initialization) or the path to a
-            weights file (`.h5` or `.weights.h5`). For a KerasHub preset,
-            `"imagenet"` means the preset's own weights. Defaults to
-            `"imagenet"`.
+        weights: for a registry name, `"imagenet"`, `None` (random
+            initialization) or the path to a weights file (`.h5` or
+            `.weights.h5`); for a KerasHub preset, `"imagenet"` (the preset's own
+            weights) or `None`. TF Hub modules, exported models and your own
+            `keras.Model` carry their weights: anything but the default is
+            refused. Defaults to `"imagenet"`.
         input_shape: `(height, width, 3)`. Defaults to `None`: the base's
             default size (224x224 for most, 299x299 for Inception/Xception).
         trainable: whether the returned base is trainable. Defaults to `False`.
         **kwargs: passed to the registry entry's builder, for example
             `alpha=0.25` for the MobileNets; for a TF Hub module, to
             `tl_keras.HubLayer` (`output_key`, `signature`, `arguments`); for
-            a KerasHub transformer, `pooling="class"` or `"mean"`.
+            a KerasHub transformer, `token_pooling="class"` or `"mean"`.
 
     Returns:
         A `tl_keras.PretrainedBase` (a functional `keras.Model`) from
@@ -79,14 +81,13 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
     >>> base.trainable
     False
     """
-    return resolve_base(base, weights=weights, input_shape=input_shape,
-                        trainable=trainable, **kwargs)
-
-
-def resolve_base(base, *, weights="imagenet", input_shape=None, trainable=False, **kwargs):
-    """`load_base`'s work: asks each source in `SOURCES` in turn whether `base` is
-    its own, and loads it with the first that says yes."""
+    # Asks each source in `SOURCES` in turn whether `base` is its own, and loads
+    # it with the first that says yes; each source refuses what it cannot honour.
     if isinstance(base, keras.Model):
+        if weights != "imagenet" or kwargs:
+            raise ValueError("A keras.Model of your own keeps its weights and its "
+                             "construction: `weights` and builder arguments do not apply. "
+                             f"Received: weights={weights!r}, kwargs={kwargs}")
         model = base
     else:
         source = next((source for source in SOURCES if source.claims(base)), None)
@@ -102,5 +103,5 @@ def resolve_base(base, *, weights="imagenet", input_shape=None, trainable=False,
 
 __all__ = [
     "BaseEntry", "PretrainedBase", "SOURCES", "get_entry", "identity_of", "list_bases",
-    "load_base", "register_base", "resolve_base",
+    "load_base", "register_base",
 ]

@@ -30,6 +30,11 @@ def claims(base):
 
 def load(base, *, weights=None, input_shape=None, trainable=False, **kwargs):
     """Loads the feature part of an export as a `PretrainedBase`."""
+    if weights != "imagenet":
+        raise ValueError(
+            "An exported model carries its own trained weights: `weights` (None or a "
+            "weights file) applies to keras.applications bases only. Leave it at its "
+            f"default. Received: weights={weights!r}, base={os.fspath(base)!r}")
     if kwargs:
         raise ValueError(
             "Constructor arguments only apply to keras.applications bases, not to "

@@ -32,6 +32,11 @@ def load(handle, *, weights=None, input_shape=None, trainable=False, **kwargs):
     defaults to 224x224. `kwargs` go to `HubLayer` (`output_key`, `signature`,
     `arguments`).
     """
+    if weights != "imagenet":
+        raise ValueError(
+            "A TF Hub module carries its own trained weights: `weights` (None or a "
+            "weights file) applies to keras.applications bases only. Leave it at its "
+            f"default. Received: weights={weights!r}, base={os.fspath(handle)!r}")
     unknown = set(kwargs) - _HUB_ARGUMENTS
     if unknown:
         raise ValueError(

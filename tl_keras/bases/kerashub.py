@@ -72,12 +72,15 @@ def preset_names():
     return set(keras_hub.models.Backbone.presets)
 
 
-def load(handle, *, weights="imagenet", input_shape=None, trainable=False, pooling=None):
+def load(handle, *, weights="imagenet", input_shape=None, trainable=False,
+         token_pooling=None):
     """The backbone of a KerasHub preset behind its image converter, on raw pixels.
 
     `weights=None` builds the preset's architecture with random weights.
-    `pooling` (transformers only): `"class"` (the class token) or `"mean"` (the
-    mean over tokens). Defaults to the class token when the backbone has one.
+    `token_pooling` (transformers only): `"class"` (the class token) or `"mean"`
+    (the mean over tokens). Defaults to the class token when the backbone has
+    one. (Named apart from `build_model`'s `pooling`, the head's pooling over a
+    feature map.)
     """
     keras_hub = _import_keras_hub()
     handle = os.fspath(handle)
@@ -91,11 +94,13 @@ def load(handle, *, weights="imagenet", input_shape=None, trainable=False, pooli
     x = converter(inputs) if converter is not None else inputs
     outputs = backbone(x)
     if len(outputs.shape) == 3:  # (batch, tokens, features): a transformer
-        mode = pooling or ("class" if getattr(backbone, "use_class_token", False) else "mean")
+        mode = token_pooling or (
+            "class" if getattr(backbone, "use_class_token", False) else "mean")
         outputs = TokenPooling(mode, name=f"{mode}_token_pooling")(outputs)
-    elif pooling is not None:
-        raise ValueError("`pooling` is for transformer backbones (tokens out); this one "
-                         f"outputs a feature map. Received: pooling={pooling!r}")
+    elif token_pooling is not None:
+        raise ValueError("`token_pooling` is for transformer backbones (tokens out); this "
+                         "one outputs a feature map. "
+                         f"Received: token_pooling={token_pooling!r}")
     base = as_pretrained_base(keras.Model(inputs, outputs), source=SOURCE, handle=handle,
                               preprocessing="none", name=_name(handle),
                               version=preset_version(handle))

@@ -1,6 +1,6 @@
 """build_model: a base name or handle in, an `ImageClassifier` out."""
 
-from tl_keras.bases import resolve_base
+from tl_keras.bases import load_base
 from tl_keras.models.heads import augmentation_layer
 from tl_keras.models.heads import check_head_arguments
 from tl_keras.models.image_classifier import ImageClassifier
@@ -41,7 +41,8 @@ def build_model(base, num_classes, *, weights="imagenet", input_shape=None,
             predict` use them. Defaults to `None` (settable later:
             `model.class_names = class_names`).
         **kwargs: passed to the base's builder (`alpha` for the MobileNets;
-            `output_key`, `signature`, `arguments` for a TF Hub module).
+            `output_key`, `signature`, `arguments` for a TF Hub module;
+            `token_pooling` for a KerasHub transformer).
 
     Returns:
         A `tl_keras.ImageClassifier`, not compiled; its base is frozen.
@@ -63,8 +64,8 @@ def build_model(base, num_classes, *, weights="imagenet", input_shape=None,
                          pooling=pooling, activation=activation)
     check_class_names(class_names, num_classes)
     augmentation_layer(augmentation)
-    base_model = resolve_base(base, weights=weights, input_shape=input_shape,
-                              trainable=False, **kwargs)
+    base_model = load_base(base, weights=weights, input_shape=input_shape,
+                           trainable=False, **kwargs)
     return ImageClassifier(
         base_model, num_classes, augmentation=augmentation, pooling=pooling,
         hidden_units=hidden_units, dropout=dropout, activation=activation,

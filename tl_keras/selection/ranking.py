@@ -53,6 +53,7 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
     >>> print(tl_keras.format_ranking(ranking))
     """
     from tl_keras.bases import load_base
+    from tl_keras.bases.registry import is_registered
     from tl_keras.models.build import build_model
     from tl_keras.training.feature_cache import default_feature_cache
 
@@ -71,7 +72,9 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
         start = time.perf_counter()
         if isinstance(base, (str, os.PathLike)):
             label = label or os.fspath(base)
-            base = load_base(base, input_shape=shape, weights=weights)
+            # `weights` chooses a registry base's weights; the others carry their own.
+            chosen = weights if is_registered(os.fspath(base)) else "imagenet"
+            base = load_base(base, input_shape=shape, weights=chosen)
         label = label or base.name
         extractor = build_model(base, num_classes=2, dropout=0.0).feature_model()
         features, _ = store.features(extractor, data, fingerprint=fingerprint,
