@@ -195,6 +195,25 @@ def test_tfds_offline_failure_says_what_to_pass(tmp_path, monkeypatch):
         tlk.image_dataset("tfds:tf_flowers", image_size=32)
 
 
+def test_a_package_tfds_lacks_is_named_not_blamed_on_the_network(monkeypatch):
+    """TFDS imports importlib_resources lazily to prepare a dataset; tl_keras
+    installs it, and any other missing package is named with its pip line."""
+    import importlib
+
+    import tensorflow_datasets as tfds
+
+    importlib.import_module("importlib_resources")  # a core requirement now
+
+    def missing(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'apache_beam'", name="apache_beam")
+
+    monkeypatch.setattr(tfds, "load", missing)
+    with pytest.raises(ImportError, match="needs the package 'apache_beam'.*pip install "
+                                          "apache_beam") as error:
+        tlk.image_dataset("tfds:tf_flowers", image_size=32)
+    assert "No network" not in str(error.value)
+
+
 def test_class_weight_balanced():
     from tl_keras.training.inputs import balanced_class_weight
 

@@ -27,6 +27,12 @@ def load_tfds(name, *, split, data_dir, validation_split):
     except tfds.core.registered.DatasetNotFoundError as error:
         raise ValueError(f"Unknown TFDS dataset. See tfds.list_builders(). "
                          f"Received: source='tfds:{name}'") from error
+    except ImportError as error:  # a package TFDS imports lazily, not the network
+        missing = getattr(error, "name", None) or str(error)
+        raise ImportError(
+            f"TensorFlow Datasets needs the package {missing!r} to load {name!r}, and it "
+            f"is not installed: pip install {missing}. Received: source='tfds:{name}'"
+        ) from error
     except Exception as error:  # download and preparation failures
         raise DownloadError(
             f"Could not load TFDS dataset {name!r} ({type(error).__name__}: "
