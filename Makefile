@@ -1,6 +1,6 @@
 # make test: create .venv if missing, install tl_keras with its tested dependency
 # versions (constraints.txt: one set for Python 3.11 to 3.13), run the test suite;
-# another interpreter: make test PYTHON=python3.13 VENV=.venv-3.13.
+# another interpreter: make test PYTHON=/path/to/python3.13 VENV=.venv-3.13.
 # make test-compat: the corners of the supported window (TensorFlow 2.18 to 2.21,
 # Keras 3.10 to 3.15, Python 3.11 to 3.13), each in a cached environment under
 # build/compat/, running the tests marked `compat` (scripts/test_compat.py).
