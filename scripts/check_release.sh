@@ -19,7 +19,7 @@ rm -rf "$work" && mkdir -p "$work"
 "$work/tools/bin/python" -m build --outdir "$work/dist" . > "$work/build.log" 2>&1 \
   || { tail -30 "$work/build.log"; exit 1; }
 "$work/tools/bin/python" -m twine check --strict "$work"/dist/*
-version="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' tl_keras/__init__.py)"
+version="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' tl_keras/version.py)"
 ls "$work/dist/tl_keras-$version.tar.gz" "$work/dist/tl_keras-$version-py3-none-any.whl"
 
 "$python" -m venv "$work/clean"

@@ -12,6 +12,9 @@ from tests.conftest import random_images
 from tests.conftest import small_image_classifier
 from tests.conftest import weights_by_path
 
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
+
 
 def _toy(n=16, size=32, seed=0):
     rng = np.random.default_rng(seed)

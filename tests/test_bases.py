@@ -36,6 +36,7 @@ def test_registry_has_every_keras_applications_family():
 
 
 @pytest.mark.parametrize("name", CHECKED)
+@pytest.mark.slow
 def test_spec_matches_the_built_model(name):
     spec = get_entry(name)
     size = spec.min_size
@@ -107,7 +108,6 @@ def test_bad_input_shapes_and_reserved_arguments():
 
 
 def test_a_registered_builder_of_your_own_is_a_base(capsys):
-    from tl_keras.bases import registry
     from tl_keras.cli import main
 
     def tiny_cnn(*, weights, input_shape, width=8):
@@ -132,7 +132,10 @@ def test_a_registered_builder_of_your_own_is_a_base(capsys):
         assert any(line.split()[:2] == ["tiny_cnn", "40"]
                    for line in capsys.readouterr().out.splitlines())
     finally:
-        registry._REGISTRY.pop("tiny_cnn", None)
+        tlk.unregister_base("tiny_cnn")
+    assert "tiny_cnn" not in tlk.list_bases()
+    with pytest.raises(ValueError, match=r"No registered base.*Received: name='tiny_cnn'"):
+        tlk.unregister_base("tiny_cnn")
     with pytest.raises(ValueError, match="Expected `builder` to be callable"):
         tlk.register_base("broken", "not a function", default_size=32)
     with pytest.raises(ValueError, match=r"Unknown preprocessing mode.*Received: "
@@ -140,6 +143,7 @@ def test_a_registered_builder_of_your_own_is_a_base(capsys):
         tlk.register_base("broken", tiny_cnn, default_size=32, preprocessing="bgr")
 
 
+@pytest.mark.slow
 def test_cli_bases_shows_the_feature_size_for_the_arguments(capsys):
     from tl_keras.cli import main
 
@@ -167,6 +171,7 @@ def test_sources_are_asked_in_order_once(tmp_path, monkeypatch):
     assert asked == ["keras.applications", "exported", "tf_hub", "keras_hub"]
 
 
+@pytest.mark.slow
 def test_importing_tl_keras_changes_no_environment_variable():
     import json
     import subprocess
@@ -180,6 +185,7 @@ def test_importing_tl_keras_changes_no_environment_variable():
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [], done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_each_source_refuses_weights_it_cannot_honour(tmp_path):
     """A TF Hub module, an exported model and a keras.Model carry their own
     weights: `weights=None` or a file is refused before any work, not ignored."""

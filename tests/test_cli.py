@@ -9,6 +9,9 @@ import tensorflow as tf
 
 from tl_keras.cli import main
 
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
+
 
 def _write_image_folders(root, classes=("red", "blue"), per_class=6, size=40):
     rng = np.random.default_rng(0)

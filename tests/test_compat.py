@@ -51,6 +51,7 @@ def test_a_newer_version_or_another_python_warns_once_with_the_versions():
         compat.check_versions(python_version=(3, 14, 0))
 
 
+@pytest.mark.slow
 def test_importing_outside_the_window_fails_at_import(tmp_path):
     """A Keras older than the window stops `import tl_keras` itself, not a
     training step later (checked in a fresh process that fakes keras's version)."""
@@ -118,3 +119,53 @@ def test_a_base_config_written_by_keras_3_10_revives_with_one_output():
     assert revived.identity["handle"] == "mobilenet_v2"
     model = tlk.build_model(revived, num_classes=3)
     assert model.output_shape == (None, 3)
+
+
+# === The private APIs tl_keras relies on (tl_keras/compat.py) ===
+
+
+def test_track_variable_adds_the_variable_itself_to_a_layer():
+    layer = keras.layers.Layer()
+    variable = keras.Variable(np.ones((2, 3), "float32"), name="kept")
+    compat.track_variable(layer, variable)
+    assert len(layer.weights) == 1 and layer.weights[0] is variable
+    variable.assign(np.zeros((2, 3), "float32"))
+    assert not np.any(layer.weights[0].numpy())  # the same variable, not a copy
+
+
+def test_function_spec_reads_argument_names_of_a_restored_function(tmp_path):
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.call = tf.function(lambda x, training=False: x * 2.0,
+                              input_signature=[tf.TensorSpec([None], tf.float32)])
+    tf.saved_model.save(module, str(tmp_path))
+    restored = tf.saved_model.load(str(tmp_path))
+    spec = compat.function_spec(restored.call.concrete_functions[0])
+    assert spec is not None and "training" in spec.fullargspec.args
+
+
+def test_tf_variable_is_the_tensorflow_variable_behind_a_keras_variable():
+    import tensorflow as tf
+
+    variable = keras.Variable(1.0)
+    assert isinstance(compat.tf_variable(variable), tf.Variable)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        inside = keras.Variable(1.0)
+    assert strategy.extended.variable_created_in_scope(compat.tf_variable(inside))
+    assert not strategy.extended.variable_created_in_scope(compat.tf_variable(variable))
+
+
+def test_tfds_not_found_error_is_what_tfds_raises_for_an_unknown_name():
+    import tensorflow_datasets as tfds
+
+    with pytest.raises(compat.tfds_not_found_error(tfds)):
+        tfds.builder("no_such_dataset_anywhere")
+
+
+def test_the_op_registry_the_keras_free_probe_asks_knows_ops_by_name():
+    from tensorflow.python.framework import op_def_registry
+
+    assert op_def_registry.get("MatMul") is not None
+    assert op_def_registry.get("NoSuchOpAnywhere") is None

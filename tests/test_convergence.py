@@ -2,8 +2,12 @@
 
 import keras
 import numpy as np
+import pytest
 
 import tl_keras as tlk
+
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
 
 
 def _task(n=32, size=32, seed=0):

@@ -219,3 +219,14 @@ def test_class_weight_balanced():
 
     weights = balanced_class_weight(np.array([0, 0, 0, 1]), 2)
     assert weights == {0: pytest.approx(4 / 6), 1: pytest.approx(2.0)}
+
+
+def test_a_tfds_failure_that_is_not_the_network_is_not_called_one(monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def broken(*args, **kwargs):
+        raise ValueError("Unknown split 'trian'")
+
+    monkeypatch.setattr(tfds, "load", broken)
+    with pytest.raises(ValueError, match="Unknown split 'trian'"):
+        tlk.image_dataset("tfds:tf_flowers", image_size=32)

@@ -2,11 +2,15 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from tl_keras.demo import SOURCE_CLASSES
 from tl_keras.demo import TARGET_CLASSES
 from tl_keras.demo import draw_shapes
 from tl_keras.demo import run_demo
+
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
 
 
 def test_drawn_shapes_are_balanced_pixels_in_range():

@@ -9,6 +9,9 @@ import tl_keras as tlk
 from tests.conftest import random_images
 from tests.keras_free import serve_without_keras
 
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
+
 CLASSES = ["cat", "dog", "fox"]
 
 

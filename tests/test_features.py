@@ -69,6 +69,7 @@ def _model(seed=0):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
     x, y = _toy()
     cached, plain = _model(), _model()
@@ -86,6 +87,7 @@ def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
     assert sorted(history_cached.history) == sorted(history_plain.history)
 
 
+@pytest.mark.slow
 def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes(cache):
     x, y = _toy()
     model = _model()
@@ -113,6 +115,7 @@ def test_a_rebuilt_model_with_the_same_weights_reuses_the_features(cache):
     assert cache.info()["hits"] == 1
 
 
+@pytest.mark.slow
 def test_after_a_cached_phase_the_full_model_evaluates_correctly(cache):
     x, y = _toy(32)
     model = _model()
@@ -124,6 +127,7 @@ def test_after_a_cached_phase_the_full_model_evaluates_correctly(cache):
     assert accuracy == pytest.approx(np.mean(predicted == y))
 
 
+@pytest.mark.slow
 def test_folder_data_invalidated_when_a_file_changes(tmp_path, cache):
     from tests.test_data import make_folder
 
@@ -147,6 +151,7 @@ def test_folder_data_invalidated_when_a_file_changes(tmp_path, cache):
     assert cache.info()["misses"] == 2
 
 
+@pytest.mark.slow
 def test_augmentation_falls_back_and_says_so(capsys, cache):
     x, y = _toy(8)
     keras.utils.set_random_seed(0)

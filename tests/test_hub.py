@@ -37,6 +37,7 @@ def _labels(n=32):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_frozen_then_fine_tuned_through_fit_two_phase(feature_vector):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     layer = _hub_layer(model)
@@ -86,6 +87,7 @@ def test_training_reaches_the_module_only_when_trainable(feature_vector):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_keras_round_trip_keeps_fine_tuned_values(feature_vector, tmp_path):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     tlk.fit_two_phase(model, (random_images(16), _labels(16)), epochs=1,
@@ -102,6 +104,7 @@ def test_keras_round_trip_keeps_fine_tuned_values(feature_vector, tmp_path):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_export_runs_without_keras_or_hub(feature_vector, tmp_path):
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     path = tlk.export_saved_model(model, str(tmp_path / "hub_model"), class_names=["a", "b"])
@@ -111,6 +114,7 @@ def test_export_runs_without_keras_or_hub(feature_vector, tmp_path):
                                rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_text_module_assets_are_exported(tmp_path):
     handle = write_text_embedding(tmp_path / "module" / "text_embedding")
     layer = tlk.HubLayer(handle)
@@ -164,6 +168,7 @@ def test_fixed_size_module_checks_the_input(tmp_path):
         layer(np.zeros((32, 32, 3), "float32"))
 
 
+@pytest.mark.slow
 def test_mixed_precision_model(feature_vector):
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:

@@ -7,7 +7,11 @@ import re
 import subprocess
 import sys
 
+import pytest
 from packaging.requirements import Requirement
+
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
 
 OLDEST_TENSORFLOW = "2.18.0"  # setup.cfg: tensorflow>=2.18
 TENSORFLOW_NAMES = {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos",
@@ -64,6 +68,7 @@ hide_modules(["tensorflow_hub", "tf_keras", "tensorflow_serving", "keras_hub",
 import tl_keras as tlk
 from tl_keras.export.warmup import warmup_possible
 from tl_keras.layers.hub_handles import resolve_handle
+
 assert warmup_possible("auto") is False
 for call in (lambda: warmup_possible(True), lambda: resolve_handle("google/x/tf2/y/1"),
              lambda: tlk.load_base("hf://google/vit-base-patch16-224")):

@@ -16,6 +16,9 @@ from tests.kerashub_fixtures import write_bert_preset
 from tests.kerashub_fixtures import write_resnet_preset
 from tests.kerashub_fixtures import write_vit_preset
 
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
+
 keras_hub = pytest.importorskip("keras_hub", reason="the kerashub extra is not installed")
 
 
@@ -178,12 +181,19 @@ def test_a_text_preset_is_sent_to_build_text_model(tmp_path):
 
 
 def test_a_checkpoint_in_hugging_faces_cache_is_not_refused_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
     from tl_keras.bases import kerashub
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(tlk.DownloadError):
         kerashub._check_reachable("hf://org/model")  # not cached, no network: at once
-    (tmp_path / "models--org--model").mkdir()
+    # Hugging Face's cache layout: a snapshot per revision, `refs/main` naming it.
+    repository = tmp_path / "models--org--model"
+    (repository / "snapshots" / "abc123").mkdir(parents=True)
+    (repository / "snapshots" / "abc123" / "config.json").write_text("{}")
+    (repository / "refs").mkdir()
+    (repository / "refs" / "main").write_text("abc123")
     kerashub._check_reachable("hf://org/model")  # cached: Hugging Face reads it offline
 
 

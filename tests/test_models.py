@@ -9,6 +9,7 @@ import tl_keras as tlk
 from tests.conftest import random_images
 
 
+@pytest.mark.slow
 def test_build_model_structure_and_parts():
     model = tlk.build_model("mobilenet_v2", num_classes=4, weights=None,
                             input_shape=(32, 32, 3), hidden_units=(16,), alpha=0.35)
@@ -35,6 +36,7 @@ def test_build_model_structure_and_parts():
     assert features.shape == (3, model.base.output_shape[-1])
 
 
+@pytest.mark.slow
 def test_the_base_is_called_in_inference_mode():
     model = tlk.build_model("densenet121", num_classes=2, weights=None,
                             input_shape=(32, 32, 3))
@@ -44,6 +46,7 @@ def test_the_base_is_called_in_inference_mode():
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_keras_round_trip_keeps_parts_and_identity(tmp_path):
     model = tlk.build_model("resnet50", num_classes=3, weights=None,
                             input_shape=(32, 32, 3), augmentation="default",
@@ -66,6 +69,7 @@ def test_keras_round_trip_keeps_parts_and_identity(tmp_path):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_lineage_survives_round_trips_and_generations(tmp_path):
     library = tmp_path / "saved_models"
     first = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
@@ -153,6 +157,7 @@ def test_user_model_as_base():
     assert model.preprocessing.mode == "none" and model.lineage == []
 
 
+@pytest.mark.slow
 def test_a_base_from_load_base_keeps_its_preprocessing(tmp_path):
     base = tlk.load_base("densenet121", weights=None, input_shape=(32, 32, 3))
     assert base.identity["preprocessing"] == "torch"
@@ -163,6 +168,7 @@ def test_a_base_from_load_base_keeps_its_preprocessing(tmp_path):
     assert isinstance(loaded, tlk.PretrainedBase) and loaded.identity == base.identity
 
 
+@pytest.mark.slow
 def test_a_plain_keras_model_trains_and_exports_through_the_fallback(tmp_path):
     inputs = keras.Input((32, 32, 3))
     inner = keras.applications.MobileNetV3Small(include_top=False, weights=None,

@@ -24,6 +24,7 @@ def _run_cli(*args):
                           env=env)
 
 
+@pytest.mark.slow
 def test_the_cli_prints_nothing_of_tensorflow():
     done = _run_cli("--help")
     assert done.returncode == 0 and "tl-keras" in done.stdout
@@ -33,6 +34,7 @@ def test_the_cli_prints_nothing_of_tensorflow():
     assert "resnet50" in done.stdout
 
 
+@pytest.mark.slow
 def test_progress_is_a_line_per_epoch_when_not_on_a_terminal(capsys):
     model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
                             input_shape=(32, 32, 3))
@@ -45,6 +47,7 @@ def test_progress_is_a_line_per_epoch_when_not_on_a_terminal(capsys):
     assert "1 epoch at learning rate" in out  # not "1 epochs"
 
 
+@pytest.mark.slow
 def test_pixels_in_zero_one_are_warned_about_once():
     model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
                             input_shape=(32, 32, 3))
@@ -69,6 +72,7 @@ def test_train_checks_outputs_and_epochs_before_any_work(tmp_path, capsys):
     assert not os.path.exists(tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_train_names_the_export_after_the_dataset_and_takes_a_validation_folder(
         tmp_path, capsys, monkeypatch):
     _write_image_folders(tmp_path / "pets" / "train", per_class=4, size=32)
@@ -100,6 +104,7 @@ def export(tmp_path_factory):
     return tlk.export_saved_model(model, str(root / "colours"), warmup=False)
 
 
+@pytest.mark.slow
 def test_predict_names_bad_files_and_predicts_the_rest(export, tmp_path, capsys):
     folder = _write_image_folders(tmp_path / "images", per_class=2, size=32) / "red"
     (folder / "notes.jpg").write_text("not pixels")
@@ -218,6 +223,7 @@ def test_files_lost_after_the_scan_are_counted_and_named_at_the_end_of_each_pass
         assert f"{second.relative_to(data)}: changed since the scan" in out
 
 
+@pytest.mark.slow
 def test_train_text_reads_utf8_text_with_a_byte_order_mark(tmp_path, capsys):
     """Non-ASCII reviews in a UTF-8 file that starts with Excel's byte order mark:
     the header is `text`, not `\\ufefftext`, and the CLI trains on the text."""
@@ -247,3 +253,139 @@ def test_predict_top_below_one_is_an_argument_error(tmp_path, capsys, top):
         main(["predict", str(tmp_path), str(tmp_path / "a.jpg"), "--top", top])
     assert done.value.code == 2
     assert f"expected an integer of at least 1. Received: '{top}'" in capsys.readouterr().err
+
+
+def test_a_text_model_predicts_lists_and_numpy_strings():
+    """Row 3: Keras's predict refuses a list of str ("Unrecognized data type") and a
+    NumPy array of str ("Invalid dtype: str96"); a text model takes both."""
+    words = ["great", "food", "awful", "service"]
+    vectors = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    model = tlk.build_text_model((words, vectors), 2, texts=["great food", "awful service"],
+                                 encoder="average", verbose=0)
+    texts = ["great food", "awful service", "food"]
+    expected = model.predict(tf.constant(texts), verbose=0)
+    for given in (texts, tuple(texts), np.array(texts), np.array(texts, dtype=object)):
+        np.testing.assert_allclose(model.predict(given, verbose=0), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(np.array(texts)), expected, rtol=1e-6)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    loss, accuracy = model.evaluate(texts, np.array([0, 1, 0]), verbose=0)
+    assert np.isfinite(loss) and 0 <= accuracy <= 1
+
+
+def test_ranking_two_bases_of_one_name_gives_distinct_rows_and_bars():
+    """Row 4: two loaded bases named alike were two rows "mobilenet" and two bars on
+    top of each other; with negative LogME the best had the shortest bar."""
+    from tests.test_selection import _base
+    from tests.test_selection import _colour_task
+
+    images, labels = _colour_task()
+    with tlk.FeatureCache() as cache:
+        ranking = tlk.rank_bases((images, labels), [_base("mobilenet", sees_colour=False),
+                                                    _base("mobilenet", sees_colour=True)],
+                                 feature_cache=cache, verbose=0)
+    names = [record["name"] for record in ranking]
+    assert sorted(names) == ["mobilenet", "mobilenet (2)"]
+    assert names[0] == "mobilenet (2)"  # the one that sees colour
+    negative = [dict(r, score=s) for r, s in zip(ranking, (-0.5, -2.0))]
+    for records in (ranking, negative):
+        figure = tlk.plots.plot_ranking(records)
+        bars = figure.axes[0].patches
+        assert len(bars) == 2 and bars[0].get_y() != bars[1].get_y()  # a row each
+        widths = {label.get_text(): bar.get_width() for bar, label
+                  in zip(bars, figure.axes[0].get_yticklabels())}
+        assert widths[records[0]["name"]] > widths[records[1]["name"]]  # best longest
+
+
+@pytest.mark.slow
+def test_rank_takes_alpha_for_the_mobilenet_just_trained(tmp_path, capsys):
+    """Row 5: without --alpha, ranking a MobileNet trained at alpha 0.25 (its weights
+    file) failed with "Shape mismatch"."""
+    data = _write_image_folders(tmp_path / "colours", size=32)
+    weights = str(tmp_path / "mobilenet_025.weights.h5")
+    keras.applications.MobileNet(include_top=False, weights=None, alpha=0.25,
+                                 input_shape=(32, 32, 3)).save_weights(weights)
+    assert main(["rank", "--data", str(data), "--bases", "mobilenet", "--weights", weights,
+                 "--alpha", "0.25", "--image-size", "32"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    first = out[[line.split()[:1] for line in out].index(["rank"]) + 1].split()
+    assert first[:2] == ["1", "mobilenet"] and first[3] == "256"  # alpha 0.25's features
+
+
+def test_alpha_for_a_base_without_one_is_an_error_before_any_work(tmp_path, capsys):
+    """Row 13: `train --base resnet50 --alpha 0.25` was reported as a weights error."""
+    data = _write_image_folders(tmp_path / "colours", size=32)
+    for command in (["train", "--data", str(data), "--base", "resnet50"],
+                    ["rank", "--data", str(data), "--bases", "resnet50,vgg16"]):
+        assert main([*command, "--alpha", "0.25", "--weights", "none"]) != 0
+        error = capsys.readouterr().err
+        assert "--alpha applies to the MobileNet bases only (mobilenet, mobilenet_v2" in error
+        assert "Received: --base" in error and "--alpha 0.25" in error
+    assert not (tmp_path / "saved_models").exists()
+
+
+@pytest.mark.slow
+def test_rank_scores_each_candidate_at_its_own_size(tmp_path, capsys):
+    """Row 6: an export with a fixed input size next to a named base aborted the
+    ranking ("pass input_shape=None", an API argument the CLI lacks)."""
+    from tests.conftest import small_image_classifier
+
+    data = _write_image_folders(tmp_path / "colours", size=40)
+    export = tlk.export_saved_model(small_image_classifier(size=32, class_names=["b", "r"]),
+                                    str(tmp_path / "saved_models" / "small"), verbose=0,
+                                    warmup=False)
+    assert main(["rank", "--data", str(data), "--bases", f"{export},mobilenet_v3_small",
+                 "--weights", "none", "--image-size", "40"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert sorted(row.split()[1] for row in rows[1:] if row.split()[0].isdigit()) == sorted(
+        [export, "mobilenet_v3_small"])
+
+
+def test_a_csv_field_over_the_csv_limit_skips_that_row_and_says_so(tmp_path, capsys):
+    """Row 8: a 200,000-character field raised `_csv.Error: field larger than field
+    limit` (a traceback in the CLI)."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,sentiment\ngreat food,pos\n\"" + "x" * 200_000 + "\",neg\n"
+                    "cold soup,neg\nlovely staff,pos\nrude waiter,neg\n", encoding="utf-8")
+    train, _, names = tlk.text_dataset(str(path), text_column="review",
+                                       label_column="sentiment", validation_split=0)
+    texts = [t.decode() for batch, _ in train for t in batch.numpy()]
+    assert sorted(texts) == ["cold soup", "great food", "lovely staff", "rude waiter"]
+    report = capsys.readouterr().out
+    assert "Skipped 1 of 5 rows" in report and "line 3 (field larger than field limit" in report
+
+
+@pytest.mark.slow
+def test_a_one_step_cosine_phase_2_already_learns():
+    """Row 23: the warm-up started at learning rate 0, so a phase 2 of one step
+    (one batch, fine_tune_epochs=1) changed no weight."""
+    from tests.conftest import small_image_classifier
+    from tests.conftest import weights_by_path
+    from tl_keras.training.schedules import phase2_learning_rate
+
+    for epochs, steps in ((1, 1), (3, 10)):
+        schedule = phase2_learning_rate(1e-3, "cosine", epochs, steps)
+        assert float(schedule(0)) > 0  # the first step learns
+        assert max(float(schedule(s)) for s in range(epochs * steps)) <= 1e-3 * (1 + 1e-6)
+    model = small_image_classifier(dropout=0.0)
+    images, labels = random_images(4, size=16), np.array([0, 1, 0, 1])
+    before = weights_by_path(model.base)
+    tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=1, batch_size=4,
+                      fine_tune_at=0, verbose=0,
+                      fine_tuning=tlk.FineTuning(learning_rate=1e-2, schedule="cosine"))
+    kernels = [path for path in before if path.endswith("kernel")]
+    after = weights_by_path(model.base)
+    assert any(not np.array_equal(before[p], after[p]) for p in kernels)
+
+
+def test_the_validation_split_of_a_folder_is_said_and_zero_reads_it_whole(tmp_path, capsys):
+    """Row 14: `image_dataset(test_dir, ...)` held 20% out without a word."""
+    data = _write_image_folders(tmp_path / "test", per_class=10, size=32)
+    train, val, _ = tlk.image_dataset(str(data), image_size=32)
+    held_out = sum(len(y) for _, y in val)
+    line = capsys.readouterr().out
+    assert f"Found 20 images in 2 classes in {data}: {20 - held_out} for training, " \
+           f"{held_out} held out for validation (validation_split=0.2; 0 reads the " \
+           "folder whole)." in line
+    whole, none, _ = tlk.image_dataset(str(data), image_size=32, validation_split=0)
+    assert none is None and sum(len(y) for _, y in whole) == 20
+    assert f"Found 20 images in 2 classes in {data}, all read." in capsys.readouterr().out

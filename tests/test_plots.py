@@ -38,6 +38,7 @@ except ImportError:
 """
 
 
+@pytest.mark.slow
 def test_matplotlib_is_imported_only_when_plotting():
     import subprocess
 

@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _RUN = """

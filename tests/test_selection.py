@@ -114,6 +114,7 @@ def test_adapt_batchnorm_changes_statistics_and_nothing_else():
                                             num_classes=2), shifted)
 
 
+@pytest.mark.slow
 def test_cli_rank_prints_a_table_and_a_plot(tmp_path, capsys):
     from tests.test_cli import _write_image_folders
     from tl_keras.cli import main

@@ -19,6 +19,9 @@ from tests.conftest import random_images
 from tl_keras.cli import main
 from tl_keras.export.warmup import sample_jpeg
 
+# End to end (training, exporting, subprocesses): the full tier, `make test`.
+pytestmark = pytest.mark.slow
+
 CLASSES = ["cat", "dog", "fox"]
 
 
@@ -255,6 +258,7 @@ def test_an_export_killed_mid_write_leaves_nothing_to_serve(model, tmp_path):
 
 _HOLD_LOCK = """
 import fcntl, sys, time
+
 f = open(sys.argv[1], "r+")
 fcntl.flock(f, fcntl.LOCK_EX)
 print("LOCKED", flush=True)

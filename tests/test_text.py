@@ -113,6 +113,7 @@ def _sentiment(n=80, seed=0):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_two_phases_freeze_then_unfreeze_the_embedding():
     texts, labels = _sentiment()
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6)
@@ -136,6 +137,7 @@ def test_two_phases_freeze_then_unfreeze_the_embedding():
     assert history.history["val_accuracy"][-1] >= 0.9
 
 
+@pytest.mark.slow
 def test_words_without_a_vector_learn_in_phase_1_while_pretrained_rows_stay(tmp_path):
     texts, labels = _sentiment()
     texts = np.array([t + (" superb" if y else " dreadful") for t, y in zip(texts, labels)])
@@ -166,6 +168,7 @@ def test_words_without_a_vector_learn_in_phase_1_while_pretrained_rows_stay(tmp_
                                model.predict(tf.constant(texts[:4]), verbose=0), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_bilstm_encoder_trains_through_the_model(capsys):
     texts, labels = _sentiment(32)
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
@@ -180,6 +183,7 @@ def test_bilstm_encoder_trains_through_the_model(capsys):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_text_export_runs_without_keras(tmp_path):
     texts, labels = _sentiment()
     model = tlk.build_text_model((WORDS, _vectors()), 2, texts=texts, sequence_length=6,
@@ -282,6 +286,7 @@ def test_text_dataset_tfds_offline_with_mock_data():
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_cli_train_text(tmp_path, capsys):
     texts, labels = _sentiment(60)
     lines = ["text,label"] + [f"{t},{'pos' if y else 'neg'}" for t, y in zip(texts, labels)]

@@ -58,6 +58,7 @@ def _changed(a, b, path):
 
 
 @pytest.mark.compat
+@pytest.mark.slow
 def test_phase1_changes_only_the_head(two_phase_run):
     model, _, before, after_phase1, _ = two_phase_run
     head = [p for p in before if p.startswith("head/predictions/")]
@@ -93,6 +94,7 @@ def test_history_joins_both_phases(two_phase_run):
     assert history.phases[1].epoch == [2, 3]  # phase 2 numbered after phase 1
 
 
+@pytest.mark.slow
 def test_phase1_only_and_default_cut():
     model = tlk.build_model("mobilenet_v3_small", num_classes=3, weights=None,
                             input_shape=(32, 32, 3))
@@ -144,6 +146,7 @@ def test_a_compiled_model_keeps_its_loss_and_metrics():
     assert np.isclose(float(model.optimizer.learning_rate), 1e-4)
 
 
+@pytest.mark.slow
 def test_unfreezing_recompiles_so_training_is_never_stale():
     model = tlk.build_model("vgg16", num_classes=3, weights=None, input_shape=(32, 32, 3))
     x, y = _toy_task(n=8)
@@ -161,6 +164,7 @@ def test_unfreezing_recompiles_so_training_is_never_stale():
     assert all(np.array_equal(after[p], v) for p, v in weights_by_path(base).items())
 
 
+@pytest.mark.slow
 def test_dataset_input_and_fine_tune_at_fraction():
     model = tlk.build_model("mobilenet_v3_small", num_classes=3, weights=None,
                             input_shape=(32, 32, 3))
@@ -181,6 +185,7 @@ def test_dataset_input_and_fine_tune_at_fraction():
     (lambda x, y: tf.data.Dataset.from_tensor_slices((x, y + 5)).batch(4),
      r"Labels out of range"),
 ])
+@pytest.mark.slow
 def test_bad_data_fails_before_any_training(make, message):
     model = tlk.build_model("vgg16", num_classes=3, weights=None, input_shape=(32, 32, 3))
     x, y = _toy_task(n=8)

@@ -33,6 +33,7 @@ def _model():
     return small_image_classifier(dropout=0.0)
 
 
+@pytest.mark.slow
 def test_bfloat16_trains_then_the_model_is_float32_again():
     model = _model()
     before = weights_by_path(model)
@@ -52,6 +53,7 @@ def test_bfloat16_trains_then_the_model_is_float32_again():
     # (The CLI test in test_new_user.py exports a bfloat16-trained model.)
 
 
+@pytest.mark.slow
 def test_float16_scales_the_loss_and_xla_compiles():
     model = _model()
     x, y = random_images(8, size=16), np.array([0, 1] * 4)
@@ -80,6 +82,7 @@ class Rates(keras.callbacks.Callback):
             self.model.optimizer.learning_rate)))
 
 
+@pytest.mark.slow
 def test_cosine_warms_up_then_decays_to_zero():
     model = _model()
     x, y = random_images(8, size=16), np.array([0, 1] * 4)
@@ -112,6 +115,7 @@ def test_cosine_warms_up_then_decays_to_zero():
     (dict(caching=tlk.Caching(features="yes")),
      "Expected `Caching.features` to be 'auto', True or False", "Caching.features='yes'"),
 ])
+@pytest.mark.slow
 def test_bad_options_are_refused_before_training(options, message, received):
     model = _model()
     x, y = random_images(4, size=16), np.array([0, 1] * 2)
@@ -121,6 +125,7 @@ def test_bad_options_are_refused_before_training(options, message, received):
     assert not model.compiled  # nothing was trained
 
 
+@pytest.mark.slow
 def test_old_keywords_still_train_the_same_with_a_deprecation_line():
     """`fine_tune_learning_rate=` and the other grouped keywords work for one
     more release: the same weights as the option objects, and one
@@ -172,6 +177,7 @@ def test_option_objects_are_frozen_and_replaceable():
     assert dataclasses.replace(base, activations=False) == tlk.Caching(False, False)
 
 
+@pytest.mark.slow
 def test_float16_storage_halves_the_cache_and_trains_the_same_way():
     x, y = random_images(16, size=16), np.array([0, 1] * 8)
     results = {}

@@ -17,9 +17,9 @@ when a plot is drawn). Importing tl_keras changes no environment variable.
 
 import importlib as _importlib
 
-__version__ = "0.3.0"
-
 import keras as _keras
+
+from tl_keras.version import __version__  # noqa: F401
 
 if _keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -42,6 +42,7 @@ from tl_keras.bases import PretrainedBase  # noqa: E402
 from tl_keras.bases import list_bases  # noqa: E402
 from tl_keras.bases import load_base  # noqa: E402
 from tl_keras.bases import register_base  # noqa: E402
+from tl_keras.bases import unregister_base  # noqa: E402
 from tl_keras.data.image_dataset import image_dataset  # noqa: E402
 from tl_keras.data.text_dataset import text_dataset  # noqa: E402
 from tl_keras.errors import DownloadError  # noqa: E402
@@ -93,4 +94,5 @@ __all__ = [
     "export_tflite", "extract_features", "fit_two_phase", "format_models", "format_ranking",
     "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",
     "load_word_vectors", "rank_bases", "register_base", "text_dataset", "unfreeze_base",
+    "unregister_base",
 ]

@@ -59,6 +59,8 @@ def adapt_batchnorm(model, unlabeled_data, *, source_data=None, batch_size=32, n
     Example:
 
     >>> tl_keras.adapt_batchnorm(model, new_camera_images)
+    Adapted 52 BatchNormalization layers of 'mobilenet_v2' to ... unlabelled images.
+    <ImageClassifier name=mobilenet_v2_classifier, built=True>
     """
     base = get_base(model)
     norms = [layer for layer in leaf_layers(base)

@@ -78,7 +78,7 @@ def _train(args):
             f"Received: --validation-data {args.validation_data}")
     export_dir = check_export_dir(args.export or _default_export_dir(args.data))
     weights = None if args.weights.lower() == "none" else args.weights
-    kwargs = {} if args.alpha is None else {"alpha": args.alpha}
+    kwargs = _alpha_for([args.base], args.alpha, "base")[args.base]
     if args.image_size:
         size = args.image_size
     elif is_registered(args.base):
@@ -268,14 +268,37 @@ def _demo(args):
     return 0
 
 
+def _alpha_for(names, alpha, flag):
+    """{name: {"alpha": alpha} for a base that takes it, else {}}; `--alpha` given
+    and taken by none of `names` is an error, before any work."""
+    from tl_keras.bases.registry import get_entry
+    from tl_keras.bases.registry import is_registered
+    from tl_keras.bases.registry import list_bases
+
+    takes = {name: is_registered(name) and "alpha" in get_entry(name).feature_size_args
+             for name in names}
+    if alpha is not None and not any(takes.values()):
+        mobilenets = [n for n in list_bases() if "alpha" in get_entry(n).feature_size_args]
+        raise ValueError(f"--alpha applies to the MobileNet bases only "
+                         f"({', '.join(mobilenets)}). Received: --{flag} "
+                         f"{','.join(names)} --alpha {alpha}")
+    return {name: {"alpha": alpha} if alpha is not None and takes[name] else {}
+            for name in names}
+
+
 def _rank(args):
     import tl_keras as tlk
 
     size = (args.image_size, args.image_size)
-    data, _, _ = tlk.image_dataset(args.data, image_size=size, validation_split=0,
-                                   shuffle=False)
     weights = None if args.weights.lower() == "none" else args.weights
     bases = [name.strip() for name in args.bases.split(",") if name.strip()]
+    alphas = _alpha_for(bases, args.alpha, "bases")
+    data, _, _ = tlk.image_dataset(args.data, image_size=size, validation_split=0,
+                                   shuffle=False)
+    # A MobileNet at --alpha is loaded here (with --weights); the rest by rank_bases.
+    bases = [(name, tlk.load_base(name, input_shape=size + (3,), weights=weights,
+                                  **alphas[name])) if alphas[name] else name
+             for name in bases]
     ranking = tlk.rank_bases(data, bases, method=args.method, weights=weights)
     print(tlk.format_ranking(ranking))
     if args.plot:

@@ -109,7 +109,12 @@ def build_parser():
     rank.add_argument("--method", default="logme", choices=["logme", "knn", "linear"])
     rank.add_argument("--weights", default="imagenet",
                       help="weights of named bases: imagenet or none (default: imagenet)")
-    rank.add_argument("--image-size", type=int, default=224)
+    rank.add_argument("--image-size", type=int, default=224,
+                      help="size the images are read at; a candidate with a fixed size "
+                           "of its own (an export) gets them resized to it (default: 224)")
+    rank.add_argument("--alpha", type=float, default=None,
+                      help="width multiplier of the MobileNet candidates (as trained with "
+                           "train --alpha)")
     rank.add_argument("--plot", default=None, help="save a bar chart of the scores here")
 
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")

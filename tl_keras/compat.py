@@ -146,3 +146,49 @@ def single_input_output(config):
                 and len(value[0]) == 3 and isinstance(value[0][0], str)):
             config[key] = list(value[0])
     return config
+
+
+# === Private or unstable APIs tl_keras relies on ===
+# Each is used through the function here, names why no public API does the
+# job, and has a test in tests/test_compat.py that pins the assumption, so a
+# release that breaks it fails there first, by name. One stays where it is
+# used: `tensorflow.python.framework.op_def_registry` in
+# `tl_keras/export/keras_free_probe.py`, which runs in a process that must not
+# import Keras (this module does); its pin is in tests/test_compat.py too.
+
+
+def track_variable(layer, variable):
+    """Adds an existing `keras.Variable` to `layer.weights`.
+
+    `Layer._track_variable` (private): `add_weight` creates a new variable, and
+    `HubLayer` must expose the TF Hub module's own variables, not copies, so
+    that fine-tuning trains what the module's functions read.
+    """
+    layer._track_variable(variable)
+
+
+def function_spec(concrete_function):
+    """The `FunctionSpec` of a restored concrete function, or None.
+
+    TensorFlow 2.18 to 2.21 name it `_function_spec` (private) on functions
+    restored from a SavedModel, `function_spec` on some others; `HubLayer`
+    reads its argument names to learn whether the module takes `training`.
+    """
+    return (getattr(concrete_function, "function_spec", None)
+            or getattr(concrete_function, "_function_spec", None))
+
+
+def tf_variable(variable):
+    """The `tf.Variable` behind a `keras.Variable` (TensorFlow backend):
+    `variable.value`, documented only as "the current value"; tf.distribute asks
+    whether that TensorFlow variable was made in a strategy's scope."""
+    return variable.value
+
+
+def tfds_not_found_error(tfds):
+    """TFDS's "no such dataset" exception class.
+
+    `tfds.core.registered.DatasetNotFoundError`: TFDS exports it from no
+    public namespace in the versions tl_keras supports.
+    """
+    return tfds.core.registered.DatasetNotFoundError

@@ -28,6 +28,7 @@ from tl_keras.bases.registry import get_entry
 from tl_keras.bases.registry import list_bases
 from tl_keras.bases.registry import register_base
 from tl_keras.bases.registry import unknown_base_message
+from tl_keras.bases.registry import unregister_base
 
 SOURCES = (applications, exported, hub, kerashub)
 
@@ -103,5 +104,5 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
 
 __all__ = [
     "BaseEntry", "PretrainedBase", "SOURCES", "get_entry", "identity_of", "list_bases",
-    "load_base", "register_base",
+    "load_base", "register_base", "unregister_base",
 ]

@@ -12,6 +12,8 @@ fallback: the output of the layer before its last one, skipping `Dropout`.
 
 import os
 
+import keras
+
 from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.console import say
 from tl_keras.export import layout
@@ -70,11 +72,7 @@ def load(base, *, weights=None, input_shape=None, trainable=False, **kwargs):
 def _feature_model(model, base):
     """The model's own feature part; for a model built by hand (the documented
     fallback), the output of the layer before its last one, skipping Dropout."""
-    import keras
-
-    from tl_keras.models.transfer_model import TransferModel
-
-    if isinstance(model, TransferModel):
+    if callable(getattr(model, "feature_model", None)):  # a TransferModel knows its own
         return model.feature_model()
     index = len(model.layers) - 2
     while index > 0 and isinstance(model.layers[index], keras.layers.Dropout):

@@ -12,6 +12,7 @@ Needs the `keras-hub` package (`pip install "tl_keras[kerashub]"`).
 import json
 import os
 import socket
+import urllib.parse
 
 import keras
 
@@ -191,21 +192,21 @@ def _check_reachable(handle):
     retries for about half a minute first. A checkpoint in its cache needs no
     network. (kagglehub, for names and `kaggle://`, reads its cache first and
     fails at once without network.)"""
-    if not handle.startswith("hf://") or _in_hugging_face_cache(handle):
+    if not handle.startswith("hf://"):
         return
+    try:  # what keras_hub downloads `hf://` with; without it keras_hub says so
+        import huggingface_hub
+    except ImportError:
+        return
+    repository = handle[len("hf://"):].strip("/")
+    if isinstance(huggingface_hub.try_to_load_from_cache(repository, "config.json"), str):
+        return  # cached: read offline
+    endpoint = urllib.parse.urlsplit(huggingface_hub.constants.ENDPOINT)  # HF_ENDPOINT
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
     try:
-        socket.create_connection(("huggingface.co", 443), timeout=5).close()
+        socket.create_connection((endpoint.hostname, port), timeout=5).close()
     except OSError as error:
         raise _download_error(handle, error) from None
-
-
-def _in_hugging_face_cache(handle):
-    """Whether Hugging Face's cache holds the repository of an `hf://` handle."""
-    repository = handle[len("hf://"):].strip("/")
-    cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                  "huggingface"), "hub")
-    return os.path.isdir(os.path.join(cache, "models--" + repository.replace("/", "--")))
 
 
 def _download_error(handle, error):

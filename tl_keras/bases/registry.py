@@ -10,6 +10,8 @@ import difflib
 
 import keras
 
+from tl_keras.layers.preprocessing import MODES
+
 
 @dataclasses.dataclass(frozen=True)
 class KerasApplication:
@@ -98,10 +100,17 @@ def register_base(name, builder, *, default_size, min_size=32, preprocessing="no
 
     Example:
 
-    >>> tl_keras.register_base("tiny_cnn", lambda *, weights, input_shape: ...,
-    ...                        default_size=64, preprocessing="unit")
+    >>> def tiny_cnn(*, weights, input_shape):
+    ...     inputs = keras.Input(input_shape)
+    ...     features = keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    ...     return keras.Model(inputs, features, name="tiny_cnn")
+    >>> tl_keras.register_base("tiny_cnn", tiny_cnn, default_size=64,
+    ...                        preprocessing="unit")
+    BaseEntry(name='tiny_cnn', ...)
+    >>> tl_keras.build_model("tiny_cnn", num_classes=2, weights=None).input_shape
+    (None, 64, 64, 3)
+    >>> tl_keras.unregister_base("tiny_cnn")
     """
-    from tl_keras.layers.preprocessing import MODES
 
     if not isinstance(name, str) or not name:
         raise ValueError(f"Expected a non-empty base name. Received: name={name!r}")
@@ -114,6 +123,22 @@ def register_base(name, builder, *, default_size, min_size=32, preprocessing="no
                       feature_dim, tuple(feature_size_args))
     _REGISTRY[entry.name] = entry
     return entry
+
+
+def unregister_base(name):
+    """Removes a base that `tl_keras.register_base` added.
+
+    Args:
+        name: the registered name (case-insensitive).
+
+    Raises:
+        ValueError: if no base has that name.
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _REGISTRY:
+        raise ValueError(f"No registered base has that name. Expected one of "
+                         f"{sorted(_REGISTRY)}. Received: name={name!r}")
+    del _REGISTRY[key]
 
 
 def list_bases():

@@ -52,8 +52,9 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
             tuple `(x, y)` of arrays (images `[n, h, w, 3]`, integer labels).
         image_size: `(height, width)`, or an integer for square images.
         batch_size: images per batch. Defaults to `32`.
-        validation_split: share held out for validation, in [0, 1). Defaults
-            to `0.2`.
+        validation_split: share held out for validation, in [0, 1); a line
+            says how many images each side has. Pass `0` to read a folder
+            whole (a test set). Defaults to `0.2`.
         seed: seed of the split and the shuffle. Defaults to `0`.
         split: TFDS only: the split(s) to load, a name or `[train, validation]`
             (e.g. `["train[:80%]", "train[80%:]"]`). Defaults to `None`: the
@@ -84,6 +85,8 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
 
     >>> train, val, class_names = tl_keras.image_dataset(
     ...     "flower_photos", image_size=(224, 224))
+    Found ... images in 3 classes in flower_photos: ... for training, ... held out for
+    validation (validation_split=0.2; 0 reads the folder whole).
     """
     image_size = _check_image_size(image_size)
     check_resize(resize)
@@ -117,6 +120,14 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, seed
         side = val_idx if validation_split and in_validation(relative, validation_split,
                                                              seed) else train_idx
         side.append(index)
+    if validation_split:  # said, never silent: a test folder is read with validation_split=0
+        say(f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
+            f"{directory}: {len(train_idx)} for training, {len(val_idx)} held out for "
+            f"validation (validation_split={validation_split}; 0 reads the folder whole).",
+            verbose)
+    else:
+        say(f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
+            f"{directory}, all read.", verbose)
     if validation_split and not val_idx:
         raise ValueError(
             f"validation_split={validation_split} of {len(folder.paths)} images leaves no "

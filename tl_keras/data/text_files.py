@@ -10,6 +10,8 @@ import csv
 import io
 import os
 
+import tensorflow as tf
+
 
 def read_table(path, *, text_column="text", label_column="label", encoding="utf-8",
                delimiter=None, header="auto"):
@@ -28,7 +30,7 @@ def read_table(path, *, text_column="text", label_column="label", encoding="utf-
             `text_column`; without one, the text is the first field and the
             label the last, unless positions are given.
     """
-    with open(path, "rb") as f:
+    with tf.io.gfile.GFile(path, "rb") as f:  # any filesystem (gs://, s3://, ram://)
         raw = f.read()
     content = raw.decode(encoding, errors="surrogateescape")
     if content.startswith("\ufeff"):  # the byte order mark Excel writes in UTF-8 files
@@ -53,7 +55,10 @@ def read_table(path, *, text_column="text", label_column="label", encoding="utf-
         label_index = label_column if isinstance(label_column, int) else -1
         start, pending = 1, [first]
     texts, labels, skipped = [], [], []
-    for number, row in enumerate(_chain(pending, rows), start=start):
+    for number, row in enumerate(_chain(pending, _readable(rows)), start=start):
+        if isinstance(row, csv.Error):
+            skipped.append(f"line {number} ({row})")
+            continue
         if not any(field.strip() for field in row):
             continue  # a blank line
         reason = _row_problem(row, text_index, label_index, encoding)
@@ -65,6 +70,19 @@ def read_table(path, *, text_column="text", label_column="label", encoding="utf-
     if not has_header and header == "auto":
         _check_not_a_header(first, labels, text_column, path, delimiter)
     return texts, labels, skipped
+
+
+def _readable(rows):
+    """The rows, with a row the csv module refuses (a field over its limit of
+    131,072 characters) as its `csv.Error`, in its place: the reader goes on
+    with the next line."""
+    while True:
+        try:
+            yield next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield error
 
 
 def _chain(first_rows, rows):

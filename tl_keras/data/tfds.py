@@ -1,5 +1,6 @@
 """TensorFlow Datasets, shared by image and text datasets, with a clear offline error."""
 
+from tl_keras import compat
 from tl_keras.errors import DownloadError
 
 
@@ -8,6 +9,7 @@ def load_tfds(name, *, split, data_dir, validation_split):
 
     `split=None` divides the `train` split by `validation_split`.
     """
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     if split is None:
@@ -24,7 +26,7 @@ def load_tfds(name, *, split, data_dir, validation_split):
     try:
         datasets, info = tfds.load(name, split=splits, as_supervised=True, with_info=True,
                                    data_dir=data_dir, shuffle_files=False)
-    except tfds.core.registered.DatasetNotFoundError as error:
+    except compat.tfds_not_found_error(tfds) as error:
         raise ValueError(f"Unknown TFDS dataset. See tfds.list_builders(). "
                          f"Received: source='tfds:{name}'") from error
     except ImportError as error:  # a package TFDS imports lazily, not the network
@@ -33,7 +35,9 @@ def load_tfds(name, *, split, data_dir, validation_split):
             f"TensorFlow Datasets needs the package {missing!r} to load {name!r}, and it "
             f"is not installed: pip install {missing}. Received: source='tfds:{name}'"
         ) from error
-    except Exception as error:  # download and preparation failures
+    # Offline, TFDS's downloader raises requests' ConnectionError (an OSError);
+    # reading a prepared directory raises tf.errors.
+    except (OSError, tf.errors.OpError) as error:
         raise DownloadError(
             f"Could not load TFDS dataset {name!r} ({type(error).__name__}: "
             f"{str(error)[:300]}). No network? Prepare it where there is one "

@@ -10,8 +10,10 @@ import tensorflow as tf
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.export.layout import model_name
 from tl_keras.export.signatures import is_text_model
+from tl_keras.layers.text_preprocessor import TextPreprocessor
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
+from tl_keras.version import __version__
 
 
 def input_name(model):
@@ -51,8 +53,6 @@ SIGNATURE_DOCS = {
 def model_card(model, export_dir, version, class_names, history=None, metrics=None, *,
                signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE):
     """Returns the model card of an export as a JSON-ready dict."""
-    import tl_keras
-
     card_metrics = {}
     if history is not None:
         for key, values in history.history.items():
@@ -84,7 +84,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "resize": resize,
         "serving_op_packages": op_packages(model),
         "versions": {
-            "tl_keras": tl_keras.__version__,
+            "tl_keras": __version__,
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "python": platform.python_version(),
@@ -96,7 +96,6 @@ def op_packages(model):
     """The Python packages whose op libraries the export's graph needs beyond core
     TensorFlow: `["tensorflow-text"]` for a KerasHub tokenizer inside the model.
     TF Serving needs a model server built with those ops."""
-    from tl_keras.layers.text_preprocessor import TextPreprocessor
 
     stack, found = [model], False
     while stack and not found:

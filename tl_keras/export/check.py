@@ -19,8 +19,10 @@ import tempfile
 import numpy as np
 
 from tl_keras.data.image_files import DEFAULT_RESIZE
+from tl_keras.data.image_files import load_images
 from tl_keras.export import keras_free_probe
 from tl_keras.export import layout
+from tl_keras.export.warmup import sample_jpeg
 
 TOLERANCE = 1e-4
 
@@ -102,6 +104,11 @@ def check_export(path, *, verbose=True):
     Example:
 
     >>> report = tl_keras.check_export("saved_models/flowers")
+    Export check of saved_models/flowers:
+    ok    layout: versions [1, 2]
+    ok    loads with TensorFlow alone (no keras, tf_keras, tensorflow_hub, tl_keras)
+    ...
+    ready to serve
     >>> report.ok
     True
     """
@@ -165,7 +172,8 @@ def _check_serving(version_dir, work_dir, report):
                     f"{package.replace('-', '_')}` before loading")
     for name, signature in sorted(result["signatures"].items()):
         inputs = ", ".join(f"{k} {v[0]}{v[1]}" for k, v in signature["inputs"].items())
-        outputs = ", ".join(f"{k} {v[0]}{v[1]}" for k, v in signature["outputs"].items())
+        outputs = ", ".join(f"{k} {v[0]}{v[1]}"
+                            for k, v in sorted(signature["outputs"].items()))
         report.add(True, f"signature {name}: ({inputs}) -> ({outputs})")
     if "serving_default" not in result["signatures"]:
         report.add(False, "signature serving_default is missing (TF Serving's default)")
@@ -182,7 +190,6 @@ def _check_serving(version_dir, work_dir, report):
 
 
 def _sample_calls(card, work_dir, text):
-    from tl_keras.export.warmup import sample_jpeg
 
     if text:
         texts = ["a short sample text", "another one"]
@@ -222,7 +229,6 @@ def _compare_with_keras(version_dir, card, samples, outputs, report, text):
                                  f"(largest difference {gap:.2g})")
     if text or "probabilities" not in outputs.get("serving_bytes", {}):
         return
-    from tl_keras.data.image_files import load_images
 
     image = load_images([samples["jpeg"]], samples["size"], card.get("resize", DEFAULT_RESIZE))
     expected = model.predict(image, verbose=0)

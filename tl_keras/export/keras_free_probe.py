@@ -55,11 +55,15 @@ def hide_modules(modules):
 
 def unknown_ops(version_dir):
     """The ops of a SavedModel that this TensorFlow runtime does not know."""
+    import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
+
+    # Private (listed in tl_keras/compat.py, pinned in tests/test_compat.py): the
+    # only way to ask the running TensorFlow whether it knows an op by name.
     from tensorflow.python.framework import op_def_registry
 
     proto = saved_model_pb2.SavedModel()
-    with open(version_dir + "/saved_model.pb", "rb") as f:
+    with tf.io.gfile.GFile(version_dir + "/saved_model.pb", "rb") as f:
         proto.ParseFromString(f.read())
     ops = set()
     for meta_graph in proto.meta_graphs:

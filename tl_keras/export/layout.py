@@ -20,8 +20,6 @@ import os
 
 import numpy as np
 
-from tl_keras.export import staging
-
 SAVED_MODEL = "saved_model.pb"
 MODEL_CARD = "model_card.json"
 KERAS_MODEL = os.path.join("keras", "model.keras")
@@ -116,11 +114,6 @@ def next_version(export_dir, version=None):
             f"Received: version={version}"
         )
     return int(version)
-
-
-# === Writing a version atomically: see staging.py ===
-
-staged_version = staging.staged_version
 
 
 # === What a version holds ===

@@ -13,6 +13,7 @@ from tl_keras.cluster import written_by_chief
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
 from tl_keras.export import layout
+from tl_keras.export import staging
 from tl_keras.export.card import model_card
 from tl_keras.export.signatures import add_signatures
 from tl_keras.export.signatures import check_signatures
@@ -111,7 +112,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     # With several workers, the others write into a temporary directory (saving
     # is collective) that is removed: only the chief's export remains.
     with written_by_chief(export_dir) as target, \
-            layout.staged_version(target, version) as version_dir:
+            staging.staged_version(target, version) as version_dir:
         _write_saved_model(model, version_dir, class_names, chosen, top_k, resize)
         layout.write_labels(version_dir, class_names)
         if warmup:

@@ -36,6 +36,7 @@ def export_tflite(model, path, *, class_names=None, quantize=None):
 
     >>> tl_keras.export_tflite(model, "flowers.tflite", class_names=class_names,
     ...                        quantize="dynamic")
+    'flowers.tflite'
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"Expected `quantize` in {QUANTIZATIONS}. "

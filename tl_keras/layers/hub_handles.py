@@ -3,6 +3,9 @@
 import contextlib
 import os
 import re
+import threading
+
+import tensorflow as tf
 
 from tl_keras.errors import DownloadError
 
@@ -70,7 +73,10 @@ def resolve_handle(handle):
     try:
         with _cache_dir_set():
             return tensorflow_hub.resolve(url)
-    except Exception as error:  # tensorflow_hub raises many kinds here
+    # tensorflow_hub raises these kinds: URLError (an OSError) offline, HTTPError
+    # (an OSError) for a missing module, tf.errors for gs://, ValueError for a
+    # handle it cannot parse or an archive it cannot extract.
+    except (OSError, ValueError, tf.errors.OpError) as error:
         raise DownloadError(
             f"Could not download the TF Hub module {handle!r} ({type(error).__name__}: "
             f"{error}). No network? Download it where there is one (its page offers "
@@ -80,15 +86,22 @@ def resolve_handle(handle):
         ) from error
 
 
+# tensorflow_hub takes its cache directory from a flag or the environment only:
+# downloads that set it hold this lock, so two threads never swap it under
+# each other (a user's own `TFHUB_CACHE_DIR` is left alone).
+_CACHE_DIR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _cache_dir_set():
     """`TFHUB_CACHE_DIR` set (to `default_cache_dir()` unless the user set it) for
     tensorflow_hub's resolver, and the environment restored afterwards."""
-    if "TFHUB_CACHE_DIR" in os.environ:
-        yield
-        return
-    os.environ["TFHUB_CACHE_DIR"] = default_cache_dir()
-    try:
-        yield
-    finally:
-        os.environ.pop("TFHUB_CACHE_DIR", None)
+    with _CACHE_DIR_LOCK:
+        if "TFHUB_CACHE_DIR" in os.environ:
+            yield
+            return
+        os.environ["TFHUB_CACHE_DIR"] = default_cache_dir()
+        try:
+            yield
+        finally:
+            os.environ.pop("TFHUB_CACHE_DIR", None)

@@ -12,6 +12,7 @@ import os
 import keras
 import tensorflow as tf
 
+from tl_keras import compat
 from tl_keras.layers.hub_handles import TF1_MODULE_PROTO
 from tl_keras.layers.hub_handles import resolve_handle
 
@@ -22,8 +23,7 @@ def _call_accepts_training(function):
         args, kwargs = concrete.structured_input_signature
         if "training" in kwargs:
             return True
-        spec = getattr(concrete, "function_spec", None) or getattr(
-            concrete, "_function_spec", None)
+        spec = compat.function_spec(concrete)
         fullargspec = getattr(spec, "fullargspec", None)
         if fullargspec and ("training" in fullargspec.args
                             or "training" in fullargspec.kwonlyargs):
@@ -76,7 +76,7 @@ class HubLayer(keras.layers.Layer):
     Example:
 
     >>> inputs = keras.Input((224, 224, 3))
-    >>> features = HubLayer("https://tfhub.dev/google/imagenet/"
+    >>> features = HubLayer("https://tfhub.dev/google/imagenet/"  # doctest: +SKIP
     ...                     "mobilenet_v2_100_224/feature_vector/5")(inputs / 255)
     """
 
@@ -144,7 +144,7 @@ class HubLayer(keras.layers.Layer):
         names = set()
         with keras.name_scope(self.name, caller=self):  # public: the same scope class
             for variable in variables:
-                self._track_variable(self._wrap(variable, names, trainable_ids))
+                compat.track_variable(self, self._wrap(variable, names, trainable_ids))
 
     def _wrap(self, variable, names, trainable_ids):
         name = variable.name.split(":")[0].replace("/", "_")

@@ -32,13 +32,14 @@ class Preprocessing(keras.layers.Layer):
 
     Args:
         mode: one of `"caffe"`, `"tf"`, `"torch"`, `"unit"` or `"none"` (see
-            `tl_keras.preprocessing.MODES`). Defaults to `"tf"`.
+            `tl_keras.layers.preprocessing.MODES`). Defaults to `"tf"`.
         **kwargs: base layer arguments (`name`, `dtype`).
 
     Example:
 
     >>> layer = Preprocessing("tf")
-    >>> layer(np.array([[[[0.0, 127.5, 255.0]]]]))  # -> [[[[-1., 0., 1.]]]]
+    >>> keras.ops.convert_to_numpy(layer(np.array([[[[0.0, 127.5, 255.0]]]])))
+    array([[[[-1.,  0.,  1.]]]], dtype=float32)
     """
 
     def __init__(self, mode="tf", **kwargs):

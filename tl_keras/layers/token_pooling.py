@@ -16,7 +16,7 @@ class TokenPooling(keras.layers.Layer):
 
     Example:
 
-    >>> TokenPooling("mean")(keras.ops.ones((2, 5, 8))).shape
+    >>> keras.ops.shape(TokenPooling("mean")(keras.ops.ones((2, 5, 8))))
     (2, 8)
     """
 

@@ -10,6 +10,7 @@ cache) and exports (without the `features` signature and lineage).
 
 import keras
 
+from tl_keras.layers.hub_layer import HubLayer
 from tl_keras.models.transfer_model import TransferModel
 
 
@@ -43,7 +44,6 @@ def get_base(model):
         if isinstance(layer, keras.Model) and layer.name != "augmentation"
     ]
     if not candidates:  # a text model: its embedding (word vectors or a TF Hub module)
-        from tl_keras.layers.hub_layer import HubLayer
 
         candidates = [layer for layer in model.layers if isinstance(layer, HubLayer)
                       or (layer.name == "embedding"

@@ -95,6 +95,7 @@ def build_text_model(embeddings, num_classes, *, texts=None, vocabulary=None,
 
     >>> words, vectors = tl_keras.load_word_vectors("glove.6B.100d.txt")
     >>> model = tl_keras.build_text_model((words, vectors), 2, texts=train_texts)
+    Vocabulary coverage: ...% of ... words have a pre-trained vector; ...
     """
     check_head_arguments(num_classes, hidden_units=(), dropout=dropout, pooling="avg",
                          activation=activation)

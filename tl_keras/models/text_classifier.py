@@ -3,6 +3,8 @@
 import json
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from tl_keras.bases.base_model import identity_of
 from tl_keras.models.heads import check_head_arguments
@@ -29,6 +31,16 @@ def encoder_layer(encoder, *, pretrained_module=False):
     return keras.layers.Bidirectional(keras.layers.LSTM(64), name="encoder")
 
 
+def as_text_tensor(x):
+    """A list or tuple of `str`/`bytes`, or a NumPy array of strings, as a string
+    tensor; anything else (a tensor, a dataset) as it is."""
+    if isinstance(x, (list, tuple)) and x and all(isinstance(t, (str, bytes)) for t in x):
+        return tf.constant(list(x), dtype=tf.string)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "USO":
+        return tf.constant(x.astype(object), dtype=tf.string)
+    return x
+
+
 @keras.saving.register_keras_serializable(package="tl_keras")
 class TextClassifier(TransferModel):
     """A text classifier on pre-trained embeddings; strings in (input `texts`).
@@ -45,11 +57,12 @@ class TextClassifier(TransferModel):
         vectorizer: a `keras.layers.TextVectorization` for word vectors, or
             `None` for a base that takes strings (a TF Hub module, an exported
             text model). Defaults to `None`.
-        new_words: a `tl_keras.layers.NewWordEmbedding` added to the
+        new_words: a `tl_keras.layers.new_words.NewWordEmbedding` added to the
             embedding's output: vectors for the words without a pre-trained
             one, trained from phase 1 on. Defaults to `None`.
-        encoder: `"average"`, `"conv"` or `"bilstm"` (ignored for a module,
-            which returns one vector per text). Defaults to `"average"`.
+        encoder: `"conv"`, `"average"` or `"bilstm"` (ignored for a module,
+            which returns one vector per text; see `build_text_model`).
+            Defaults to `"conv"`, as `build_text_model`.
         dropout: dropout before the output layer. Defaults to `0.2`.
         activation: of the output layer. Defaults to `"softmax"`.
         class_names: names of the outputs, in order. Defaults to `None`.
@@ -61,7 +74,7 @@ class TextClassifier(TransferModel):
     """
 
     def __init__(self, embedding, num_classes, *, vectorizer=None, new_words=None,
-                 encoder="average", dropout=0.2, activation="softmax", class_names=None,
+                 encoder="conv", dropout=0.2, activation="softmax", class_names=None,
                  embeddings_source=None, vocabulary_coverage=None, **kwargs):
         check_head_arguments(num_classes, hidden_units=(), dropout=dropout, pooling="avg",
                              activation=activation)
@@ -100,6 +113,19 @@ class TextClassifier(TransferModel):
     @property
     def feature_layer(self):
         return self.encoder
+
+    # === Strings in, as users hold them ===
+    # Keras takes a string tensor or dataset, not a list of str nor a NumPy
+    # array of str ("Unrecognized data type", "Invalid dtype: str96").
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(as_text_tensor(x), *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(as_text_tensor(x))
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(as_text_tensor(x), y, *args, **kwargs)
 
     # === What the trainer asks ===
 

@@ -3,11 +3,17 @@
 import os
 import time
 
+import keras
 import numpy as np
 
+from tl_keras.bases import exported
+from tl_keras.bases import load_base
+from tl_keras.bases.registry import is_registered
 from tl_keras.console import say
 from tl_keras.data import fingerprints
+from tl_keras.models.build import build_model
 from tl_keras.selection.scores import SCORES
+from tl_keras.training.feature_cache import default_feature_cache
 
 
 def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="imagenet",
@@ -48,14 +54,10 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
 
     Example:
 
-    >>> ranking = tl_keras.rank_bases((x, y), ["mobilenet_v2", "efficientnet_b0",
-    ...                                        "saved_models/pets"])
-    >>> print(tl_keras.format_ranking(ranking))
+    >>> ranking = tl_keras.rank_bases(  # doctest: +SKIP
+    ...     (x, y), ["mobilenet_v2", "efficientnet_b0", "saved_models/flowers"])
+    >>> print(tl_keras.format_ranking(ranking))  # doctest: +SKIP
     """
-    from tl_keras.bases import load_base
-    from tl_keras.bases.registry import is_registered
-    from tl_keras.models.build import build_model
-    from tl_keras.training.feature_cache import default_feature_cache
 
     if method not in SCORES:
         raise ValueError(f"Unknown method. Expected one of {list(SCORES)}. "
@@ -74,9 +76,12 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
             label = label or os.fspath(base)
             # `weights` chooses a registry base's weights; the others carry their own.
             chosen = weights if is_registered(os.fspath(base)) else "imagenet"
-            base = load_base(base, input_shape=shape, weights=chosen)
-        label = label or base.name
-        extractor = build_model(base, num_classes=2, dropout=0.0).feature_model()
+            # An export keeps the input size it was trained at (resized to below).
+            own_shape = None if exported.claims(base) else shape
+            base = load_base(base, input_shape=own_shape, weights=chosen)
+        label = _distinct(label or base.name, [record["name"] for record in records])
+        extractor = _at_size(build_model(base, num_classes=2, dropout=0.0).feature_model(),
+                             shape)
         features, _ = store.features(extractor, data, fingerprint=fingerprint,
                                      batch_size=batch_size, verbose=0)
         if features.y is None:
@@ -89,6 +94,27 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
                         "seconds": time.perf_counter() - start})
         say(f"{label}: {method} {score:.4f} ({records[-1]['seconds']:.1f} s)", verbose)
     return sorted(records, key=lambda record: record["score"], reverse=True)
+
+
+def _at_size(extractor, shape):
+    """`extractor` taking images of `shape`: resized first to the candidate's own
+    fixed size when it has one that differs (each candidate at its own size)."""
+    own = tuple(extractor.input_shape[1:3])
+    if None in own or own == tuple(shape[:2]):
+        return extractor
+    inputs = keras.Input(tuple(shape))
+    resized = keras.layers.Resizing(*own, name="to_candidate_size")(inputs)
+    return keras.Model(inputs, extractor(resized), name=f"{extractor.name}_resized")
+
+
+def _distinct(label, taken):
+    """`label`, or `label (2)`, `label (3)`... when an earlier candidate has it (two
+    loaded bases of one architecture share its name)."""
+    count, distinct = 1, label
+    while distinct in taken:
+        count += 1
+        distinct = f"{label} ({count})"
+    return distinct
 
 
 def format_ranking(records):

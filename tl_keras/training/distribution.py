@@ -14,6 +14,8 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from tl_keras import compat
+
 STRATEGIES = ("mirrored", "multi_worker", "tpu")
 
 
@@ -48,9 +50,10 @@ def multi_worker_strategy():
             raise RuntimeError(
                 "MultiWorkerMirroredStrategy must be created when the program starts, "
                 "before TensorFlow runs anything else (it configures the collective ops "
-                "then). Call `tl_keras.training.distribution.multi_worker_strategy()` or "
-                "`tf.distribute.MultiWorkerMirroredStrategy()` first thing, and pass it as "
-                f"`strategy`. Received: strategy='multi_worker' ({error})") from None
+                "then). Call `tf.distribute.MultiWorkerMirroredStrategy()` first thing and "
+                "pass it as `tl_keras.Distribution(strategy=...)`, or pass "
+                "`strategy='multi_worker'` before TensorFlow runs anything. "
+                f"Received: strategy='multi_worker' ({error})") from None
     return _MULTI_WORKER
 
 
@@ -59,8 +62,8 @@ _MULTI_WORKER = None
 
 def built_in_scope(model, strategy):
     """Whether every variable of `model` was created in `strategy`'s scope."""
-    # A Keras variable's `value` is its TensorFlow variable.
-    return all(strategy.extended.variable_created_in_scope(v.value) for v in model.weights)
+    return all(strategy.extended.variable_created_in_scope(compat.tf_variable(v))
+               for v in model.weights)
 
 
 @contextlib.contextmanager

@@ -47,8 +47,10 @@ class FeatureCache:
     Example:
 
     >>> with tl_keras.FeatureCache() as cache:
-    ...     tl_keras.fit_two_phase(model, train, val,
-    ...                            caching=tl_keras.Caching(store=cache))
+    ...     for rate in (1e-3, 3e-3):  # the base runs once, not once per rate
+    ...         history = tl_keras.fit_two_phase(
+    ...             model, train, val, epochs=2, fine_tune_epochs=0, learning_rate=rate,
+    ...             caching=tl_keras.Caching(store=cache), verbose=0)
     """
 
     def __init__(self, max_entries=4, memory_limit_bytes=2 * 1024 ** 3, directory=None,

@@ -58,8 +58,9 @@ def extract_features(model_or_base, data, *, batch_size=32, pooling="avg", outpu
 
     Example:
 
-    >>> features, labels = tl_keras.extract_features(model, train)
-    >>> sklearn.linear_model.LogisticRegression().fit(features, labels)
+    >>> features, labels = tl_keras.extract_features(model, train, verbose=0)
+    >>> features.shape, labels.shape
+    ((..., 1280), (...,))
     """
     extractor = feature_extractor(model_or_base, pooling=pooling)
     features = compute_features(extractor, data, batch_size=batch_size, verbose=verbose)

@@ -23,7 +23,8 @@ def freeze_base(model, *, recompile=True):
 
     Example:
 
-    >>> tl_keras.freeze_base(model)
+    >>> tl_keras.freeze_base(model).trainable
+    False
     """
     base = get_base(model)
     base.trainable = False
@@ -60,7 +61,8 @@ def unfreeze_base(model, fine_tune_at=None, *, recompile=True):
 
     Example:
 
-    >>> tl_keras.unfreeze_base(model, fine_tune_at="block_13_expand")
+    >>> tl_keras.unfreeze_base(model, fine_tune_at="block_16_project")
+    ['block_16_project', 'Conv_1']
     """
     base = get_base(model)
     layers = leaf_layers(base)

@@ -16,8 +16,10 @@ def check_schedule(schedule):
 
 def phase2_learning_rate(peak, schedule, epochs, steps_per_epoch):
     """The learning rate to compile phase 2 with: `peak` itself for
-    `"constant"`; for `"cosine"`, a linear warm-up from 0 to `peak` over the
-    first tenth of phase 2's steps, then a cosine decay to 0 at its last step.
+    `"constant"`; for `"cosine"`, a linear warm-up to `peak` over the first
+    tenth of phase 2's steps (`w` steps: the first at `peak / (w + 1)`, so the
+    first step already learns, even in a phase 2 of one step), then a cosine
+    decay to 0 after its last step.
 
     Args:
         peak: the learning rate (`FineTuning.learning_rate`).
@@ -34,8 +36,8 @@ def phase2_learning_rate(peak, schedule, epochs, steps_per_epoch):
     total = max(int(epochs * steps_per_epoch), 2)
     warmup = max(int(round(WARMUP_FRACTION * total)), 1)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0, decay_steps=total - warmup, alpha=0.0,
-        warmup_target=float(peak), warmup_steps=warmup)
+        initial_learning_rate=float(peak) / (warmup + 1), decay_steps=total - warmup,
+        alpha=0.0, warmup_target=float(peak), warmup_steps=warmup)
 
 
 class EpochCosine(keras.callbacks.Callback):

@@ -112,6 +112,8 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
 
     >>> history = tl_keras.fit_two_phase(model, train, val, epochs=5,
     ...                                  fine_tune_epochs=5)
+    Phase 1/2: training the head, base 'mobilenet_v2' frozen: 5 epochs ...
+    Phase 2/2: fine-tuning ...
     >>> history.fine_tune_epoch
     5
     """

@@ -4,7 +4,7 @@ Each function returns a matplotlib `Figure` (see `tl_keras.plots`); images are r
 [0, 255] pixels, as `tl_keras.image_dataset` yields them.
 """
 
-from tl_keras.figures import image_grid
+from tl_keras.plots.figures import image_grid
 
 
 def predict_examples(model, data):
@@ -74,7 +74,8 @@ def show_batch(data, class_names, *, n=9):
 
     Example:
 
-    >>> tl_keras.plots.show_batch(train, class_names)
+    >>> fig = tl_keras.plots.show_batch(train, class_names)
+    >>> fig.savefig("batch.png")
     """
     import numpy as np
     import tensorflow as tf
@@ -107,7 +108,7 @@ def show_augmentation(augmentation, image, *, n=9):
     Example:
 
     >>> images, _ = next(iter(train))
-    >>> tl_keras.plots.show_augmentation("default", images[0])
+    >>> fig = tl_keras.plots.show_augmentation("default", images[0])
     """
     import keras
     import numpy as np
@@ -189,7 +190,7 @@ def show_top_losses(model, data, class_names, *, n=9):
 
     Example:
 
-    >>> tl_keras.plots.show_top_losses(model, val, class_names)
+    >>> fig = tl_keras.plots.show_top_losses(model, val, class_names)
     """
     import numpy as np
 

@@ -1,17 +1,7 @@
-"""Plots of training (matplotlib is imported only when a plot is made).
+"""Charts: training curves, the confusion matrix, a ranking of bases."""
 
-Each function returns a matplotlib `Figure` made without pyplot (no global
-state, works headless); in Jupyter and Colab it shows as an image. Image grids
-(`show_batch`, `show_augmentation`, `show_predictions`, `show_top_losses`) live in
-`tl_keras.image_grids` and are public here.
-"""
-
-from tl_keras.figures import new_figure as _new_figure
-from tl_keras.image_grids import predict_examples as _predict_examples
-from tl_keras.image_grids import show_augmentation  # noqa: F401
-from tl_keras.image_grids import show_batch  # noqa: F401
-from tl_keras.image_grids import show_predictions  # noqa: F401
-from tl_keras.image_grids import show_top_losses  # noqa: F401
+from tl_keras.plots.figures import new_figure as _new_figure
+from tl_keras.plots.grids import predict_examples as _predict_examples
 
 
 def plot_history(history, *, metric="accuracy", title=None):
@@ -97,7 +87,7 @@ def plot_confusion_matrix(model, data, class_names, *, normalize=True, title=Non
 
     Example:
 
-    >>> tl_keras.plots.plot_confusion_matrix(model, val, class_names)
+    >>> fig = tl_keras.plots.plot_confusion_matrix(model, val, class_names)
     """
     _, true, probabilities = _predict_examples(model, data)
     predicted = probabilities.argmax(axis=-1)
@@ -137,12 +127,23 @@ def plot_ranking(records, *, title=None):
     """
     if not records:
         raise ValueError("Expected the records of rank_bases. Received: no records")
-    figure = _new_figure(figsize=(6, 0.5 + 0.4 * len(records)))
+    names = [record["name"] for record in records][::-1]  # best on top
+    scores = [float(record["score"]) for record in records][::-1]
+    # Bars start below the worst score, so a longer bar is always a better score,
+    # also for LogME's negative evidence; one bar per row, even for equal names.
+    span = (max(scores) - min(scores)) or abs(max(scores)) or 1.0
+    start = min(scores) - 0.1 * span
+    longest = max(len(name) for name in names)
+    figure = _new_figure(figsize=(5 + 0.07 * longest, 0.9 + 0.45 * len(records)))
     axis = figure.add_subplot()
-    names = [record["name"] for record in records][::-1]
-    scores = [record["score"] for record in records][::-1]
-    axis.barh(names, scores, color=["#1f77b4"] * (len(records) - 1) + ["#2ca02c"])
-    axis.set_xlabel(records[0]["method"])
+    rows = range(len(records))
+    axis.barh(rows, [score - start for score in scores], left=start,
+              color=["#1f77b4"] * (len(records) - 1) + ["#2ca02c"])
+    axis.set_yticks(rows, names)
+    for row, score in zip(rows, scores):
+        axis.text(score, row, f" {score:.4g}", va="center", fontsize=8)
+    axis.set_xlim(start, max(scores) + 0.25 * span)
+    axis.set_xlabel(f"{records[0]['method']} (higher is better)")
     axis.set_title(title or f"Transferability ({records[0]['method']}), best on top")
     figure.tight_layout()
     return figure

@@ -1,0 +1,23 @@
+"""Plots of data, training and results (matplotlib is imported only when a plot is made).
+
+Each function returns a matplotlib `Figure` made without pyplot (no global
+state, works headless); in Jupyter and Colab it shows as an image.
+
+- charts (`curves.py`): `plot_history`, `plot_confusion_matrix`, `plot_ranking`;
+- image grids (`grids.py`): `show_batch`, `show_augmentation`,
+  `show_predictions`, `show_top_losses`.
+"""
+
+from tl_keras.plots.curves import confusion_matrix
+from tl_keras.plots.curves import plot_confusion_matrix
+from tl_keras.plots.curves import plot_history
+from tl_keras.plots.curves import plot_ranking
+from tl_keras.plots.grids import show_augmentation
+from tl_keras.plots.grids import show_batch
+from tl_keras.plots.grids import show_predictions
+from tl_keras.plots.grids import show_top_losses
+
+__all__ = [
+    "confusion_matrix", "plot_confusion_matrix", "plot_history", "plot_ranking",
+    "show_augmentation", "show_batch", "show_predictions", "show_top_losses",
+]
