@@ -72,7 +72,9 @@ def test_assert_accuracy_at_least_fails_the_run(tmp_path, capsys):
                    "--fine-tune-epochs", "0", "--export", str(tmp_path / "out"),
                    "--assert-accuracy-at-least", "1.01"])
     assert status == 1
-    assert "below --assert-accuracy-at-least 1.01" in capsys.readouterr().err
+    assert "below --assert-accuracy-at-least 1.01: nothing was exported" in \
+        capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out")  # the gate comes before the export
 
 
 @pytest.mark.parametrize("args,message", [

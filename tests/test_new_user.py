@@ -389,3 +389,68 @@ def test_the_validation_split_of_a_folder_is_said_and_zero_reads_it_whole(tmp_pa
     whole, none, _ = tlk.image_dataset(str(data), image_size=32, validation_split=0)
     assert none is None and sum(len(y) for _, y in whole) == 20
     assert f"Found 20 images in 2 classes in {data}, all read." in capsys.readouterr().out
+
+
+def test_an_export_directory_that_cannot_be_written_fails_before_training(tmp_path, capsys):
+    """Row 9: `--export /proc/foo` trained 49 epochs, then failed to write."""
+    data = _write_image_folders(tmp_path / "colours", size=32)
+    (tmp_path / "a_file").write_text("not a directory")
+    # /proc refuses a new directory even to root, whom os.access lets through.
+    for export in (tmp_path / "a_file" / "out", "/proc/tl_keras_test/out"):
+        status = main(["train", "--data", str(data), "--base", "mobilenet_v3_small",
+                       "--weights", "none", "--image-size", "32", "--epochs", "1",
+                       "--fine-tune-epochs", "0", "--export", str(export)])
+        captured = capsys.readouterr()
+        assert status == 2 and "error: Cannot write" in captured.err, captured.err
+        assert "Phase 1/2" not in captured.out  # refused before any training
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--validation-split", "1.5"], "Expected --validation-split in [0, 1). Received: "
+                                    "--validation-split 1.5"),
+    (["--validation-split", "0.3", "--validation-data", "VAL"],
+     "--validation-split and --validation-data both choose the validation data"),
+])
+def test_validation_arguments_that_conflict_or_are_out_of_range(tmp_path, capsys, extra,
+                                                                 message):
+    """Row 12: `--validation-data DIR --validation-split 1.5` was ignored, exit 0."""
+    data = _write_image_folders(tmp_path / "colours", size=32)
+    extra = [str(data) if value == "VAL" else value for value in extra]
+    assert main(["train", "--data", str(data), "--base", "mobilenet_v3_small",
+                 "--weights", "none", *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_models_takes_the_root_as_an_argument(tmp_path, capsys):
+    """Row 17: notebook 05's `tl-keras models saved_models` was `unrecognized arguments`."""
+    root = tmp_path / "library"
+    assert main(["models", str(root)]) == 0
+    assert f"No exported models under {root}" in capsys.readouterr().out
+    root.mkdir()
+    assert main(["models", "--root", str(root)]) == 0
+    assert f"No exported models under {root}." in capsys.readouterr().out
+
+
+def test_version_and_help_answer_without_importing_tensorflow():
+    """Row 19: no `--version`; `--help` took 5 s (it imported TensorFlow)."""
+    from tl_keras.version import __version__
+
+    done = _run_cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"tl-keras {__version__}"
+    probe = ("import sys, tl_keras_cli\n"
+             "for argv in (['--help'], ['train', '--help'], ['--version']):\n"
+             "    try:\n"
+             "        tl_keras_cli.main(argv)\n"
+             "    except SystemExit as exit:\n"
+             "        assert exit.code == 0, exit.code\n"
+             "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+    help_text = subprocess.run([sys.executable, "-c", "import tl_keras_cli; "
+                                "tl_keras_cli.main(['train', '--help'])"],
+                               capture_output=True, text=True, timeout=120).stdout
+    for flag in ("--learning-rate", "--batch-size", "--validation-split"):
+        line = help_text.split(flag, 1)[1].split("\n  --", 1)[0]
+        assert "default" in line, (flag, line)  # each has its help

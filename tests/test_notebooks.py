@@ -64,6 +64,18 @@ def test_badges_and_install_cells_follow_the_url_in_setup_cfg(tmp_path):
     assert result.returncode == 1 and "01_image_classifier.ipynb" in result.stdout
 
 
+def test_packages_are_installed_in_the_first_code_cell_only():
+    """Issue 26 row 20: notebook 02 ran `pip install keras-hub` halfway through, which
+    can replace the TensorFlow already imported."""
+    for path in NOTEBOOKS:
+        code = [''.join(cell["source"]) for cell in json.load(open(path))["cells"]
+                if cell["cell_type"] == "code"]
+        for index, source in enumerate(code[1:], start=2):
+            assert "pip install" not in source.replace("pip install \"tl_keras", "") \
+                and '"pip", "install"' not in source, (os.path.basename(path), index)
+        assert "import tensorflow" not in code[0] and "import tl_keras" not in code[0]
+
+
 def test_notebooks_use_public_names_only():
     import tl_keras as tlk
     from tl_keras import plots

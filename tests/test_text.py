@@ -296,9 +296,23 @@ def test_cli_train_text(tmp_path, capsys):
                    "--epochs", "2", "--fine-tune-epochs", "1", "--sequence-length", "6",
                    "--export", str(tmp_path / "out")])
     assert status == 0
-    assert "Vocabulary coverage" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Vocabulary coverage" in out
     card = json.loads((tmp_path / "out" / "1" / "model_card.json").read_text())
     assert card["classes"] == ["neg", "pos"] and card["input"]["name"] == "texts"
+    # Issue 26 row 16: curves, and a last line with the exported weights' metrics,
+    # which the card carries (evaluated, not read from the training log).
+    assert (tmp_path / "out" / "1" / "training_curves.png").exists()
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("Result on the validation data, with the weights exported: ")
+    assert f"accuracy {card['metrics']['val_accuracy']:.4f}" in last
+    # Row 11: predict takes texts (a text per line) for a text model.
+    (tmp_path / "q.txt").write_text("good great movie\n\nawful bad plot\n")
+    assert main(["predict", str(tmp_path / "out"), str(tmp_path / "q.txt"), "--top", "1"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0].endswith("(texts)") and len(rows) == 3
+    assert rows[1].startswith("good great movie: ") and rows[2].startswith("awful bad plot: ")
+    assert all(row.split(": ")[1].split()[0] in ("neg", "pos") for row in rows[1:])
 
 
 @pytest.mark.compat

@@ -9,6 +9,7 @@
     tl-keras demo
 """
 
+import contextlib
 import os
 import sys
 
@@ -18,7 +19,9 @@ from tl_keras.cli_parser import training_options
 
 def main(argv=None):
     """Runs `tl-keras`; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    from tl_keras.version import __version__
+
+    args = build_parser(__version__).parse_args(argv)
     if not args.verbose:
         _quiet_tensorflow()
     if getattr(args, "strategy", None) == "multi_worker":  # before TensorFlow runs anything
@@ -70,6 +73,7 @@ def _train(args):
 
     # Everything that can be checked is checked before any work.
     _check_epochs(args)
+    split = _validation_split(args, args.validation_data)
     class_names = class_folders(args.data)
     if args.validation_data is not None and class_folders(args.validation_data) != class_names:
         raise ValueError(
@@ -90,7 +94,6 @@ def _train(args):
         input_shape=(size, size, 3), class_names=class_names,
         augmentation=args.augmentation, **kwargs,
     )
-    split = 0 if args.validation_data else args.validation_split
     train, val, class_names = tlk.image_dataset(
         args.data, image_size=(size, size), batch_size=args.batch_size,
         validation_split=split)
@@ -98,12 +101,16 @@ def _train(args):
         val, _, _ = tlk.image_dataset(args.validation_data, image_size=(size, size),
                                       batch_size=args.batch_size, validation_split=0,
                                       shuffle=False)
-    history = tlk.fit_two_phase(
-        model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
-        fine_tune_at=_number_or_name(args.fine_tune_at), learning_rate=args.learning_rate,
-        **training_options(args),
-    )
-    path = tlk.export_saved_model(model, export_dir, history=history)  # its class names
+    with _export_dir_for_the_run(export_dir):  # made now: written or refused before work
+        history = tlk.fit_two_phase(
+            model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+            fine_tune_at=_number_or_name(args.fine_tune_at),
+            learning_rate=args.learning_rate, **training_options(args),
+        )
+        metrics, result = _shipped_metrics(model, train, val)
+        if not _passes_the_gate(metrics, args.assert_accuracy_at_least, result):
+            return 1  # nothing exported
+        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics)
     if not is_chief():  # every worker takes part in the save; the chief's alone lands
         print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
         return 0
@@ -117,15 +124,76 @@ def _train(args):
         matrix = os.path.join(path, "confusion_matrix.png")
         plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
         print(f"Confusion matrix (validation): {matrix}")
-    accuracy = history.history.get("val_accuracy", history.history.get("accuracy"))
-    if args.assert_accuracy_at_least is not None:
-        final = accuracy[-1] if accuracy else float("nan")
-        if not final >= args.assert_accuracy_at_least:
-            print(f"tl-keras train: error: final accuracy {final:.4f} is below "
-                  f"--assert-accuracy-at-least {args.assert_accuracy_at_least}",
-                  file=sys.stderr)
-            return 1
+    print(result)
     return 0
+
+
+def _validation_split(args, validation_data=None):
+    """`--validation-split` checked (in [0, 1), not beside `--validation-data`);
+    its default, 0.2, when not given."""
+    split = args.validation_split
+    if split is not None and not 0 <= split < 1:
+        raise ValueError("Expected --validation-split in [0, 1). "
+                         f"Received: --validation-split {split}")
+    if validation_data is not None:
+        if split is not None:
+            raise ValueError(
+                "--validation-split and --validation-data both choose the validation data: "
+                f"pass one. Received: --validation-split {split} --validation-data "
+                f"{validation_data}")
+        return 0
+    return 0.2 if split is None else split
+
+
+@contextlib.contextmanager
+def _export_dir_for_the_run(export_dir):
+    """Creates the export directory before training, so a directory that cannot be
+    written fails in a second, not after the training; removes it again when the
+    run ends without an export and it was made for it (and is still empty)."""
+    import tensorflow as tf
+
+    existed = tf.io.gfile.isdir(export_dir)
+    try:
+        tf.io.gfile.makedirs(export_dir)
+        probe = os.path.join(export_dir, ".tl_keras_write_check")
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as error:
+        raise ValueError(f"Cannot write the export directory {export_dir} "
+                         f"({type(error).__name__}: {error}). Pass --export a directory "
+                         f"you can write. Received: --export {export_dir}") from None
+    try:
+        yield
+    finally:
+        if not existed and tf.io.gfile.isdir(export_dir) and not tf.io.gfile.listdir(
+                export_dir):
+            tf.io.gfile.rmtree(export_dir)
+
+
+def _shipped_metrics(model, train, val):
+    """The metrics of the weights about to be exported, evaluated on the validation
+    data (the training data without it): `({"val_accuracy": ...}, result line)`."""
+    data, part, name = (val, "val", "validation") if val is not None else (
+        train, "train", "training")
+    values = model.evaluate(data, verbose=0, return_dict=True)
+    metrics = {f"{part}_{key}": float(value) for key, value in values.items()}
+    shown = ", ".join(f"{key} {value:.4f}" for key, value in sorted(values.items()))
+    return metrics, f"Result on the {name} data, with the weights exported: {shown}"
+
+
+def _passes_the_gate(metrics, threshold, result):
+    """`--assert-accuracy-at-least`, checked on the weights that would ship, before
+    anything is written."""
+    if threshold is None:
+        return True
+    accuracy = metrics.get("val_accuracy", metrics.get("train_accuracy", float("nan")))
+    if accuracy >= threshold:
+        return True
+    print(result)
+    print(f"tl-keras train: error: accuracy {accuracy:.4f} of the trained weights is below "
+          f"--assert-accuracy-at-least {threshold}: nothing was exported.", file=sys.stderr)
+    return False
 
 
 def _check_epochs(args):
@@ -152,13 +220,14 @@ def _train_text(args):
 
     import tl_keras as tlk
     from tl_keras.export.layout import check_export_dir
+    from tl_keras.plots import plot_history
 
     _check_epochs(args)
+    split = _validation_split(args)
     export_dir = check_export_dir(args.export or _default_export_dir(args.data))
     train, val, class_names = tlk.text_dataset(
         args.data, text_column=args.text_column, label_column=args.label_column,
-        batch_size=args.batch_size, validation_split=args.validation_split,
-        encoding=args.encoding)
+        batch_size=args.batch_size, validation_split=split, encoding=args.encoding)
     # The dataset holds UTF-8 bytes; numpy's astype(str) would decode them as ASCII.
     texts = np.array([text.decode("utf-8") for batch, _ in train for text in batch.numpy()],
                      dtype=object)
@@ -166,12 +235,18 @@ def _train_text(args):
         args.vectors, len(class_names), texts=texts, max_tokens=args.max_tokens,
         sequence_length=args.sequence_length, encoder=args.encoder,
         class_names=class_names)
-    history = tlk.fit_two_phase(
-        model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
-        learning_rate=args.learning_rate, **training_options(args))
-    path = tlk.export_saved_model(model, export_dir, history=history)
+    with _export_dir_for_the_run(export_dir):
+        history = tlk.fit_two_phase(
+            model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+            learning_rate=args.learning_rate, **training_options(args))
+        metrics, result = _shipped_metrics(model, train, val)
+        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics)
+    curves = os.path.join(path, "training_curves.png")
+    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
     print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
           "`texts` (strings) in.")
+    print(f"Training curves: {curves}")
+    print(result)
     return 0
 
 
@@ -187,7 +262,6 @@ def _number_or_name(value):
 
 
 def _predict(args):
-    import numpy as np
     import tensorflow as tf
 
     from tl_keras.data.image_files import DEFAULT_RESIZE
@@ -201,6 +275,9 @@ def _predict(args):
             "Expected an exported model: saved_models/NAME (its latest version) or a "
             f"version directory with saved_model.pb. Received: model_dir={args.model_dir!r}"
         )
+    serve = tf.saved_model.load(version_dir).signatures["serving_default"]
+    if "texts" in serve.structured_input_signature[1]:  # a text model: texts in
+        return _predict_texts(serve, version_dir, args)
     paths, skipped, missing = scan_files(args.images)
     if missing:
         raise FileNotFoundError(f"Image files or folders not found. Received: {missing}")
@@ -215,7 +292,6 @@ def _predict(args):
     if newer and not layout.is_version_dir(args.model_dir):
         print(f"Skipped version(s) {newer}: no saved_model.pb (broken or unfinished "
               "exports).")
-    serve = tf.saved_model.load(version_dir).signatures["serving_default"]
     height, width = serve.structured_input_signature[1]["images"].shape[1:3]
     resize = layout.read_model_card(version_dir).get("resize", DEFAULT_RESIZE)
     print(f"Model: {version_dir}")
@@ -223,15 +299,51 @@ def _predict(args):
         batch = paths[start:start + 32]
         outputs = serve(images=tf.constant(load_images(batch, (height, width), resize)))
         for index, path in enumerate(batch):
-            if "classes" in outputs:
-                classes = [c.decode() for c in outputs["classes"][index].numpy()[:args.top]]
-                scores = outputs["scores"][index].numpy()[:args.top]
-            else:
-                probabilities = outputs["probabilities"][index].numpy()
-                order = np.argsort(-probabilities)[:args.top]
-                classes, scores = [str(i) for i in order], probabilities[order]
-            ranked = ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
-            print(f"{path}: {ranked}")
+            print(f"{path}: {_ranked(outputs, index, args.top)}")
+    return 0
+
+
+def _ranked(outputs, index, top):
+    """`"cat 0.910, dog 0.090"`: the top classes of one example of a signature's outputs."""
+    import numpy as np
+
+    if "classes" in outputs:
+        classes = [c.decode() for c in outputs["classes"][index].numpy()[:top]]
+        scores = outputs["scores"][index].numpy()[:top]
+    else:
+        probabilities = outputs["probabilities"][index].numpy()
+        order = np.argsort(-probabilities)[:top]
+        classes, scores = [str(i) for i in order], probabilities[order]
+    return ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
+
+
+def _predict_texts(serve, version_dir, args):
+    """`predict` for a text model: each non-empty line of the files given (`-`:
+    standard input) is one text."""
+    import tensorflow as tf
+
+    texts = []
+    for name in args.images:
+        if name == "-":
+            texts += sys.stdin.read().splitlines()
+            continue
+        if not tf.io.gfile.exists(name) or tf.io.gfile.isdir(name):
+            raise FileNotFoundError(f"Expected text files (a text per line) for a text "
+                                    f"model. Received: {name}")
+        with tf.io.gfile.GFile(name, "rb") as f:
+            texts += f.read().decode("utf-8-sig", errors="replace").splitlines()
+    texts = [text.strip() for text in texts if text.strip()]
+    if not texts:
+        print("tl-keras predict: error: no text in the files given (a text per line)",
+              file=sys.stderr)
+        return 1
+    print(f"Model: {version_dir} (texts)")
+    for start in range(0, len(texts), 32):
+        batch = texts[start:start + 32]
+        outputs = serve(texts=tf.constant(batch))
+        for index, text in enumerate(batch):
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            print(f"{shown}: {_ranked(outputs, index, args.top)}")
     return 0
 
 
@@ -245,13 +357,17 @@ def _models(args):
     from tl_keras.library import format_models
     from tl_keras.library import list_models
 
-    if not os.path.isdir(args.root):
-        print(f"No exported models under {args.root} (it does not exist yet: "
+    if args.root and args.root_option and args.root != args.root_option:
+        raise ValueError(f"Two roots given: pass one. Received: {args.root} --root "
+                         f"{args.root_option}")
+    root = args.root or args.root_option or "saved_models"
+    if not os.path.isdir(root):
+        print(f"No exported models under {root} (it does not exist yet: "
               "`tl-keras train` exports there).")
         return 0
-    entries = list_models(args.root)
+    entries = list_models(root)
     if not entries:
-        print(f"No exported models under {args.root}.")
+        print(f"No exported models under {root}.")
         return 0
     print(format_models(entries))
     return 0

@@ -3,11 +3,16 @@
 import argparse
 
 
-def build_parser():
-    """The argument parser of `tl-keras` and its subcommands."""
+def build_parser(version="unknown"):
+    """The argument parser of `tl-keras` and its subcommands.
+
+    Args:
+        version: tl_keras's version, for `--version`. Defaults to `"unknown"`.
+    """
     parser = argparse.ArgumentParser(
         prog="tl-keras", description="Transfer learning with Keras 3 and TensorFlow."
     )
+    parser.add_argument("--version", action="version", version=f"tl-keras {version}")
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's own log lines")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,12 +43,16 @@ def build_parser():
     train.add_argument("--fine-tune-at", default=None,
                        help="layer name, index, or fraction where unfreezing starts "
                             "(default: the top third)")
-    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--learning-rate", type=float, default=1e-3,
+                       help="phase 1's learning rate, for the head (default: 1e-3)")
     train.add_argument("--fine-tune-learning-rate", type=float, default=None,
                        help="phase 2's peak learning rate (default: 3e-4)")
     _add_speed_options(train)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--validation-split", type=float, default=0.2)
+    train.add_argument("--batch-size", type=int, default=32,
+                       help="images per batch, across all devices (default: 32)")
+    train.add_argument("--validation-split", type=float, default=None,
+                       help="share of --data held out for validation, in [0, 1); 0 trains "
+                            "without validation (default: 0.2; not with --validation-data)")
     train.add_argument("--validation-data", default=None,
                        help="a folder of class subfolders to validate on (instead of "
                             "splitting --data)")
@@ -74,20 +83,27 @@ def build_parser():
     text.add_argument("--epochs", type=int, default=None,
                       help="phase 1 epochs (default: as for train)")
     text.add_argument("--fine-tune-epochs", type=int, default=5)
-    text.add_argument("--learning-rate", type=float, default=1e-3)
+    text.add_argument("--learning-rate", type=float, default=1e-3,
+                      help="phase 1's learning rate (default: 1e-3)")
     text.add_argument("--fine-tune-learning-rate", type=float, default=None,
                       help="phase 2's peak learning rate (default: 3e-3 over word "
                            "vectors, else 3e-4)")
     _add_speed_options(text)
-    text.add_argument("--batch-size", type=int, default=32)
-    text.add_argument("--validation-split", type=float, default=0.2)
+    text.add_argument("--batch-size", type=int, default=32,
+                      help="texts per batch (default: 32)")
+    text.add_argument("--validation-split", type=float, default=None,
+                      help="share of --data held out for validation, in [0, 1); 0 trains "
+                           "without validation (default: 0.2)")
     text.add_argument("--export", default=None,
                       help="export directory (default: saved_models/<data file name>)")
 
-    predict = commands.add_parser("predict", help="top classes of images from an export")
+    predict = commands.add_parser(
+        "predict", help="top classes of images (or texts) from an export")
     predict.add_argument("model_dir", help="saved_models/NAME (latest version) or .../NAME/N")
-    predict.add_argument("images", nargs="+",
-                         help="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them")
+    predict.add_argument("images", nargs="+", metavar="INPUT",
+                         help="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them; "
+                              "for a text model, text files (a text per line) or - for "
+                              "standard input")
     predict.add_argument("--top", type=_positive_int, default=3,
                          help="classes to show, 1 or more (default: 3)")
 
@@ -96,8 +112,10 @@ def build_parser():
     check.add_argument("path", help="saved_models/NAME (latest version) or .../NAME/N")
 
     models = commands.add_parser("models", help="list the model library and its lineage")
-    models.add_argument("--root", default="saved_models",
+    models.add_argument("root", nargs="?", default=None,
                         help="the library's root directory (default: saved_models)")
+    models.add_argument("--root", dest="root_option", default=None, metavar="ROOT",
+                        help="the same, as an option")
 
     rank = commands.add_parser(
         "rank", help="score candidate bases on labelled images before training any")
