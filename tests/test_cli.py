@@ -103,3 +103,68 @@ def test_train_rejects_folders_that_are_not_a_dataset(tmp_path, capsys):
 def test_predict_errors(tmp_path, capsys):
     assert main(["predict", str(tmp_path), "x.jpg"]) == 2
     assert "Expected an exported model" in capsys.readouterr().err
+
+
+def test_make_image_classifier_options_reach_the_model_and_the_outputs(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Issue 26: the flags of TF Hub's make_image_classifier that tl_keras lacked."""
+    import keras
+    import tensorflow as tf
+
+    import tl_keras as tlk
+    from tl_keras.export import layout
+
+    trained = []
+
+    def fit_and_keep(model, *args, **kwargs):  # the optimizer and loss both phases ran with
+        history = fit_two_phase(model, *args, **kwargs)
+        trained.append((model.optimizer, model.loss))
+        return history
+
+    fit_two_phase = tlk.fit_two_phase
+    monkeypatch.setattr(tlk, "fit_two_phase", fit_and_keep)
+    data = _write_image_folders(tmp_path / "colours")
+    out = tmp_path / "out"
+    status = main(["train", "--data", str(data), "--base", "mobilenet_v3_small",
+                   "--weights", "none", "--image-size", "32", "--epochs", "1",
+                   "--fine-tune-epochs", "1", "--export", str(out), "--dropout", "0.3",
+                   "--l2", "1e-4", "--label-smoothing", "0.1", "--optimizer", "sgd",
+                   "--momentum", "0.8", "--augmentation", "flip,rotation=0.2,shift=0.1",
+                   "--summaries-dir", str(tmp_path / "logs"),
+                   "--tflite-output", str(tmp_path / "colours.tflite"),
+                   "--labels-output", str(tmp_path / "labels.txt")])
+    assert status == 0, capsys.readouterr().err
+    # TensorBoard logs of both phases; the labels; a TFLite model.
+    events = tf.io.gfile.glob(str(tmp_path / "logs" / "*" / "events.out.tfevents.*"))
+    assert {os.path.basename(os.path.dirname(e)) for e in events} >= {"train", "validation"}
+    assert (tmp_path / "labels.txt").read_text().splitlines() == ["blue", "red"]
+    assert (tmp_path / "colours.tflite").stat().st_size > 0
+    # Trained with the loss and optimizer asked for; exported with the head asked for.
+    (optimizer, loss), = trained
+    assert type(optimizer).__name__ == "SGD" and np.isclose(optimizer.momentum, 0.8)
+    assert loss.label_smoothing == 0.1
+    model = layout.load_keras_model(str(out / "1"))
+    assert model.head.get_layer("dropout").rate == 0.3
+    regularizer = model.head.get_layer("predictions").kernel_regularizer
+    assert isinstance(regularizer, keras.regularizers.L2) and np.isclose(regularizer.l2, 1e-4)
+    assert [type(layer).__name__ for layer in model.augmentation.layers] == [
+        "RandomFlip", "RandomRotation", "RandomTranslation"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--momentum", "0.9"], "Expected --momentum in [0, 1) with --optimizer sgd or rmsprop"),
+    (["--label-smoothing", "1"], "Expected --label-smoothing in [0, 1)"),
+    (["--augmentation", "flip,spin=0.1"], "Unknown augmentation 'spin'"),
+    (["--augmentation", "rotation"], "Expected a factor in (0, 1] for 'rotation'"),
+])
+def test_make_image_classifier_options_are_checked_before_any_work(tmp_path, capsys, args,
+                                                                   message):
+    data = _write_image_folders(tmp_path / "colours", per_class=2)
+    try:
+        status = main(["train", "--data", str(data), "--base", "vgg16", "--weights", "none",
+                       "--export", str(tmp_path / "out"), *args])
+    except SystemExit as error:  # an argument the parser itself refuses
+        status = error.code
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out")

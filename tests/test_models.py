@@ -183,3 +183,20 @@ def test_a_plain_keras_model_trains_and_exports_through_the_fallback(tmp_path):
                                   warmup=False)
     card = json.loads(open(os.path.join(path, "model_card.json")).read())
     assert card["lineage"] == [] and "features" not in card["signatures"]
+
+
+def test_an_l2_penalty_on_the_output_layer_counts_and_survives_a_round_trip(tmp_path):
+    model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3), l2=0.5)
+    kernel = model.head.get_layer("predictions").kernel
+    model(np.zeros((1, 32, 32, 3), "float32"))
+    assert np.isclose(float(sum(model.losses)), 0.5 * float(np.sum(kernel.numpy() ** 2)),
+                      rtol=1e-5)
+    model.save(str(tmp_path / "m.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "m.keras"))
+    assert loaded.l2 == 0.5
+    assert loaded.head.get_layer("predictions").kernel_regularizer.l2 == 0.5
+    assert tlk.build_model("mobilenet_v3_small", 2, weights=None,
+                           input_shape=(32, 32, 3)).get_config().get("l2") is None
+    with pytest.raises(ValueError, match=r"Expected `l2` >= 0. Received: l2=-1"):
+        tlk.build_model("mobilenet_v3_small", 2, weights=None, l2=-1)

@@ -452,5 +452,30 @@ def test_version_and_help_answer_without_importing_tensorflow():
                                 "tl_keras_cli.main(['train', '--help'])"],
                                capture_output=True, text=True, timeout=120).stdout
     for flag in ("--learning-rate", "--batch-size", "--validation-split"):
-        line = help_text.split(flag, 1)[1].split("\n  --", 1)[0]
+        line = help_text.split("\n  " + flag, 1)[1].split("\n  --", 1)[0]
         assert "default" in line, (flag, line)  # each has its help
+
+
+@pytest.mark.slow
+def test_a_hub_module_image_size_is_said_or_refused_in_one_line(tmp_path, capsys):
+    """Rows 21 and 22: a free-size module trained at 224 without a word; a wrong size
+    for a fixed-size module was Keras's "Could not automatically infer the output
+    shape" with ANSI codes."""
+    from tests.hub_fixtures import write_image_feature_vector
+
+    free = write_image_feature_vector(tmp_path / "free")
+    fixed = write_image_feature_vector(tmp_path / "fixed", size=32)
+    data = _write_image_folders(tmp_path / "colours", size=32)
+    with pytest.raises(ValueError, match=r"This TF Hub module takes 32x32 images .*Received: "
+                                         r"input_shape=\(48, 48, 3\)"):
+        tlk.load_base(fixed, input_shape=(48, 48, 3))
+    status = main(["train", "--data", str(data), "--base", fixed, "--image-size", "48",
+                   "--epochs", "1", "--fine-tune-epochs", "0",
+                   "--export", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "\x1b[" not in err
+    assert "takes 32x32 images" in err
+    assert main(["train", "--data", str(data), "--base", free, "--epochs", "1",
+                 "--fine-tune-epochs", "0", "--export", str(tmp_path / "out")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Image size: 224x224, the base's own, or 224 for a base that")

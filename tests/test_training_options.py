@@ -202,3 +202,19 @@ def test_steps_per_call_keeps_the_progress_bar_within_the_epoch():
     assert steps_per_call(20, 32) == 20 and steps_per_call(0, 32) == 1
     assert steps_per_call(600, 256) == 200
     assert steps_per_call(53, 32) == 32  # a prime count: speed first
+
+
+def test_sparse_crossentropy_with_smoothing_matches_keras_on_one_hot_labels():
+    from tl_keras.training.losses import SparseCrossentropyWithSmoothing
+
+    labels = np.array([0, 2, 1])
+    predictions = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]], "float32")
+    expected = keras.losses.CategoricalCrossentropy(label_smoothing=0.2)(
+        np.eye(3)[labels], predictions)
+    loss = SparseCrossentropyWithSmoothing(0.2)
+    np.testing.assert_allclose(loss(labels, predictions), expected, rtol=1e-6)
+    np.testing.assert_allclose(loss(labels[:, None], predictions), expected, rtol=1e-6)
+    revived = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert revived.label_smoothing == 0.2
+    with pytest.raises(ValueError, match=r"label_smoothing` in \[0, 1\).*Received"):
+        SparseCrossentropyWithSmoothing(1.0)

@@ -56,9 +56,11 @@ def build_parser(version="unknown"):
     train.add_argument("--validation-data", default=None,
                        help="a folder of class subfolders to validate on (instead of "
                             "splitting --data)")
-    train.add_argument("--augmentation", default=None, choices=["default"],
-                       help="random flips, rotations and zooms in training (the base "
-                            "then runs every epoch)")
+    train.add_argument("--augmentation", default=None, type=_augmentation_spec,
+                       help="random changes in training (the base then runs every epoch): "
+                            "default (flip,rotation=0.1,zoom=0.1), or a list of flip, "
+                            "rotation, zoom, shift, brightness, contrast with factors, "
+                            "such as flip,rotation=0.2,shift=0.1")
     train.add_argument("--alpha", type=float, default=None,
                        help="width multiplier of the MobileNet bases")
     train.add_argument("--export", default=None,
@@ -67,6 +69,8 @@ def build_parser(version="unknown"):
     train.add_argument("--assert-accuracy-at-least", type=float, default=None,
                        help="exit non-zero when the final validation accuracy is lower "
                             "(makes the command a smoke test)")
+
+    _add_make_image_classifier_options(train)
 
     text = commands.add_parser(
         "train-text", help="train a text classifier on a CSV with pre-trained embeddings")
@@ -139,6 +143,39 @@ def build_parser(version="unknown"):
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")
     return parser
+
+
+def _add_make_image_classifier_options(command):
+    """The head, loss, optimizer and output options of TF Hub's make_image_classifier."""
+    command.add_argument("--dropout", type=float, default=0.2,
+                         help="dropout before the output layer (default: 0.2)")
+    command.add_argument("--l2", type=float, default=0.0,
+                         help="L2 penalty on the output layer's kernel (default: 0, none; "
+                              "make_image_classifier used 1e-4)")
+    command.add_argument("--label-smoothing", type=float, default=0.0,
+                         help="label smoothing of the cross-entropy, in [0, 1) (default: 0)")
+    command.add_argument("--optimizer", default="adam", choices=["adam", "sgd", "rmsprop"],
+                         help="the optimizer of both phases, each at its own learning rate "
+                              "(default: adam)")
+    command.add_argument("--momentum", type=float, default=None,
+                         help="momentum of sgd or rmsprop (default: 0.9 for sgd, 0 for "
+                              "rmsprop)")
+    command.add_argument("--summaries-dir", default=None,
+                         help="write TensorBoard logs of both phases here")
+    command.add_argument("--tflite-output", default=None,
+                         help="also write the model as a TFLite file here")
+    command.add_argument("--labels-output", default=None,
+                         help="also write the class names here, one per line")
+
+
+def _augmentation_spec(value):
+    from tl_keras.models.heads import augmentation_from_spec  # imports Keras: only when used
+
+    try:
+        augmentation_from_spec(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def _add_speed_options(command):

@@ -54,8 +54,15 @@ def load(handle, *, weights=None, input_shape=None, trainable=False, **kwargs):
         )
     if input_shape is None:
         input_shape = tuple(d if d is not None else 224 for d in fixed) or (224, 224, 3)
+    elif fixed and any(f is not None and f != int(d) for f, d in zip(fixed, input_shape)):
+        sizes = "x".join("any" if d is None else str(d) for d in fixed[:2])
+        raise ValueError(
+            f"This TF Hub module takes {sizes} images (input {tuple(fixed)}); resize "
+            f"the images to that size (image_size=, --image-size), or leave the size "
+            f"out to use it. Received: input_shape={tuple(input_shape)}, "
+            f"base={os.fspath(handle)!r}")
     inputs = keras.Input(tuple(input_shape))
-    outputs = layer(inputs)  # checks the size against a fixed-size module
+    outputs = layer(inputs)
     return as_pretrained_base(keras.Model(inputs, outputs), source=SOURCE,
                               handle=os.fspath(handle), preprocessing="unit",
                               name=_module_name(handle))

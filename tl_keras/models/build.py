@@ -9,7 +9,7 @@ from tl_keras.models.transfer_model import check_class_names
 
 def build_model(base, num_classes, *, weights="imagenet", input_shape=None,
                 hidden_units=(), dropout=0.2, pooling="avg", activation="softmax",
-                augmentation=None, class_names=None, **kwargs):
+                augmentation=None, class_names=None, l2=0.0, **kwargs):
     """Builds a transfer-learning classifier over a frozen pre-trained base.
 
     The model takes RGB pixels in [0, 255] (input `images`), applies the
@@ -35,11 +35,13 @@ def build_model(base, num_classes, *, weights="imagenet", input_shape=None,
         pooling: `"avg"`, `"max"` or `"flatten"`. Defaults to `"avg"`.
         activation: `"softmax"`, `"sigmoid"` (multi-label, or binary with
             `num_classes=1`) or `None` for logits. Defaults to `"softmax"`.
-        augmentation: `None`, `"default"` (flip, rotation, zoom), a Keras layer,
-            or a list of layers. Defaults to `None`.
+        augmentation: `None`, `"default"` (flip, rotation, zoom), a spec
+            such as `"flip,rotation=0.1,zoom=0.2,shift=0.1"` (also `brightness`,
+            `contrast`), a Keras layer, or a list of layers. Defaults to `None`.
         class_names: names of the outputs, in order; export and `tl-keras
             predict` use them. Defaults to `None` (settable later:
             `model.class_names = class_names`).
+        l2: L2 penalty on the output layer's kernel. Defaults to `0.0`: none.
         **kwargs: passed to the base's builder (`alpha` for the MobileNets;
             `output_key`, `signature`, `arguments` for a TF Hub module;
             `token_pooling` for a KerasHub transformer).
@@ -61,7 +63,7 @@ def build_model(base, num_classes, *, weights="imagenet", input_shape=None,
     """
     # Every argument is checked before the base is built (which can take long).
     check_head_arguments(num_classes, hidden_units=hidden_units, dropout=dropout,
-                         pooling=pooling, activation=activation)
+                         pooling=pooling, activation=activation, l2=l2)
     check_class_names(class_names, num_classes)
     augmentation_layer(augmentation)
     base_model = load_base(base, weights=weights, input_shape=input_shape,
@@ -69,5 +71,5 @@ def build_model(base, num_classes, *, weights="imagenet", input_shape=None,
     return ImageClassifier(
         base_model, num_classes, augmentation=augmentation, pooling=pooling,
         hidden_units=hidden_units, dropout=dropout, activation=activation,
-        class_names=class_names,
+        class_names=class_names, l2=l2,
     )

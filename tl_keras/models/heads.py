@@ -6,8 +6,10 @@ POOLINGS = ("avg", "max", "flatten")
 ACTIVATIONS = ("softmax", "sigmoid", "linear", None)
 
 
-def check_head_arguments(num_classes, *, hidden_units, dropout, pooling, activation):
+def check_head_arguments(num_classes, *, hidden_units, dropout, pooling, activation, l2=0.0):
     """Raises a clear error for head arguments that cannot work."""
+    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 >= 0:
+        raise ValueError(f"Expected `l2` >= 0. Received: l2={l2!r}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(
             "Expected `num_classes` to be a positive integer (2 or more for softmax; "
@@ -53,27 +55,64 @@ def pooling_layer(pooling, feature_rank):
     return keras.layers.Identity(name="pooling")
 
 
+# What an augmentation spec's names build (pixels in [0, 255]); each takes a factor.
+AUGMENTATIONS = {
+    "flip": lambda mode: keras.layers.RandomFlip(mode or "horizontal"),
+    "rotation": lambda factor: keras.layers.RandomRotation(float(factor)),
+    "zoom": lambda factor: keras.layers.RandomZoom(float(factor)),
+    "shift": lambda factor: keras.layers.RandomTranslation(float(factor), float(factor)),
+    "brightness": lambda factor: keras.layers.RandomBrightness(float(factor),
+                                                               value_range=(0, 255)),
+    "contrast": lambda factor: keras.layers.RandomContrast(float(factor)),
+}
+DEFAULT_AUGMENTATION = "flip,rotation=0.1,zoom=0.1"
+
+
+def augmentation_from_spec(spec):
+    """The layers of a spec such as `"flip,rotation=0.1,zoom=0.2,shift=0.1"`
+    (`"default"`: flip, rotation 0.1, zoom 0.1; `flip=horizontal_and_vertical`)."""
+    spec = DEFAULT_AUGMENTATION if spec == "default" else spec
+    layers = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        name, _, value = part.partition("=")
+        if name.strip() not in AUGMENTATIONS:
+            raise ValueError(
+                f"Unknown augmentation {name.strip()!r}. Expected 'default' or a comma-"
+                f"separated list of {sorted(AUGMENTATIONS)} with factors, such as "
+                f"'flip,rotation=0.1,zoom=0.2'. Received: augmentation={spec!r}")
+        if name.strip() != "flip" and not _is_factor(value):
+            raise ValueError(
+                f"Expected a factor in (0, 1] for {name.strip()!r}, such as "
+                f"'{name.strip()}=0.1'. Received: augmentation={spec!r}")
+        try:
+            layers.append(AUGMENTATIONS[name.strip()](value.strip() or None))
+        except ValueError as error:  # Keras's own check (a flip mode it does not know)
+            raise ValueError(f"{error} Received: augmentation={spec!r}") from None
+    if not layers:
+        raise ValueError(f"Expected at least one augmentation. Received: augmentation={spec!r}")
+    return layers
+
+
+def _is_factor(value):
+    try:
+        return 0 < float(value) <= 1
+    except ValueError:
+        return False
+
+
 def augmentation_layer(augmentation):
-    """`None`, a `keras.Sequential` named `augmentation` for `"default"` or a list
-    of layers, or the given layer itself."""
+    """`None`, a `keras.Sequential` named `augmentation` for a spec string (see
+    `augmentation_from_spec`) or a list of layers, or the given layer itself."""
     if augmentation is None or isinstance(augmentation, keras.layers.Layer):
         return augmentation
     if isinstance(augmentation, str):
-        if augmentation != "default":
-            raise ValueError(
-                "Expected `augmentation` to be None, 'default', a layer or a list of "
-                f"layers. Received: augmentation={augmentation!r}"
-            )
-        layers = [
-            keras.layers.RandomFlip("horizontal"),
-            keras.layers.RandomRotation(0.1),
-            keras.layers.RandomZoom(0.1),
-        ]
+        layers = augmentation_from_spec(augmentation)
     else:
         layers = list(augmentation)
         if not all(isinstance(layer, keras.layers.Layer) for layer in layers):
             raise ValueError(
-                "Expected `augmentation` to be None, 'default', a layer or a list of "
-                f"layers. Received: augmentation={augmentation!r}"
+                "Expected `augmentation` to be None, 'default', a spec such as "
+                "'flip,rotation=0.1', a layer or a list of layers. Received: "
+                f"augmentation={augmentation!r}"
             )
     return keras.Sequential(layers, name="augmentation")

@@ -25,8 +25,9 @@ class ImageClassifier(TransferModel):
         num_classes: number of output units.
         preprocessing: a `tl_keras.Preprocessing` mode. Defaults to `None`:
             the base's own (`"none"` for a plain `keras.Model`).
-        augmentation: `None`, `"default"` (flip, rotation, zoom), a Keras layer
-            or a list of layers. Defaults to `None`.
+        augmentation: `None`, `"default"` (flip, rotation, zoom), a spec
+            such as `"flip,rotation=0.1,zoom=0.2,shift=0.1"` (also `brightness`,
+            `contrast`), a Keras layer or a list of layers. Defaults to `None`.
         pooling: `"avg"`, `"max"` or `"flatten"` over a feature map. Defaults
             to `"avg"`.
         hidden_units: units of ReLU layers in the head. Defaults to `()`.
@@ -35,6 +36,8 @@ class ImageClassifier(TransferModel):
         activation: `"softmax"`, `"sigmoid"` or `None` for logits. Defaults to
             `"softmax"`.
         class_names: names of the outputs, in order. Defaults to `None`.
+        l2: L2 penalty on the output layer's kernel (TF Hub's
+            `make_image_classifier` used 1e-4). Defaults to `0.0`: none.
         **kwargs: `keras.Model` arguments (`name`, `trainable`).
 
     Example:
@@ -48,10 +51,10 @@ class ImageClassifier(TransferModel):
 
     def __init__(self, base, num_classes, *, preprocessing=None, augmentation=None,
                  pooling="avg", hidden_units=(), dropout=0.2, activation="softmax",
-                 class_names=None, **kwargs):
+                 class_names=None, l2=0.0, **kwargs):
         hidden_units = check_head_arguments(
             num_classes, hidden_units=hidden_units, dropout=dropout, pooling=pooling,
-            activation=activation,
+            activation=activation, l2=l2,
         )
         if not isinstance(base, keras.Model):
             raise ValueError(f"Expected `base` to be a keras.Model. Received: base={base!r}")
@@ -65,7 +68,7 @@ class ImageClassifier(TransferModel):
         self.preprocessing = Preprocessing(preprocessing, name="preprocessing")
         self.pooling = pooling_layer(pooling, feature_rank)
         self.head = build_head(num_classes, hidden_units=hidden_units, dropout=dropout,
-                               activation=activation)
+                               activation=activation, l2=l2)
 
         # === Functional Model ===
         inputs = keras.Input(shape=base.input_shape[1:], name="images")
@@ -87,6 +90,7 @@ class ImageClassifier(TransferModel):
         self.pooling_mode = pooling
         self.hidden_units = hidden_units
         self.dropout = dropout
+        self.l2 = float(l2)
         self.class_names = class_names
 
     @property
@@ -109,4 +113,6 @@ class ImageClassifier(TransferModel):
         config = self._base_config(base=self.base, augmentation=self.augmentation)
         config.update(preprocessing=self.preprocessing.mode, pooling=self.pooling_mode,
                       hidden_units=list(self.hidden_units), dropout=self.dropout)
+        if self.l2:  # written only when set: files of earlier versions load unchanged
+            config.update(l2=self.l2)
         return config

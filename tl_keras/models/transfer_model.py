@@ -48,9 +48,10 @@ def check_class_names(class_names, units):
     return names
 
 
-def build_head(num_classes, *, hidden_units=(), dropout=0.2, activation="softmax"):
+def build_head(num_classes, *, hidden_units=(), dropout=0.2, activation="softmax", l2=0.0):
     """The head: optional ReLU layers, dropout, and a float32 `predictions` layer
-    (float32 even under a mixed precision policy)."""
+    (float32 even under a mixed precision policy), its kernel under an L2
+    penalty of `l2` when it is not 0."""
     layers = []
     for index, units in enumerate(hidden_units, start=1):
         if dropout:
@@ -58,8 +59,9 @@ def build_head(num_classes, *, hidden_units=(), dropout=0.2, activation="softmax
         layers.append(keras.layers.Dense(units, activation="relu", name=f"hidden_{index}"))
     if dropout:
         layers.append(keras.layers.Dropout(dropout, name="dropout"))
+    regularizer = keras.regularizers.L2(l2) if l2 else None
     layers.append(keras.layers.Dense(num_classes, activation=activation, dtype="float32",
-                                     name="predictions"))
+                                     kernel_regularizer=regularizer, name="predictions"))
     return keras.Sequential(layers, name="head")
 
 

@@ -103,3 +103,36 @@ def recompile_as_is(model):
     make = user_compile_args(model)
     if make:
         model.compile(**make())
+
+
+@keras.saving.register_keras_serializable(package="tl_keras")
+class SparseCrossentropyWithSmoothing(keras.losses.Loss):
+    """Cross-entropy on integer labels, with label smoothing (Keras's
+    `SparseCategoricalCrossentropy` has no `label_smoothing`): the labels become
+    one-hot rows smoothed towards uniform by `label_smoothing`.
+
+    Args:
+        label_smoothing: in [0, 1). Defaults to `0.1`.
+        from_logits: whether predictions are logits. Defaults to `False`.
+        **kwargs: `keras.losses.Loss` arguments (`name`, `reduction`).
+    """
+
+    def __init__(self, label_smoothing=0.1, from_logits=False,
+                 name="sparse_crossentropy_with_smoothing", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if not 0 <= label_smoothing < 1:
+            raise ValueError("Expected `label_smoothing` in [0, 1). "
+                             f"Received: label_smoothing={label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        one_hot = keras.ops.one_hot(labels, keras.ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, from_logits=self.from_logits,
+            label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing,
+                "from_logits": self.from_logits}

@@ -1,0 +1,296 @@
+"""`tl-keras train` and `train-text`: every check before the work, the gate before the
+export, and make_image_classifier's options."""
+
+import contextlib
+import os
+import sys
+
+from tl_keras.cli_parser import training_options
+from tl_keras.training.cached_training import unknown_length_is_expected
+
+
+def train(args):
+    import tl_keras as tlk
+    from tl_keras.bases import get_entry
+    from tl_keras.bases.registry import is_registered
+    from tl_keras.cluster import is_chief
+    from tl_keras.cluster import task
+    from tl_keras.data.image_folder import class_folders
+    from tl_keras.export.layout import check_export_dir
+    from tl_keras.plots import plot_history
+
+    # Everything that can be checked is checked before any work.
+    _check_epochs(args)
+    _check_head_and_optimizer(args)
+    split = _validation_split(args, args.validation_data)
+    class_names = class_folders(args.data)
+    if args.validation_data is not None and class_folders(args.validation_data) != class_names:
+        raise ValueError(
+            "The validation folder's classes differ from the training folder's: "
+            f"{class_folders(args.validation_data)} vs {class_names}. "
+            f"Received: --validation-data {args.validation_data}")
+    export_dir = check_export_dir(args.export or _default_export_dir(args.data))
+    weights = None if args.weights.lower() == "none" else args.weights
+    kwargs = alpha_for([args.base], args.alpha, "base")[args.base]
+    if args.image_size:
+        size = args.image_size
+    else:  # said: a free-size TF Hub module, for one, would otherwise pass silently
+        if is_registered(args.base):
+            size = get_entry(args.base).default_size
+            why = "the size its weights were trained at"
+        else:  # an export or a fixed-size module: its own; a free-size module: 224
+            size = tlk.load_base(args.base).input_shape[1]
+            why = "the base's own, or 224 for a base that takes any size"
+        print(f"Image size: {size}x{size}, {why} (--image-size to choose).")
+    model = tlk.build_model(
+        args.base, num_classes=len(class_names), weights=weights,
+        input_shape=(size, size, 3), class_names=class_names,
+        augmentation=args.augmentation, dropout=args.dropout, l2=args.l2, **kwargs,
+    )
+    _compile_as_asked(model, args)
+    train, val, class_names = tlk.image_dataset(
+        args.data, image_size=(size, size), batch_size=args.batch_size,
+        validation_split=split)
+    if args.validation_data:
+        val, _, _ = tlk.image_dataset(args.validation_data, image_size=(size, size),
+                                      batch_size=args.batch_size, validation_split=0,
+                                      shuffle=False)
+    with _export_dir_for_the_run(export_dir):  # made now: written or refused before work
+        history = tlk.fit_two_phase(
+            model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+            fine_tune_at=_number_or_name(args.fine_tune_at),
+            learning_rate=args.learning_rate, callbacks=_summaries(args),
+            **training_options(args),
+        )
+        metrics, result = _shipped_metrics(model, train, val)
+        if not _passes_the_gate(metrics, args.assert_accuracy_at_least, result):
+            return 1  # nothing exported
+        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics)
+    if not is_chief():  # every worker takes part in the save; the chief's alone lands
+        print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
+        return 0
+    curves = os.path.join(path, "training_curves.png")
+    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
+    print(f"Exported to {path} (classes: {', '.join(class_names)})")
+    print(f"Training curves: {curves}")
+    if val is not None:
+        from tl_keras.plots import plot_confusion_matrix
+
+        matrix = os.path.join(path, "confusion_matrix.png")
+        plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
+        print(f"Confusion matrix (validation): {matrix}")
+    _extra_outputs(model, class_names, args)
+    print(result)
+    return 0
+
+
+def _check_head_and_optimizer(args):
+    """make_image_classifier's options, checked before any work."""
+    if not 0 <= args.dropout < 1:
+        raise ValueError(f"Expected --dropout in [0, 1). Received: --dropout {args.dropout}")
+    if not args.l2 >= 0:
+        raise ValueError(f"Expected --l2 >= 0. Received: --l2 {args.l2}")
+    if not 0 <= args.label_smoothing < 1:
+        raise ValueError("Expected --label-smoothing in [0, 1). "
+                         f"Received: --label-smoothing {args.label_smoothing}")
+    if args.momentum is not None and (args.optimizer == "adam" or not 0 <= args.momentum < 1):
+        raise ValueError("Expected --momentum in [0, 1) with --optimizer sgd or rmsprop. "
+                         f"Received: --optimizer {args.optimizer} --momentum {args.momentum}")
+
+
+def _compile_as_asked(model, args):
+    """`--optimizer`, `--momentum`, `--label-smoothing`: the model compiled with them
+    (`fit_two_phase` keeps a compiled model's loss and optimizer type, and sets
+    each phase's learning rate)."""
+    import keras
+
+    from tl_keras.training.losses import SparseCrossentropyWithSmoothing
+
+    if args.optimizer == "adam" and not args.label_smoothing:
+        return  # fit_two_phase's own choice
+    momentum = args.momentum if args.momentum is not None else (
+        0.9 if args.optimizer == "sgd" else 0.0)
+    optimizer = {"adam": keras.optimizers.Adam,
+                 "sgd": lambda: keras.optimizers.SGD(momentum=momentum),
+                 "rmsprop": lambda: keras.optimizers.RMSprop(momentum=momentum)}[
+        args.optimizer]()
+    loss = (SparseCrossentropyWithSmoothing(args.label_smoothing) if args.label_smoothing
+            else keras.losses.SparseCategoricalCrossentropy())
+    model.compile(optimizer=optimizer, loss=loss,
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+
+
+def _summaries(args):
+    """`--summaries-dir`: TensorBoard logs of both phases (epochs numbered on)."""
+    if not args.summaries_dir:
+        return None
+    import keras
+
+    return [keras.callbacks.TensorBoard(log_dir=args.summaries_dir)]
+
+
+def _extra_outputs(model, class_names, args):
+    """`--labels-output` and `--tflite-output`, beside the export."""
+    import tensorflow as tf
+
+    import tl_keras as tlk
+
+    if args.labels_output:
+        with tf.io.gfile.GFile(args.labels_output, "w") as f:
+            f.write("".join(f"{name}\n" for name in class_names))
+        print(f"Labels: {args.labels_output}")
+    if args.tflite_output:
+        tlk.export_tflite(model, args.tflite_output, class_names=class_names)
+        print(f"TFLite: {args.tflite_output}")
+
+
+def _validation_split(args, validation_data=None):
+    """`--validation-split` checked (in [0, 1), not beside `--validation-data`);
+    its default, 0.2, when not given."""
+    split = args.validation_split
+    if split is not None and not 0 <= split < 1:
+        raise ValueError("Expected --validation-split in [0, 1). "
+                         f"Received: --validation-split {split}")
+    if validation_data is not None:
+        if split is not None:
+            raise ValueError(
+                "--validation-split and --validation-data both choose the validation data: "
+                f"pass one. Received: --validation-split {split} --validation-data "
+                f"{validation_data}")
+        return 0
+    return 0.2 if split is None else split
+
+
+@contextlib.contextmanager
+def _export_dir_for_the_run(export_dir):
+    """Creates the export directory before training, so a directory that cannot be
+    written fails in a second, not after the training; removes it again when the
+    run ends without an export and it was made for it (and is still empty)."""
+    import tensorflow as tf
+
+    existed = tf.io.gfile.isdir(export_dir)
+    try:
+        tf.io.gfile.makedirs(export_dir)
+        probe = os.path.join(export_dir, ".tl_keras_write_check")
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as error:
+        raise ValueError(f"Cannot write the export directory {export_dir} "
+                         f"({type(error).__name__}: {error}). Pass --export a directory "
+                         f"you can write. Received: --export {export_dir}") from None
+    try:
+        yield
+    finally:
+        if not existed and tf.io.gfile.isdir(export_dir) and not tf.io.gfile.listdir(
+                export_dir):
+            tf.io.gfile.rmtree(export_dir)
+
+
+def _shipped_metrics(model, train, val):
+    """The metrics of the weights about to be exported, evaluated on the validation
+    data (the training data without it): `({"val_accuracy": ...}, result line)`."""
+    data, part, name = (val, "val", "validation") if val is not None else (
+        train, "train", "training")
+    with unknown_length_is_expected():  # a folder's pipeline skips unreadable files
+        values = model.evaluate(data, verbose=0, return_dict=True)
+    metrics = {f"{part}_{key}": float(value) for key, value in values.items()}
+    shown = ", ".join(f"{key} {value:.4f}" for key, value in sorted(values.items()))
+    return metrics, f"Result on the {name} data, with the weights exported: {shown}"
+
+
+def _passes_the_gate(metrics, threshold, result):
+    """`--assert-accuracy-at-least`, checked on the weights that would ship, before
+    anything is written."""
+    if threshold is None:
+        return True
+    accuracy = metrics.get("val_accuracy", metrics.get("train_accuracy", float("nan")))
+    if accuracy >= threshold:
+        return True
+    print(result)
+    print(f"tl-keras train: error: accuracy {accuracy:.4f} of the trained weights is below "
+          f"--assert-accuracy-at-least {threshold}: nothing was exported.", file=sys.stderr)
+    return False
+
+
+def _check_epochs(args):
+    epochs = 1 if args.epochs is None else args.epochs  # None: chosen by fit_two_phase
+    if epochs < 0 or args.fine_tune_epochs < 0 or not epochs + args.fine_tune_epochs:
+        raise ValueError(
+            "Nothing would be trained: expected --epochs and --fine-tune-epochs >= 0, "
+            "at least one of them > 0 (an untrained model is never exported). "
+            f"Received: --epochs {args.epochs} --fine-tune-epochs {args.fine_tune_epochs}")
+
+
+def _default_export_dir(data):
+    """`saved_models/<data folder>`, or the folder above a `train` folder
+    (`pets/train` -> `saved_models/pets`)."""
+    folder = os.path.normpath(os.path.abspath(data))
+    name = os.path.basename(folder)
+    if name.lower() in ("train", "training") and os.path.basename(os.path.dirname(folder)):
+        name = os.path.basename(os.path.dirname(folder))
+    return os.path.join("saved_models", os.path.splitext(name)[0])
+
+
+def train_text(args):
+    import numpy as np
+
+    import tl_keras as tlk
+    from tl_keras.export.layout import check_export_dir
+    from tl_keras.plots import plot_history
+
+    _check_epochs(args)
+    split = _validation_split(args)
+    export_dir = check_export_dir(args.export or _default_export_dir(args.data))
+    train, val, class_names = tlk.text_dataset(
+        args.data, text_column=args.text_column, label_column=args.label_column,
+        batch_size=args.batch_size, validation_split=split, encoding=args.encoding)
+    # The dataset holds UTF-8 bytes; numpy's astype(str) would decode them as ASCII.
+    texts = np.array([text.decode("utf-8") for batch, _ in train for text in batch.numpy()],
+                     dtype=object)
+    model = tlk.build_text_model(
+        args.vectors, len(class_names), texts=texts, max_tokens=args.max_tokens,
+        sequence_length=args.sequence_length, encoder=args.encoder,
+        class_names=class_names)
+    with _export_dir_for_the_run(export_dir):
+        history = tlk.fit_two_phase(
+            model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
+            learning_rate=args.learning_rate, **training_options(args))
+        metrics, result = _shipped_metrics(model, train, val)
+        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics)
+    curves = os.path.join(path, "training_curves.png")
+    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
+    print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
+          "`texts` (strings) in.")
+    print(f"Training curves: {curves}")
+    print(result)
+    return 0
+
+
+def _number_or_name(value):
+    if value is None:
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def alpha_for(names, alpha, flag):
+    """{name: {"alpha": alpha} for a base that takes it, else {}}; `--alpha` given
+    and taken by none of `names` is an error, before any work."""
+    from tl_keras.bases.registry import get_entry
+    from tl_keras.bases.registry import is_registered
+    from tl_keras.bases.registry import list_bases
+
+    takes = {name: is_registered(name) and "alpha" in get_entry(name).feature_size_args
+             for name in names}
+    if alpha is not None and not any(takes.values()):
+        mobilenets = [n for n in list_bases() if "alpha" in get_entry(n).feature_size_args]
+        raise ValueError(f"--alpha applies to the MobileNet bases only "
+                         f"({', '.join(mobilenets)}). Received: --{flag} "
+                         f"{','.join(names)} --alpha {alpha}")
+    return {name: {"alpha": alpha} if alpha is not None and takes[name] else {}
+            for name in names}
