@@ -98,6 +98,29 @@ def test_a_vit_preset_pools_its_class_token_and_fine_tunes_with_lora(presets, tm
                                model.predict(x[:4], verbose=0), atol=1e-5)
 
 
+def test_a_vit_phase_2_without_lora_fine_tunes_weights_or_is_refused(presets, capsys):
+    """Issue 26 row 24: the top third of a ViT's layers is its pooling (the encoder
+    is one layer holding every block), so phase 2 changed no base weight while its
+    line said it fine-tuned."""
+    model = tlk.build_model(presets["vit"], num_classes=2)
+    x, y = _data()
+    before = weights_by_path(tlk.get_base(model))
+    with pytest.raises(ValueError, match=r"would unfreeze no layer with weights.*the last "
+                                         r"one is 'vit_encoder'.*lora_rank"):
+        tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, fine_tune_at=-1,
+                          verbose=0)
+    assert all(np.array_equal(v, weights_by_path(tlk.get_base(model))[p])
+               for p, v in before.items())  # refused before any work
+    tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, batch_size=8,
+                      fine_tuning=tlk.FineTuning(learning_rate=1e-2, schedule="constant"))
+    out = capsys.readouterr().out
+    assert "Phase 2 starts at 'vit_encoder', the last layer of" in out
+    assert "0 layers with weights" not in out
+    after = weights_by_path(tlk.get_base(model))
+    changed = [p for p in before if not np.array_equal(before[p], after[p])]
+    assert any("encoder" in p for p in changed)  # the blocks trained
+
+
 def test_lora_on_a_backbone_without_attention_is_refused_before_training(presets):
     model = tlk.build_model(presets["resnet"], num_classes=2)
     x, y = _data()

@@ -63,6 +63,32 @@ def test_plot_history_marks_fine_tuning(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
 
 
+def test_the_curves_legend_and_labels_overlap_nothing_and_stay_inside():
+    """Issue 26 row 18: the legend sat over the "fine-tuning" label, and the label
+    was clipped."""
+    history = _history()
+    history.stops = ({"best_epoch": 2}, {"best_epoch": 4})
+    figure = plots.plot_history(history, title="a long title for a run on a dataset")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    inside = figure.bbox
+    legend = figure.legends[0].get_window_extent(renderer)
+    texts = [t for ax in figure.axes for t in ax.texts] + [ax.title for ax in figure.axes]
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert not box.overlaps(legend), text.get_text()
+        assert inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1), \
+            text.get_text()
+    assert inside.contains(legend.x0, legend.y0) and inside.contains(legend.x1, legend.y1)
+    for ax in figure.axes:  # the legend is below the plots, not on a curve
+        assert legend.y1 <= ax.get_window_extent(renderer).y0
+    assert [t.get_text() for t in figure.legends[0].get_texts()][:3] == [
+        "training", "validation", "epoch kept (best validation loss)"]
+
+
 def test_plot_history_without_phase_two_has_no_marker():
     figure = plots.plot_history(tlk.TwoPhaseHistory(_keras_history({"loss": [1.0, 0.5]})))
     assert len(figure.axes) == 1

@@ -31,7 +31,7 @@ def plot_history(history, *, metric="accuracy", title=None):
                          f"Received: history with {sorted(values)}")
     from matplotlib.ticker import MaxNLocator
 
-    figure = _new_figure(figsize=(6 * len(panels), 4), layout="constrained")
+    figure = _new_figure(figsize=(6 * len(panels), 4.6), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, key in zip(axes, panels):
         epochs = range(1, len(values[key]) + 1)
@@ -47,15 +47,22 @@ def plot_history(history, *, metric="accuracy", title=None):
         if fine_tune_epoch is not None:
             ax.axvline(fine_tune_epoch + 0.5, color="gray", linestyle="--",
                        label="fine-tuning starts")
+            # Just above the plot area, where no curve nor legend goes.
             ax.annotate("fine-tuning", xy=(fine_tune_epoch + 0.5, 1.0),
-                        xycoords=("data", "axes fraction"), xytext=(4, -12),
-                        textcoords="offset points", color="gray")
+                        xycoords=("data", "axes fraction"), xytext=(3, 3),
+                        textcoords="offset points", color="gray", fontsize=9,
+                        annotation_clip=False)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
-        ax.set_title(key)
+        ax.set_title(key, pad=16)
         ax.grid(alpha=0.3)
-        ax.legend()
+    # One legend for both panels, below them: never over a curve or a label.
+    handles, labels = axes[0].get_legend_handles_labels()
+    labels = [label.split()[0] if label.startswith(("training ", "validation ")) else label
+              for label in labels]  # each panel's title names its metric
+    figure.legend(handles, labels,
+                  loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
     if title:
         figure.suptitle(title)
     return figure

@@ -6,9 +6,11 @@ arguments, a cache that cannot be honoured) raises here, before any work.
 
 import dataclasses
 
+import keras
 import numpy as np
 
 from tl_keras.console import fit_verbose
+from tl_keras.console import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.activation_cache import split_at_cut
@@ -77,6 +79,33 @@ class RunState:
     activations: object = None  # (train, validation, batch, hit) at the cut
 
 
+def _reaching_weights(layers, index, fine_tune_at, base_name, verbose):
+    """Phase 2's start, checked to unfreeze at least one layer with weights. The
+    default (the top third of the layers) steps back to the last layer with
+    weights when that third has none (a KerasHub ViT: one encoder layer holding
+    every block, then the pooling), with a line; an explicit `fine_tune_at`
+    that unfreezes nothing is refused before any work."""
+    trainable = [i for i, layer in enumerate(layers) if i >= index and layer.weights
+                 and not isinstance(layer, keras.layers.BatchNormalization)]
+    if trainable:
+        return index
+    with_weights = [i for i, layer in enumerate(layers) if layer.weights
+                    and not isinstance(layer, keras.layers.BatchNormalization)]
+    if fine_tune_at is not None or not with_weights:
+        raise ValueError(
+            f"Phase 2 would unfreeze no layer with weights of base '{base_name}': the "
+            f"layers from {layers[index].name!r} on hold none. Pass a fine_tune_at that "
+            "reaches a layer with weights"
+            + (f" (the last one is {layers[with_weights[-1]].name!r})" if with_weights else "")
+            + ", fine_tuning=tl_keras.FineTuning(lora_rank=...) for a KerasHub "
+            f"transformer, or fine_tune_epochs=0. Received: fine_tune_at={fine_tune_at!r}")
+    start = with_weights[-1]
+    say(f"Phase 2 starts at '{layers[start].name}', the last layer of '{base_name}' with "
+        "weights: the top third of its layers holds none (pass fine_tune_at= or, for a "
+        "transformer, FineTuning(lora_rank=...) to choose).", verbose)
+    return start
+
+
 def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, fine_tune_at,
               learning_rate, keep_best, callbacks, class_weight, batch_size, verbose,
               fine_tuning, caching, speed):
@@ -123,9 +152,12 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
     if fine_tune_at is None:
         fine_tune_at = getattr(model, "default_fine_tune_at", None)
     if fine_tune_epochs:  # validate before any work
-        index = fine_tune_index(leaf_layers(base), fine_tune_at, base.name)
+        layers = leaf_layers(base)
+        index = fine_tune_index(layers, fine_tune_at, base.name)
         if lora_rank is not None:
             lora_targets(model, lora_rank)
+        else:
+            index = _reaching_weights(layers, index, fine_tune_at, base.name, verbose)
     class_weight = _class_weight(class_weight, data.labels, train_data, units)
     verbose = fit_verbose(verbose)
     fit_args = dict(data.fit_args, callbacks=callbacks, class_weight=class_weight,
