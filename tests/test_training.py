@@ -48,6 +48,7 @@ def two_phase_run():
         # first steps leave the kernels behind them as they were.
         callbacks=[snapshots], batch_size=16, verbose=0,
         fine_tuning=tlk.FineTuning(learning_rate=1e-3, schedule="constant"),
+        keep_best="each_phase",  # what phase 2 trained, even where it does not beat phase 1
     )
     before, after_phase1 = snapshots.at_start
     return model, history, before, after_phase1, weights_by_path(model)

@@ -55,7 +55,12 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
     """Returns the model card of an export as a JSON-ready dict."""
     card_metrics = {}
     if history is not None:
+        kept = getattr(history, "kept_epoch", None)  # the epoch whose weights ship
         for key, values in history.history.items():
+            if kept is not None and kept < len(values) and values[kept] is not None \
+                    and not math.isnan(values[kept]):
+                card_metrics[key] = float(values[kept])
+                continue
             finite = [v for v in values if v is not None and not math.isnan(v)]
             if finite:
                 card_metrics[key] = float(finite[-1])

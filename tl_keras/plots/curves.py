@@ -40,7 +40,8 @@ def plot_history(history, *, metric="accuracy", title=None):
             ax.plot(epochs, values[f"val_{key}"], marker="o", markersize=3,
                     label=f"validation {key}")
         kept = [stop["best_epoch"] for stop in getattr(history, "stops", ()) or ()
-                if stop and stop.get("best_epoch") is not None]
+                if stop and stop.get("best_epoch") is not None
+                and not stop.get("rolled_back")]
         if kept and f"val_{key}" in values:
             ax.plot([e + 1 for e in kept], [values[f"val_{key}"][e] for e in kept], "*",
                     color="black", markersize=11, label="epoch kept (best validation loss)")

@@ -16,7 +16,10 @@ class TwoPhaseHistory:
             when phase 2 was skipped).
         stops: one dict per phase run (or None when nothing was watched):
             `best_epoch` (kept: its weights are the model's), `stopped_early`,
-            and `reason`, a sentence.
+            and `reason`, a sentence; phase 2's also `rolled_back` (phase 2
+            did not beat phase 1, whose weights the model keeps).
+        kept_epoch: the epoch whose weights the model holds, or `None` when
+            it holds the last epoch's.
     """
 
     def __init__(self, phase1, phase2=None, stops=(None, None)):
@@ -34,6 +37,15 @@ class TwoPhaseHistory:
         }
         self.epoch = list(range(n_first + n_second))
         self.fine_tune_epoch = n_first if phase2 is not None else None
+
+    @property
+    def kept_epoch(self):
+        first, second = (self.stops + (None, None))[:2]
+        if second is not None and not second.get("rolled_back"):
+            return second["best_epoch"]
+        if second is not None or (first is not None and self.fine_tune_epoch is None):
+            return first["best_epoch"] if first is not None else None
+        return None  # phase 2 ran unwatched: its last epoch
 
     def __repr__(self):
         return (f"TwoPhaseHistory(epochs={len(self.epoch)}, "

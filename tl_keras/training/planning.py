@@ -14,6 +14,7 @@ from tl_keras.console import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.activation_cache import split_at_cut
+from tl_keras.training.best_of_phases import check_keep_best
 from tl_keras.training.feature_cache import default_feature_cache
 from tl_keras.training.freezing import fine_tune_index
 from tl_keras.training.freezing import freeze_base
@@ -61,7 +62,7 @@ class Plan:
     cut: object  # CutModels when phase 2 runs on cached activations, else None
     no_cut_reason: object
     converge: bool  # phase 1 runs until the validation loss stops improving
-    keep_best: bool
+    keep_best: object  # False, "each_phase", or "across_phases" (True: the better phase)
     verbose: object
     schedule: str = "constant"  # phase 2's learning-rate schedule
     precision: object = None  # the mixed policy both phases compute in, or None
@@ -183,8 +184,16 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
         learning_rate=learning_rate, fine_tune_learning_rate=fine_tune_learning_rate,
         batch_size=batch_size, cache=None if reason else store, no_cache_reason=reason,
         store=store, cut=cut, no_cut_reason=cut_reason, converge=converge,
-        keep_best=bool(keep_best) and validation_data is not None, verbose=verbose,
+        keep_best=_keep_best(keep_best, validation_data), verbose=verbose,
         schedule=fine_tuning.schedule, precision=precision, lora_rank=lora_rank)
+
+
+def _keep_best(keep_best, validation_data):
+    """What the watchers keep: nothing without validation data."""
+    check_keep_best(keep_best)
+    if validation_data is None or keep_best is False:
+        return False
+    return "each_phase" if keep_best == "each_phase" else "across_phases"
 
 
 def _default_fine_tune_rate(model, lora_rank):

@@ -19,6 +19,8 @@ from tl_keras.console import plural
 from tl_keras.console import say
 from tl_keras.models.parts import get_base
 from tl_keras.training.backup import RunBackup
+from tl_keras.training.best_of_phases import keep_the_better_phase
+from tl_keras.training.best_of_phases import phase1_weights
 from tl_keras.training.cached_training import fine_tune_on_activations
 from tl_keras.training.cached_training import train_head_on_features
 from tl_keras.training.cached_training import unknown_length_is_expected
@@ -73,8 +75,12 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
         fine_tune_at: where unfreezing starts (see `tl_keras.unfreeze_base`).
             Defaults to `None`: the top third of the base.
         learning_rate: phase 1's learning rate. Defaults to `1e-3`.
-        keep_best: with validation data, end each phase with the weights of its
-            best epoch. Defaults to `True`.
+        keep_best: with validation data, `True` ends each phase with the
+            weights of its best epoch (lowest validation loss), and rolls phase
+            2 back to phase 1's weights when it did not improve on them, with a
+            line (`history.stops[1]["rolled_back"]`); `"each_phase"` keeps
+            phase 2's best even then; `False` keeps the last epoch's. Defaults
+            to `True`.
         fine_tuning: a `tl_keras.FineTuning`: phase 2's learning rate and
             schedule, or LoRA adapters. Defaults to `None`: `FineTuning()`.
         caching: a `tl_keras.Caching`: what each phase computes once. Defaults
@@ -137,7 +143,16 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             phase1, stop1 = _phase1(plan, run, trained)
             phase2 = stop2 = None
             if fine_tune_epochs:
+                # Phase 1's weights, to ship if phase 2 does not beat them (not on a
+                # run resumed inside phase 2: those weights are gone).
+                saved = (phase1_weights(trained) if plan.keep_best == "across_phases"
+                         and stop1 is not None and not (
+                             run.backup is not None and run.backup.epochs_done(2))
+                         else None)
                 phase2, stop2 = run_watched(plan, run, 2, _fine_tune, trained)
+                if saved is not None and stop2 is not None:
+                    stop2 = keep_the_better_phase(trained, saved, phase1, phase2, stop2,
+                                                  plan.verbose)
         if run.backup is not None:
             run.backup.finish()
     return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))

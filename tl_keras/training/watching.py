@@ -33,7 +33,7 @@ def run_watched(plan, run, phase, train, model):
         resume = lambda trained: backup.watcher_state(phase, trained, initial)  # noqa: E731
     watcher = ResumableEarlyStopping(
         monitor="val_loss", patience=CONVERGENCE_PATIENCE if converge else epochs,
-        restore_best_weights=plan.keep_best, min_delta=1e-4 if converge else 0.0,
+        restore_best_weights=bool(plan.keep_best), min_delta=1e-4 if converge else 0.0,
         resume=resume)
     history = _joined(backup, phase, train(model, plan, run, [watcher] + extra))
     done = len(history.history.get("val_loss", []))
