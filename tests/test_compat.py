@@ -157,13 +157,6 @@ def test_tf_variable_is_the_tensorflow_variable_behind_a_keras_variable():
     assert not strategy.extended.variable_created_in_scope(compat.tf_variable(variable))
 
 
-def test_tfds_not_found_error_is_what_tfds_raises_for_an_unknown_name():
-    import tensorflow_datasets as tfds
-
-    with pytest.raises(compat.tfds_not_found_error(tfds)):
-        tfds.builder("no_such_dataset_anywhere")
-
-
 def test_the_op_registry_the_keras_free_probe_asks_knows_ops_by_name():
     from tensorflow.python.framework import op_def_registry
 

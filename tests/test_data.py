@@ -230,3 +230,15 @@ def test_a_tfds_failure_that_is_not_the_network_is_not_called_one(monkeypatch):
     monkeypatch.setattr(tfds, "load", broken)
     with pytest.raises(ValueError, match="Unknown split 'trian'"):
         tlk.image_dataset("tfds:tf_flowers", image_size=32)
+
+
+def test_tfds_not_found_error_is_what_tfds_raises_for_an_unknown_name():
+    """Pins `tl_keras.compat.tfds_not_found_error`. Not a compat test: in the
+    TensorFlow 2.18 corner, TFDS's pinned tensorflow-metadata needs a newer protobuf
+    than TensorFlow 2.18 allows, and `tensorflow_datasets.core` fails to import."""
+    import tensorflow_datasets as tfds
+
+    from tl_keras import compat
+
+    with pytest.raises(compat.tfds_not_found_error(tfds)):
+        tfds.builder("no_such_dataset_anywhere")

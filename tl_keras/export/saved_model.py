@@ -108,11 +108,13 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             "Exporting without class names: serving returns `probabilities` only (no "
             "`classes`, no `scores`, no `classify` signature). Pass class_names=[...] "
             "or set model.class_names to serve class names.", UserWarning, stacklevel=2)
+    automatic = version is None
     version = layout.next_version(export_dir, version)
     # With several workers, the others write into a temporary directory (saving
     # is collective) that is removed: only the chief's export remains.
-    with written_by_chief(export_dir) as target, \
-            staging.staged_version(target, version) as version_dir:
+    with written_by_chief(export_dir) as target, staging.staged_version(
+            target, version, renumber=_renumber(target) if automatic else None) as staged:
+        version_dir = staged.path
         _write_saved_model(model, version_dir, class_names, chosen, top_k, resize)
         layout.write_labels(version_dir, class_names)
         if warmup:
@@ -122,7 +124,20 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             model, export_dir, version, class_names, history, metrics, signatures=chosen,
             top_k=top_k, resize=resize))
         layout.save_keras_model(model, version_dir)
-    return os.path.join(export_dir, str(version))
+    return os.path.join(export_dir, str(staged.version))
+
+
+def _renumber(export_dir):
+    """For a version chosen automatically that another export took meanwhile: the
+    next free number, written into the staged version's card."""
+    def renumber(staged_dir):
+        version = layout.next_version(export_dir)
+        card = layout.read_model_card(staged_dir)
+        card["version"] = version
+        layout.write_model_card(staged_dir, card)
+        return version
+
+    return renumber
 
 
 def _write_saved_model(model, path, class_names, signatures, top_k, resize):

@@ -11,6 +11,7 @@ locks may not reach) is removed only once it is older than a day.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import socket
@@ -27,30 +28,57 @@ LOCK_SUFFIX = ".lock"
 FOREIGN_AGE_SECONDS = 24 * 3600
 
 
+class StagedVersion:
+    """Where a version is being written (`path`), and the version it lands as
+    (`version`, final once the `staged_version` block has ended)."""
+
+    def __init__(self, path, version):
+        self.path, self.version = path, version
+
+
 @contextlib.contextmanager
-def staged_version(export_dir, version):
-    """Yields a temporary directory to write version `version` into; on success
-    renames it to `export_dir/<version>` in one step, on failure removes it.
+def staged_version(export_dir, version, *, renumber=None):
+    """Yields a `StagedVersion` whose `path`, a temporary directory, receives the
+    version; on success renames it to `export_dir/<version>` in one step, on
+    failure removes it.
 
     TF Serving ignores names that are not integers, so it never sees a
     half-written version. Temporaries left by writers that died are removed.
+    When another writer took the number meanwhile, a version chosen
+    automatically (`renumber` given: a function of the temporary directory
+    that returns the next free number, after updating what records it) lands
+    under the next free number; a version asked for is never overwritten.
     """
     os.makedirs(export_dir, exist_ok=True)
     remove_abandoned_temporaries(export_dir)
-    final_dir = os.path.join(export_dir, str(version))
     tmp_dir = os.path.join(export_dir, f"{TEMPORARY_PREFIX}{version}-{uuid.uuid4().hex[:12]}")
+    staged = StagedVersion(tmp_dir, version)
     with writer_lock(tmp_dir + LOCK_SUFFIX):
         try:
-            yield tmp_dir
-            if os.path.exists(final_dir):
-                raise FileExistsError(
-                    f"Version {version} appeared in {export_dir} while exporting; it was "
-                    f"not overwritten. Received: version={version}"
-                )
-            os.rename(tmp_dir, final_dir)  # atomic: TF Serving sees all or nothing
+            yield staged
+            while not _renamed(tmp_dir, os.path.join(export_dir, str(staged.version))):
+                if renumber is None:
+                    raise FileExistsError(
+                        f"Version {staged.version} appeared in {export_dir} while exporting; "
+                        f"it was not overwritten. Received: version={staged.version}")
+                staged.version = renumber(tmp_dir)
         finally:
             if os.path.exists(tmp_dir):
                 shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _renamed(tmp_dir, final_dir):
+    """Renames in one step (TF Serving sees all or nothing); False when `final_dir`
+    exists: rename refuses a non-empty target, so two writers never both win."""
+    if os.path.exists(final_dir):
+        return False
+    try:
+        os.rename(tmp_dir, final_dir)
+    except OSError as error:
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
+        raise
+    return True
 
 
 @contextlib.contextmanager
