@@ -66,3 +66,37 @@ def test_a_killed_run_resumes_in_phase_1_then_in_phase_2(tmp_path):
     assert len(result["val_loss"]) == 10  # every epoch once, history joined
     assert result["val_loss"][:6] == pytest.approx(state["logs"]["1"]["val_loss"])
     assert not backup_dir.exists()  # a finished run leaves no backup
+
+
+def test_a_backup_on_another_filesystem_resumes_and_is_removed_at_the_end(capsys):
+    """The backup goes through tf.io.gfile (ram:// here, gs:// on a cluster)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import tl_keras as tlk
+    from tests.conftest import random_images
+    from tests.conftest import small_image_classifier
+
+    class Interrupted(Exception):
+        pass
+
+    class StopAfterTwoEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise Interrupted()
+
+    images, labels = random_images(16, size=16), np.array([0, 1] * 8)
+    backup = "ram://tl_keras_test_backup"
+    options = tlk.Distribution(backup_dir=backup)
+    with pytest.raises(Interrupted):
+        tlk.fit_two_phase(small_image_classifier(), (images, labels), epochs=3,
+                          fine_tune_epochs=1, batch_size=8, distribution=options,
+                          callbacks=[StopAfterTwoEpochs()])
+    assert "state.json" in tf.io.gfile.listdir(backup)
+    capsys.readouterr()
+    history = tlk.fit_two_phase(small_image_classifier(), (images, labels), epochs=3,
+                                fine_tune_epochs=1, batch_size=8, distribution=options)
+    assert f"Resuming from the backup in {backup}: phase 1" in capsys.readouterr().out
+    assert len(history.history["loss"]) == 4
+    assert not tf.io.gfile.exists(backup)  # a finished run removes its backup

@@ -15,6 +15,7 @@ import socket
 import urllib.parse
 
 import keras
+import tensorflow as tf
 
 from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.errors import DownloadError
@@ -54,12 +55,12 @@ def claims_text(embeddings):
 def is_preset_dir(path):
     """Whether `path` holds a KerasHub preset: a `config.json` of a KerasHub class."""
     config = os.path.join(path, "config.json")
-    if not os.path.isfile(config):
+    if not tf.io.gfile.exists(config):
         return False
     try:
-        with open(config, encoding="utf-8") as f:
+        with tf.io.gfile.GFile(config, "r") as f:
             registered = json.load(f).get("registered_name", "")
-    except (OSError, ValueError):
+    except (OSError, ValueError, tf.errors.OpError):
         return False
     return isinstance(registered, str) and registered.startswith("keras_hub>")
 
@@ -118,8 +119,8 @@ def preset_version(handle):
     if kaggle.startswith("kaggle://") and kaggle.rsplit("/", 1)[-1].isdigit():
         return f"kaggle {kaggle.rsplit('/', 1)[-1]}"
     metadata = os.path.join(handle, "metadata.json")
-    if os.path.isfile(metadata):
-        with open(metadata, encoding="utf-8") as f:
+    if tf.io.gfile.exists(metadata):
+        with tf.io.gfile.GFile(metadata, "r") as f:
             return f"keras_hub {json.load(f).get('keras_hub_version')}"
     return None
 

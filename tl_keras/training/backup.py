@@ -13,12 +13,13 @@ history joined; a finished run removes its backup.
 
 import copy
 import hashlib
+import io
 import json
 import os
-import shutil
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tl_keras.cluster import is_chief
 from tl_keras.console import say
@@ -44,8 +45,8 @@ class RunBackup:
         self.model = model
         self.state = {}
         path = os.path.join(self.directory, STATE)
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as f:
+        if tf.io.gfile.exists(path):  # any filesystem: shared storage across workers
+            with tf.io.gfile.GFile(path, "r") as f:
                 self.state = json.load(f)
             if self.state.get("model") != _signature(model):
                 raise ValueError(
@@ -133,10 +134,10 @@ class RunBackup:
             return
         for name in (STATE, WEIGHTS, BEST_WEIGHTS, OPTIMIZER):
             path = os.path.join(self.directory, name)
-            if os.path.exists(path):
-                os.remove(path)
-        if os.path.isdir(self.directory) and not os.listdir(self.directory):
-            shutil.rmtree(self.directory, ignore_errors=True)
+            if tf.io.gfile.exists(path):
+                tf.io.gfile.remove(path)
+        if tf.io.gfile.isdir(self.directory) and not tf.io.gfile.listdir(self.directory):
+            tf.io.gfile.rmtree(self.directory)
 
     # === Writing ===
 
@@ -146,7 +147,7 @@ class RunBackup:
 
     def save(self, phase, epoch_in_phase, logs, trained, best):
         if self.writes:
-            os.makedirs(self.directory, exist_ok=True)
+            tf.io.gfile.makedirs(self.directory)
         self._replace(lambda path: self.model.save_weights(path),
                       os.path.join(self.directory, WEIGHTS))
         if best is not None and best.get("new"):
@@ -154,7 +155,7 @@ class RunBackup:
                           os.path.join(self.directory, BEST_WEIGHTS))
         optimizer = trained.optimizer
         values = {f"v{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
-        self._replace(lambda path: np.savez(path, **values),
+        self._replace(lambda path: _write_arrays(path, values),
                       os.path.join(self.directory, OPTIMIZER))
         state = copy.deepcopy(self.state)
         state["model"] = _signature(self.model)
@@ -174,12 +175,12 @@ class RunBackup:
         """Sets the optimizer of the model being trained to its saved state,
         when the backup is of the same phase and the variables match."""
         path = os.path.join(self.directory, OPTIMIZER)
-        if not os.path.isfile(path):
+        if not tf.io.gfile.exists(path):
             return
         optimizer = trained.optimizer
         if not optimizer.built:
             optimizer.build(trained.trainable_variables)
-        with np.load(path) as saved:
+        with tf.io.gfile.GFile(path, "rb") as f, np.load(io.BytesIO(f.read())) as saved:
             values = [saved[f"v{i}"] for i in range(len(saved.files))]
         variables = optimizer.variables
         if len(values) == len(variables) and all(
@@ -225,9 +226,17 @@ def _replace(write, path):
     directory, name = os.path.split(path)
     temporary = os.path.join(directory, f"writing-{name}")  # keeps the suffix Keras checks
     write(temporary)
-    os.replace(temporary, path)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
 def _write_json(path, value):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(value, f)
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(json.dumps(value))
+
+
+def _write_arrays(path, values):
+    """`np.savez` through `tf.io.gfile` (NumPy writes local files only)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **values)
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(buffer.getvalue())
