@@ -140,3 +140,28 @@ def test_an_exported_base_is_cut_inside_its_inner_model(tmp_path, capsys):
         np.testing.assert_allclose(cached[key], plain[key], rtol=1e-4, atol=1e-6,
                                    err_msg=key)
     np.testing.assert_allclose(results[True][1], results[False][1], rtol=1e-4)
+
+
+@pytest.mark.parametrize("fine_tune_epochs", [0, 2])
+def test_a_model_trained_on_cached_data_reloads_with_its_optimizer(fine_tune_epochs,
+                                                                  tmp_path):
+    """Issue 26 row 15: the head trained on cached features left the model's own
+    optimizer unbuilt, so `load_model` warned "Skipping variable loading for
+    optimizer"; the model now carries the state its trainers reached."""
+    import warnings
+
+    keras.utils.set_random_seed(0)
+    model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3))
+    x, y = _toy()
+    tlk.fit_two_phase(model, (x, y), (x, y), epochs=2, fine_tune_epochs=fine_tune_epochs,
+                      batch_size=8, fine_tune_at="block5_conv2", verbose=0)
+    # 2 steps an epoch: phase 1's head, then phase 2's top, each on its own optimizer.
+    assert int(model.optimizer.iterations.numpy()) == 2 * (fine_tune_epochs or 2)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = keras.saving.load_model(path)
+    assert [str(w.message) for w in caught if "optimizer" in str(w.message)] == []
+    for saved, loaded in zip(model.optimizer.variables, again.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(loaded), np.asarray(saved))

@@ -89,7 +89,8 @@ def world(tmp_path_factory):
     images, labels = next(iter(train))
     names = {
         "tl_keras": tl_keras, "tlk": tl_keras, "keras": keras, "np": np, "tf": tf,
-        "model": model, "train": train, "val": val, "class_names": class_names,
+        "model": model, "train": train, "val": val, "test": val,
+        "class_names": class_names,
         "history": history, "train_texts": reviews, "x": images.numpy(),
         "y": labels.numpy(), "new_camera_images": images.numpy() * 0.5 + 60,
     }

@@ -15,6 +15,7 @@ from tests.kerashub_fixtures import reviews
 from tests.kerashub_fixtures import write_bert_preset
 from tests.kerashub_fixtures import write_resnet_preset
 from tests.kerashub_fixtures import write_vit_preset
+from tl_keras.training.freezing import fine_tuning_units
 
 # End to end (training, exporting, subprocesses): the full tier, `make test`.
 pytestmark = pytest.mark.slow
@@ -98,27 +99,32 @@ def test_a_vit_preset_pools_its_class_token_and_fine_tunes_with_lora(presets, tm
                                model.predict(x[:4], verbose=0), atol=1e-5)
 
 
-def test_a_vit_phase_2_without_lora_fine_tunes_weights_or_is_refused(presets, capsys):
-    """Issue 26 row 24: the top third of a ViT's layers is its pooling (the encoder
-    is one layer holding every block), so phase 2 changed no base weight while its
-    line said it fine-tuned."""
+def test_a_vit_phase_2_without_lora_fine_tunes_its_top_blocks_or_is_refused(presets, capsys):
+    """Issue 26 row 24: the encoder is one layer holding every block, so the top
+    third of the base's layers was its pooling and phase 2 changed no base weight
+    while its line said it fine-tuned. Positions now count the encoder's blocks."""
     model = tlk.build_model(presets["vit"], num_classes=2)
     x, y = _data()
     before = weights_by_path(tlk.get_base(model))
     with pytest.raises(ValueError, match=r"would unfreeze no layer with weights.*the last "
-                                         r"one is 'vit_encoder'.*lora_rank"):
+                                         r"one is 'ln'.*lora_rank"):
         tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, fine_tune_at=-1,
                           verbose=0)
     assert all(np.array_equal(v, weights_by_path(tlk.get_base(model))[p])
                for p, v in before.items())  # refused before any work
+    units = [layer.name for layer in fine_tuning_units(tlk.get_base(model))]
+    assert units[2:6] == ["transformer_block_1", "transformer_block_2", "dropout", "ln"]
     tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=1, batch_size=8,
+                      fine_tune_at="transformer_block_2",
                       fine_tuning=tlk.FineTuning(learning_rate=1e-2, schedule="constant"))
     out = capsys.readouterr().out
-    assert "Phase 2 starts at 'vit_encoder', the last layer of" in out
     assert "0 layers with weights" not in out
     after = weights_by_path(tlk.get_base(model))
-    changed = [p for p in before if not np.array_equal(before[p], after[p])]
-    assert any("encoder" in p for p in changed)  # the blocks trained
+    block_2 = [p for p in before if "transformer_block_2" in p]
+    block_1 = [p for p in before if "transformer_block_1" in p]
+    assert block_2 and block_1
+    assert any(not np.array_equal(before[p], after[p]) for p in block_2)  # the top trained
+    assert all(np.array_equal(before[p], after[p]) for p in block_1)  # the one below did not
 
 
 def test_lora_on_a_backbone_without_attention_is_refused_before_training(presets):

@@ -479,3 +479,28 @@ def test_a_hub_module_image_size_is_said_or_refused_in_one_line(tmp_path, capsys
                  "--fine-tune-epochs", "0", "--export", str(tmp_path / "out")]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("Image size: 224x224, the base's own, or 224 for a base that")
+
+
+def test_tensorflow_retracing_warning_is_dropped_while_tl_keras_trains():
+    """Row 15: a run compiles several models (the head, the top, one per ranked
+    base), which TensorFlow reports as the caller's retracing; other warnings pass."""
+    import logging
+
+    from tl_keras.console import no_retracing_warnings
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = tf.get_logger()
+    logger.addHandler(handler)
+    try:
+        with no_retracing_warnings():
+            logger.warning("5 out of the last 7 calls to <function f> triggered "
+                           "tf.function retracing. Tracing is expensive")
+            logger.warning("a warning of its own")
+        logger.warning("6 out of the last 8 calls to <function g> triggered "
+                       "tf.function retracing.")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage()[:20] for r in records] == ["a warning of its own",
+                                                      "6 out of the last 8 "]

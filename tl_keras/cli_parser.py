@@ -66,10 +66,7 @@ def build_parser(version="unknown"):
     train.add_argument("--export", default=None,
                        help="export directory (default: saved_models/<data folder name>, "
                             "or the folder above a 'train' folder)")
-    train.add_argument("--assert-accuracy-at-least", type=float, default=None,
-                       help="exit non-zero when the final validation accuracy is lower "
-                            "(makes the command a smoke test)")
-
+    _add_evaluation_options(train, "a folder of class subfolders")
     _add_make_image_classifier_options(train)
 
     text = commands.add_parser(
@@ -100,6 +97,7 @@ def build_parser(version="unknown"):
                            "without validation (default: 0.2)")
     text.add_argument("--export", default=None,
                       help="export directory (default: saved_models/<data file name>)")
+    _add_evaluation_options(text, "a file like --data")
 
     predict = commands.add_parser(
         "predict", help="top classes of images (or texts) from an export")
@@ -143,6 +141,26 @@ def build_parser(version="unknown"):
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")
     return parser
+
+
+def _add_evaluation_options(command, what):
+    """The test set, calibration and the gate: the final, honest figures."""
+    command.add_argument("--test-data", default=None,
+                         help=f"{what} to test the exported weights on (nothing in "
+                              "training reads it); its figures go to the card and the "
+                              "last line")
+    command.add_argument("--test-split", type=float, default=0.0,
+                         help="share of --data held out as the test set, by the same "
+                              "stable hash as the validation split (default: 0, none)")
+    command.add_argument("--calibrate", action=argparse.BooleanOptionalAction,
+                         default=True,
+                         help="fit a temperature on the validation data so the served "
+                              "probabilities are calibrated (default: on when there is "
+                              "validation data)")
+    command.add_argument("--assert-accuracy-at-least", type=float, default=None,
+                         help="exit non-zero, exporting nothing, when the accuracy of the "
+                              "weights that would ship is lower: on the test data when "
+                              "there is one, else the validation data")
 
 
 def _add_make_image_classifier_options(command):

@@ -3,13 +3,30 @@ export, and make_image_classifier's options."""
 
 import contextlib
 import os
-import sys
 
+from tl_keras.cli_evaluation import check_test_split
+from tl_keras.cli_evaluation import final_figures
+from tl_keras.cli_evaluation import passes_the_gate
+from tl_keras.cli_evaluation import split_sides
 from tl_keras.cli_parser import training_options
-from tl_keras.training.cached_training import unknown_length_is_expected
 
 
 def train(args):
+    """`tl-keras train`: an image classifier from a folder of class folders.
+
+    Checks every argument, the class folders and the export directory before any
+    work; builds the model on `--base` at the image size said in the first line;
+    trains both phases; evaluates the weights that would ship and applies
+    `--assert-accuracy-at-least` to them; then exports (TF Serving's versioned
+    layout, with the card, the training curves and, with validation data, the
+    confusion matrix) and writes `--labels-output` and `--tflite-output`.
+
+    Args:
+        args: the parsed `argparse.Namespace` of `tl-keras train`.
+
+    Returns:
+        The exit status: 0 exported, 1 the gate failed (nothing written).
+    """
     import tl_keras as tlk
     from tl_keras.bases import get_entry
     from tl_keras.bases.registry import is_registered
@@ -23,12 +40,14 @@ def train(args):
     _check_epochs(args)
     _check_head_and_optimizer(args)
     split = _validation_split(args, args.validation_data)
+    test_split = check_test_split(args)
     class_names = class_folders(args.data)
-    if args.validation_data is not None and class_folders(args.validation_data) != class_names:
-        raise ValueError(
-            "The validation folder's classes differ from the training folder's: "
-            f"{class_folders(args.validation_data)} vs {class_names}. "
-            f"Received: --validation-data {args.validation_data}")
+    for flag, folder in (("--validation-data", args.validation_data),
+                         ("--test-data", args.test_data)):
+        if folder is not None and class_folders(folder) != class_names:
+            raise ValueError(
+                f"The {flag[2:-5]} folder's classes differ from the training folder's: "
+                f"{class_folders(folder)} vs {class_names}. Received: {flag} {folder}")
     export_dir = check_export_dir(args.export or _default_export_dir(args.data))
     weights = None if args.weights.lower() == "none" else args.weights
     kwargs = alpha_for([args.base], args.alpha, "base")[args.base]
@@ -48,13 +67,15 @@ def train(args):
         augmentation=args.augmentation, dropout=args.dropout, l2=args.l2, **kwargs,
     )
     _compile_as_asked(model, args)
-    train, val, class_names = tlk.image_dataset(
+    train, val, test, class_names = split_sides(tlk.image_dataset(
         args.data, image_size=(size, size), batch_size=args.batch_size,
-        validation_split=split)
-    if args.validation_data:
-        val, _, _ = tlk.image_dataset(args.validation_data, image_size=(size, size),
-                                      batch_size=args.batch_size, validation_split=0,
-                                      shuffle=False)
+        validation_split=split, test_split=test_split))
+    for folder, side in ((args.validation_data, "val"), (args.test_data, "test")):
+        if folder:
+            read, _, _ = tlk.image_dataset(folder, image_size=(size, size),
+                                           batch_size=args.batch_size, validation_split=0,
+                                           shuffle=False)
+            val, test = (read, test) if side == "val" else (val, read)
     with _export_dir_for_the_run(export_dir):  # made now: written or refused before work
         history = tlk.fit_two_phase(
             model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
@@ -62,10 +83,12 @@ def train(args):
             learning_rate=args.learning_rate, callbacks=_summaries(args),
             **training_options(args),
         )
-        metrics, result = _shipped_metrics(model, train, val)
-        if not _passes_the_gate(metrics, args.assert_accuracy_at_least, result):
+        metrics, report, result = final_figures(model, train, val, test, args)
+        if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result,
+                               "train"):
             return 1  # nothing exported
-        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics)
+        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
+                                      test_report=report)
     if not is_chief():  # every worker takes part in the save; the chief's alone lands
         print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
         return 0
@@ -80,7 +103,7 @@ def train(args):
         plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
         print(f"Confusion matrix (validation): {matrix}")
     _extra_outputs(model, class_names, args)
-    print(result)
+    print("\n".join(result))
     return 0
 
 
@@ -187,32 +210,6 @@ def _export_dir_for_the_run(export_dir):
             tf.io.gfile.rmtree(export_dir)
 
 
-def _shipped_metrics(model, train, val):
-    """The metrics of the weights about to be exported, evaluated on the validation
-    data (the training data without it): `({"val_accuracy": ...}, result line)`."""
-    data, part, name = (val, "val", "validation") if val is not None else (
-        train, "train", "training")
-    with unknown_length_is_expected():  # a folder's pipeline skips unreadable files
-        values = model.evaluate(data, verbose=0, return_dict=True)
-    metrics = {f"{part}_{key}": float(value) for key, value in values.items()}
-    shown = ", ".join(f"{key} {value:.4f}" for key, value in sorted(values.items()))
-    return metrics, f"Result on the {name} data, with the weights exported: {shown}"
-
-
-def _passes_the_gate(metrics, threshold, result):
-    """`--assert-accuracy-at-least`, checked on the weights that would ship, before
-    anything is written."""
-    if threshold is None:
-        return True
-    accuracy = metrics.get("val_accuracy", metrics.get("train_accuracy", float("nan")))
-    if accuracy >= threshold:
-        return True
-    print(result)
-    print(f"tl-keras train: error: accuracy {accuracy:.4f} of the trained weights is below "
-          f"--assert-accuracy-at-least {threshold}: nothing was exported.", file=sys.stderr)
-    return False
-
-
 def _check_epochs(args):
     epochs = 1 if args.epochs is None else args.epochs  # None: chosen by fit_two_phase
     if epochs < 0 or args.fine_tune_epochs < 0 or not epochs + args.fine_tune_epochs:
@@ -233,6 +230,19 @@ def _default_export_dir(data):
 
 
 def train_text(args):
+    """`tl-keras train-text`: a text classifier from a CSV, TSV or `text<TAB>label`
+    file, on word vectors (`--vectors`) adapted to the training texts.
+
+    Checks the arguments and the export directory before any work, reads the
+    file as UTF-8 (or `--encoding`), trains both phases, evaluates the weights
+    that ship and exports them with `texts` (strings) in, the card and curves.
+
+    Args:
+        args: the parsed `argparse.Namespace` of `tl-keras train-text`.
+
+    Returns:
+        The exit status: 0 exported.
+    """
     import numpy as np
 
     import tl_keras as tlk
@@ -241,10 +251,18 @@ def train_text(args):
 
     _check_epochs(args)
     split = _validation_split(args)
+    test_split = check_test_split(args)
     export_dir = check_export_dir(args.export or _default_export_dir(args.data))
-    train, val, class_names = tlk.text_dataset(
-        args.data, text_column=args.text_column, label_column=args.label_column,
-        batch_size=args.batch_size, validation_split=split, encoding=args.encoding)
+    read = dict(text_column=args.text_column, label_column=args.label_column,
+                batch_size=args.batch_size, encoding=args.encoding)
+    train, val, test, class_names = split_sides(tlk.text_dataset(
+        args.data, validation_split=split, test_split=test_split, **read))
+    if args.test_data:
+        test, _, test_names = tlk.text_dataset(args.test_data, validation_split=0, **read)
+        if test_names != class_names:
+            raise ValueError(f"The test data's labels differ from the training data's: "
+                             f"{test_names} vs {class_names}. Received: --test-data "
+                             f"{args.test_data}")
     # The dataset holds UTF-8 bytes; numpy's astype(str) would decode them as ASCII.
     texts = np.array([text.decode("utf-8") for batch, _ in train for text in batch.numpy()],
                      dtype=object)
@@ -256,14 +274,18 @@ def train_text(args):
         history = tlk.fit_two_phase(
             model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
             learning_rate=args.learning_rate, **training_options(args))
-        metrics, result = _shipped_metrics(model, train, val)
-        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics)
+        metrics, report, result = final_figures(model, train, val, test, args)
+        if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result,
+                               "train-text"):
+            return 1  # nothing exported
+        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
+                                      test_report=report)
     curves = os.path.join(path, "training_curves.png")
     plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
     print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
           "`texts` (strings) in.")
     print(f"Training curves: {curves}")
-    print(result)
+    print("\n".join(result))
     return 0
 
 

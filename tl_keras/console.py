@@ -1,5 +1,7 @@
 """What tl_keras prints: every line goes through `say`, which `verbose=0` silences."""
 
+import contextlib
+import logging
 import sys
 
 
@@ -39,3 +41,24 @@ def is_interactive():
 def plural(count, noun):
     """`"1 epoch"`, `"5 epochs"`."""
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+class _NotRetracing(logging.Filter):
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def no_retracing_warnings():
+    """Drops TensorFlow's "calls ... triggered tf.function retracing" warning
+    while tl_keras trains or predicts. A run compiles several models (the head
+    on features, the unfrozen top, the whole model; one per candidate base
+    when ranking), each with its own step function, which TensorFlow counts as
+    retracing and blames on the caller's loop. Other warnings pass."""
+    logger = logging.getLogger("tensorflow")
+    quiet = _NotRetracing()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)

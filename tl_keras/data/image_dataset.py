@@ -16,11 +16,15 @@ from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
 from tl_keras.data.image_files import decode_rgb
 from tl_keras.data.image_files import resize_image
-from tl_keras.data.image_folder import in_validation
 from tl_keras.data.image_folder import scan_image_folder
 from tl_keras.data.image_folder import skipped_report
 from tl_keras.data.lost_files import ScannedFiles
 from tl_keras.data.lost_files import count_read_files
+from tl_keras.data.splits import SIDES
+from tl_keras.data.splits import check_splits
+from tl_keras.data.splits import empty_side_error
+from tl_keras.data.splits import split_by_hash
+from tl_keras.data.splits import split_by_order
 from tl_keras.data.tfds import load_tfds
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -29,9 +33,10 @@ _SHUFFLE_BUFFER_AFTER_CACHE = 4096
 
 
 def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, seed=0,
-                  split=None, resize=DEFAULT_RESIZE, cache=False, shuffle=True,
-                  data_dir=None, verbose="auto"):
-    """Returns `(train, validation, class_names)`: batched pipelines of raw pixels.
+                  test_split=0.0, split=None, resize=DEFAULT_RESIZE, cache=False,
+                  shuffle=True, data_dir=None, verbose="auto"):
+    """Returns `(train, validation, class_names)`: batched pipelines of raw pixels;
+    with `test_split`, `(train, validation, test, class_names)`.
 
     Images are float32 RGB pixels in [0, 255] at `image_size` (grayscale and
     RGBA become RGB), labels are integer class indices. Decoding runs in
@@ -39,7 +44,10 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
 
     Folders: the split is stable, decided by a hash of each file's path within
     its class folder, so a file stays on its side of the split when files are
-    added and validation never leaks into training. Files that are not
+    added and validation never leaks into training. A test split is cut the
+    same way, from the other end of the hash (`tl_keras.data.splits`): the
+    validation side does not change when one is asked for, and nothing in
+    training reads it. Files that are not
     decodable images (a text file named `.jpg`, a truncated JPEG) are skipped,
     counted and reported once, with their names and plain reasons, before
     training starts; they never crash an epoch. Files of other formats (TIFF,
@@ -56,9 +64,13 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
             says how many images each side has. Pass `0` to read a folder
             whole (a test set). Defaults to `0.2`.
         seed: seed of the split and the shuffle. Defaults to `0`.
-        split: TFDS only: the split(s) to load, a name or `[train, validation]`
-            (e.g. `["train[:80%]", "train[80%:]"]`). Defaults to `None`: the
-            `train` split, divided by `validation_split`.
+        test_split: share held out as a test set, in [0, 1), for the final,
+            unselected evaluation (`tl_keras.evaluate_classifier`); the test
+            pipeline is neither shuffled nor augmented. Defaults to `0`: none.
+        split: TFDS only: the split(s) to load, a name, `[train, validation]`
+            or `[train, validation, test]` (e.g. `["train[:80%]",
+            "train[80%:]"]`). Defaults to `None`: the `train` split, divided
+            by `validation_split` and `test_split`.
         resize: `"crop"` (to the aspect ratio, then resize), `"stretch"` or
             `"pad"`. Defaults to `"crop"`.
         cache: `False`, `True` (decoded images kept in memory after the first
@@ -74,7 +86,9 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
 
     Returns:
         A tuple `(train, validation, class_names)`; `validation` is `None` when
-        `validation_split=0` (and no validation split is named).
+        `validation_split=0` (and no validation split is named). With
+        `test_split` (or three TFDS splits), `(train, validation, test,
+        class_names)`.
 
     Raises:
         ValueError: a missing directory, fewer than two classes, an empty class
@@ -90,74 +104,80 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
     """
     image_size = _check_image_size(image_size)
     check_resize(resize)
-    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-        raise ValueError("Expected `validation_split` in [0, 1). "
-                         f"Received: validation_split={validation_split!r}")
+    check_splits(validation_split, test_split)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"Expected `batch_size` >= 1. Received: batch_size={batch_size!r}")
     options = dict(image_size=image_size, batch_size=batch_size, seed=seed, resize=resize,
-                   cache=cache, shuffle=shuffle)
+                   cache=cache, shuffle=shuffle, validation_split=validation_split,
+                   test_split=test_split)
     if isinstance(source, (tuple, list)):
-        return _from_arrays(source, validation_split=validation_split, **options)
-    if isinstance(source, str) and source.startswith("tfds:"):
-        return _from_tfds(source[len("tfds:"):], split=split, data_dir=data_dir,
-                          validation_split=validation_split, **options)
-    return _from_directory(os.fspath(source), validation_split=validation_split,
-                           verbose=verbose, **options)
+        sides, class_names = _from_arrays(source, **options)
+    elif isinstance(source, str) and source.startswith("tfds:"):
+        sides, class_names = _from_tfds(source[len("tfds:"):], split=split,
+                                        data_dir=data_dir, **options)
+    else:
+        sides, class_names = _from_directory(os.fspath(source), verbose=verbose, **options)
+    return with_sides(sides, class_names)
+
+
+def with_sides(sides, class_names):
+    """`(train, validation, class_names)`, or with a test side `(train, validation,
+    test, class_names)`, from `{side: dataset}`."""
+    if "test" in sides:
+        return sides["train"], sides.get("validation"), sides["test"], class_names
+    return sides["train"], sides.get("validation"), class_names
 
 
 # === Folders ===
 
-def _from_directory(directory, *, image_size, batch_size, validation_split, seed, resize,
-                    cache, shuffle, verbose):
+def _from_directory(directory, *, image_size, batch_size, validation_split, test_split,
+                    seed, resize, cache, shuffle, verbose):
     folder = scan_image_folder(directory)
     if folder.skipped:
         say(skipped_report(directory, folder.skipped,
                            len(folder.paths) + len(folder.skipped)), verbose)
-    train_idx, val_idx = [], []
-    for index, path in enumerate(folder.paths):
-        relative = os.path.relpath(path, directory).replace(os.sep, "/")
-        side = val_idx if validation_split and in_validation(relative, validation_split,
-                                                             seed) else train_idx
-        side.append(index)
-    if validation_split:  # said, never silent: a test folder is read with validation_split=0
-        say(f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
-            f"{directory}: {len(train_idx)} for training, {len(val_idx)} held out for "
-            f"validation (validation_split={validation_split}; 0 reads the folder whole).",
-            verbose)
+    relative = [os.path.relpath(path, directory).replace(os.sep, "/") for path in folder.paths]
+    indices = split_by_hash(relative, validation_split, test_split, seed)
+    found = (f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
+             f"{directory}")
+    if validation_split or test_split:  # said, never silent
+        held = [f"{len(indices['train'])} for training"]
+        if validation_split:
+            held.append(f"{len(indices['validation'])} held out for validation "
+                        f"(validation_split={validation_split}; 0 reads the folder whole)")
+        if test_split:
+            held.append(f"{len(indices['test'])} held out for the test "
+                        f"(test_split={test_split}; nothing in training reads them)")
+        say(f"{found}: {', '.join(held)}.", verbose)
     else:
-        say(f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
-            f"{directory}, all read.", verbose)
-    if validation_split and not val_idx:
-        raise ValueError(
-            f"validation_split={validation_split} of {len(folder.paths)} images leaves no "
-            "validation image. Add images, or pass validation_split=0 to train without "
-            f"validation. Received: source={directory!r}"
-        )
+        say(f"{found}, all read.", verbose)
+    for side, share in (("validation", validation_split), ("test", test_split)):
+        if share and not indices[side]:
+            raise empty_side_error(side, share, len(folder.paths), "images", repr(directory))
     paths = np.asarray(folder.paths)
     labels = np.asarray(folder.labels, dtype="int32")
 
-    def make(indices, is_train):
-        ds = tf.data.Dataset.from_tensor_slices((paths[indices], labels[indices]))
+    def make(side):
+        chosen = indices[side]
+        ds = tf.data.Dataset.from_tensor_slices((paths[chosen], labels[chosen]))
 
         def load(path, label):
             return resize_image(decode_rgb(tf.io.read_file(path), image_size), image_size,
                                 resize), label
 
-        part = "train" if is_train else "validation"
-        scanned = ScannedFiles(paths[indices], directory, verbose)
+        scanned = ScannedFiles(paths[chosen], directory, verbose)
 
         def after_read(dataset):
-            return count_read_files(dataset, scanned, part, image_size)
+            return count_read_files(dataset, scanned, side, image_size)
 
-        dataset = _finish(ds, load, len(indices), batch_size=batch_size, seed=seed,
-                          shuffle=shuffle and is_train, cache=_cache_for(cache, part),
+        dataset = _finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
+                          shuffle=shuffle and side == "train", cache=_cache_for(cache, side),
                           after_read=after_read)
         files = [(path, *stat) for path, stat in scanned.stats.items()]
-        return fingerprints.register(dataset, "folder", files, image_size, resize, part)
+        return fingerprints.register(dataset, "folder", files, image_size, resize, side)
 
-    val = make(val_idx, False) if val_idx else None
-    return make(train_idx, True), val, folder.class_names
+    return {side: make(side) for side in SIDES if indices[side] or side == "train"}, \
+        folder.class_names
 
 
 def _cache_for(cache, part):
@@ -190,34 +210,32 @@ def _finish(ds, load, count, *, batch_size, seed, shuffle, cache, after_read=Non
 
 # === TFDS ===
 
-def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_split, seed,
-               resize, cache, shuffle):
+def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_split,
+               test_split, seed, resize, cache, shuffle):
     datasets, splits, class_names = load_tfds(name, split=split, data_dir=data_dir,
-                                              validation_split=validation_split)
+                                              validation_split=validation_split,
+                                              test_split=test_split)
 
     def load(image, label_value):
         if image.shape.rank == 3 and image.shape[-1] == 1:
             image = tf.image.grayscale_to_rgb(image)
         return resize_image(image, image_size, resize), tf.cast(label_value, tf.int32)
 
-    def make(ds, is_train, part):
+    def make(side):
+        ds = datasets[side]
         count = int(ds.cardinality()) if int(ds.cardinality()) > 0 else 10_000
-        return _finish(ds, load, count, batch_size=batch_size, seed=seed,
-                       shuffle=shuffle and is_train, cache=_cache_for(cache, part))
+        dataset = _finish(ds, load, count, batch_size=batch_size, seed=seed,
+                          shuffle=shuffle and side == "train", cache=_cache_for(cache, side))
+        return fingerprints.register(dataset, "tfds", name, splits[side], data_dir,
+                                     image_size, resize)
 
-    train = fingerprints.register(make(datasets[0], True, "train"), "tfds", name, splits[0],
-                           data_dir, image_size, resize)
-    val = None
-    if len(datasets) == 2:
-        val = fingerprints.register(make(datasets[1], False, "validation"), "tfds", name,
-                             splits[1], data_dir, image_size, resize)
-    return train, val, class_names
+    return {side: make(side) for side in datasets}, class_names
 
 
 # === Arrays ===
 
-def _from_arrays(source, *, image_size, batch_size, validation_split, seed, resize,
-                 cache, shuffle):
+def _from_arrays(source, *, image_size, batch_size, validation_split, test_split, seed,
+                 resize, cache, shuffle):
     if len(source) != 2:
         raise ValueError(f"Expected a tuple (x, y) of arrays. Received: {len(source)} items")
     x = np.asarray(source[0])
@@ -230,24 +248,24 @@ def _from_arrays(source, *, image_size, batch_size, validation_split, seed, resi
     if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
         raise ValueError("Expected integer class indices >= 0 as labels. "
                          f"Received: y of dtype {y.dtype}")
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = int(round(len(x) * validation_split))
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    indices = split_by_order(len(x), validation_split, test_split, seed)
     names = [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)]
 
     def load(image, label):
         return resize_image(image, image_size, resize), tf.cast(label, tf.int32)
 
-    def make(indices, is_train, part):
-        ds = tf.data.Dataset.from_tensor_slices((x[indices], y[indices]))
-        dataset = _finish(ds, load, len(indices), batch_size=batch_size, seed=seed,
-                          shuffle=shuffle and is_train, cache=_cache_for(cache, part))
-        content = hashlib.sha1(np.ascontiguousarray(x[indices]).tobytes())
-        content.update(np.ascontiguousarray(y[indices]).tobytes())
+    def make(side):
+        chosen = indices[side]
+        ds = tf.data.Dataset.from_tensor_slices((x[chosen], y[chosen]))
+        dataset = _finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
+                          shuffle=shuffle and side == "train", cache=_cache_for(cache, side))
+        content = hashlib.sha1(np.ascontiguousarray(x[chosen]).tobytes())
+        content.update(np.ascontiguousarray(y[chosen]).tobytes())
         return fingerprints.register(dataset, "arrays", content.hexdigest(), image_size, resize)
 
-    val = make(val_idx, False, "validation") if n_val else None
-    return make(train_idx, True, "train"), val, names
+    shares = {"validation": validation_split, "test": test_split}
+    return {side: make(side) for side in SIDES
+            if side == "train" or (shares[side] and len(indices[side]))}, names
 
 
 def _check_image_size(image_size):

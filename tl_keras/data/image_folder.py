@@ -1,12 +1,12 @@
 """Folders of class subfolders: the classes, each file checked, the stable split."""
 
 import collections
-import hashlib
 import os
 
 from tl_keras.data.image_files import IMAGE_EXTENSIONS
 from tl_keras.data.image_files import image_problem
 from tl_keras.data.image_files import unsupported_format
+from tl_keras.data.splits import side_of
 
 ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names skipped")
 
@@ -109,9 +109,9 @@ def scan_files(paths):
 
 
 def in_validation(relative_path, validation_split, seed=0):
-    """Whether a file goes to validation: a stable hash of its path in [0, 1)."""
-    digest = hashlib.sha1(f"{seed}:{relative_path}".encode("utf-8")).hexdigest()
-    return (int(digest[:12], 16) % 1_000_000) / 1_000_000 < validation_split
+    """Whether a file goes to validation: a stable hash of its path in [0, 1)
+    (`tl_keras.data.splits`)."""
+    return side_of(relative_path, validation_split, 0.0, seed) == "validation"
 
 
 def skipped_report(directory, skipped, total, *, limit=20):

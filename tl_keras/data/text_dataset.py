@@ -3,13 +3,19 @@
 Every pipeline yields batches of `(texts, labels)`: strings and integer labels.
 """
 
+import hashlib
 import os
 
 import numpy as np
 import tensorflow as tf
 
 from tl_keras.console import say
-from tl_keras.data.image_folder import in_validation
+from tl_keras.data import fingerprints
+from tl_keras.data.image_dataset import with_sides
+from tl_keras.data.splits import SIDES
+from tl_keras.data.splits import check_splits
+from tl_keras.data.splits import empty_side_error
+from tl_keras.data.splits import split_by_hash
 from tl_keras.data.text_files import read_table
 from tl_keras.data.tfds import load_tfds
 
@@ -17,15 +23,18 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 
 def text_dataset(source, *, text_column="text", label_column="label", batch_size=32,
-                 validation_split=0.2, seed=0, encoding="utf-8", delimiter=None,
-                 header="auto", split=None, data_dir=None, verbose="auto"):
-    """Returns `(train, validation, class_names)`: batched pipelines of strings.
+                 validation_split=0.2, seed=0, test_split=0.0, encoding="utf-8",
+                 delimiter=None, header="auto", split=None, data_dir=None, verbose="auto"):
+    """Returns `(train, validation, class_names)`: batched pipelines of strings;
+    with `test_split`, `(train, validation, test, class_names)`.
 
     The split is stable: each example's side is decided by a hash of its file
     path (folders) or of its text (CSV, arrays), so adding examples never moves
-    old ones across it. Rows with a missing text or label, too few fields, or
-    bytes that are not in `encoding` are skipped, counted and reported once
-    (with their line numbers); they never stop the reading.
+    old ones across it; a test split comes from the other end of the same hash
+    (`tl_keras.data.splits`), and nothing in training reads it. Rows with a
+    missing text or label, too few fields, or bytes that are not in `encoding`
+    are skipped, counted and reported once (with their line numbers); they
+    never stop the reading.
 
     To adapt a text model's vocabulary on the training texts, pass the training
     pipeline itself: `build_text_model(vectors, 2, texts=train)`.
@@ -45,13 +54,16 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
         validation_split: share held out for validation, in [0, 1). Defaults
             to `0.2`.
         seed: seed of the split and the shuffle. Defaults to `0`.
+        test_split: share held out as a test set, in [0, 1), for the final,
+            unselected evaluation. Defaults to `0`: none.
         encoding: of the table and `.txt` files (`"latin-1"`, `"cp1252"`...).
             Defaults to `"utf-8"`.
         delimiter: of a table: `","`, `"\t"`, ... Defaults to `None`: a tab
             when the first line has one, else a comma.
         header: `True`, `False` or `"auto"`: the table's first row names its
             columns when it holds `text_column`. Defaults to `"auto"`.
-        split: TFDS only: the split(s), as in `tl_keras.image_dataset`.
+        split: TFDS only: the split(s), as in `tl_keras.image_dataset`
+            (three names: train, validation, test).
             Defaults to `None`.
         data_dir: TFDS only: where prepared datasets are. Defaults to `None`.
         verbose: print the report of skipped rows (`0` silences it). Defaults
@@ -59,7 +71,9 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
 
     Returns:
         `(train, validation, class_names)`; class names are the sorted label
-        values (CSV, arrays), the folder names, or TFDS's names.
+        values (CSV, arrays), the folder names, or TFDS's names. With
+        `test_split` (or three TFDS splits), `(train, validation, test,
+        class_names)`.
 
     Raises:
         ValueError: a CSV without the named columns (the message lists its
@@ -72,12 +86,10 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
     >>> train, val, class_names = tl_keras.text_dataset(
     ...     "reviews.csv", text_column="review", label_column="sentiment")
     """
-    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-        raise ValueError("Expected `validation_split` in [0, 1). "
-                         f"Received: validation_split={validation_split!r}")
+    check_splits(validation_split, test_split)
     if isinstance(source, str) and source.startswith("tfds:"):
         return _from_tfds(source[len("tfds:"):], split, data_dir, batch_size,
-                          validation_split, seed)
+                          validation_split, test_split, seed)
     if isinstance(source, (tuple, list)):
         if len(source) != 2 or len(source[0]) != len(source[1]):
             raise ValueError("Expected (texts, labels) of the same length. "
@@ -111,23 +123,26 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
     index = {name: i for i, name in enumerate(class_names)}
     y = np.asarray([index[str(label)] for label in labels], dtype="int32")
     keys = keys or texts
-    side = np.asarray([bool(validation_split) and in_validation(k, validation_split, seed)
-                       for k in keys])
-    if validation_split and not side.any():
-        raise ValueError(f"validation_split={validation_split} of {len(texts)} texts leaves "
-                         "no validation text. Add texts or pass validation_split=0. "
-                         "Received: source="
-                         f"{source if isinstance(source, str) else '(arrays)'}")
+    indices = split_by_hash(keys, validation_split, test_split, seed)
+    where = source if isinstance(source, str) else "(arrays)"
+    for side, share in (("validation", validation_split), ("test", test_split)):
+        if share and not indices[side]:
+            raise empty_side_error(side, share, len(texts), "texts", where)
     texts = np.asarray(texts, dtype=object)
 
-    def make(mask, shuffle):
-        ds = tf.data.Dataset.from_tensor_slices((texts[mask].astype(str), y[mask]))
-        if shuffle:
-            ds = ds.shuffle(max(int(mask.sum()), 1), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(AUTOTUNE)
+    def make(side):
+        chosen = np.asarray(indices[side], dtype="int64")
+        strings = texts[chosen].astype(str)
+        ds = tf.data.Dataset.from_tensor_slices((strings, y[chosen]))
+        if side == "train":
+            ds = ds.shuffle(max(len(chosen), 1), seed=seed, reshuffle_each_iteration=True)
+        content = hashlib.sha1("\x00".join(strings.tolist()).encode("utf-8"))
+        content.update(np.ascontiguousarray(y[chosen]).tobytes())
+        return fingerprints.register(ds.batch(batch_size).prefetch(AUTOTUNE), "texts",
+                                     content.hexdigest())
 
-    val = make(side, False) if side.any() else None
-    return make(~side, True), val, class_names
+    return with_sides({side: make(side) for side in SIDES
+                       if indices[side] or side == "train"}, class_names)
 
 
 def _read_folder(path, encoding):
@@ -154,15 +169,15 @@ def _read_folder(path, encoding):
     return texts, labels, keys, skipped
 
 
-def _from_tfds(name, split, data_dir, batch_size, validation_split, seed):
+def _from_tfds(name, split, data_dir, batch_size, validation_split, test_split, seed):
     datasets, _, class_names = load_tfds(name, split=split, data_dir=data_dir,
-                                         validation_split=validation_split)
+                                         validation_split=validation_split,
+                                         test_split=test_split)
 
-    def make(ds, shuffle):
-        ds = ds.map(lambda text, y: (text, tf.cast(y, tf.int32)))
-        if shuffle:
+    def make(side):
+        ds = datasets[side].map(lambda text, y: (text, tf.cast(y, tf.int32)))
+        if side == "train":
             ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
         return ds.batch(batch_size).prefetch(AUTOTUNE)
 
-    val = make(datasets[1], False) if len(datasets) == 2 else None
-    return make(datasets[0], True), val, class_names
+    return with_sides({side: make(side) for side in datasets}, class_names)

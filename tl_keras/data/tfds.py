@@ -4,28 +4,35 @@ from tl_keras import compat
 from tl_keras.errors import DownloadError
 
 
-def load_tfds(name, *, split, data_dir, validation_split):
-    """Loads a supervised TFDS dataset: `(datasets, splits, class_names)`.
+def load_tfds(name, *, split, data_dir, validation_split, test_split=0.0):
+    """Loads a supervised TFDS dataset: `(datasets, splits, class_names)`, the
+    first two dicts keyed by side (`"train"`, `"validation"`, `"test"`; a side
+    not asked for is absent).
 
-    `split=None` divides the `train` split by `validation_split`.
+    `split=None` divides the `train` split: training first, then
+    `validation_split` of it, then `test_split`. A list names `[train,
+    validation]`, or `[train, validation, test]`.
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
     if split is None:
+        val_at = int(round(100 * (1 - validation_split - test_split)))
+        test_at = int(round(100 * (1 - test_split)))
+        sides = {"train": f"train[:{val_at}%]" if val_at < 100 else "train"}
         if validation_split:
-            cut = int(round(100 * (1 - validation_split)))
-            splits = [f"train[:{cut}%]", f"train[{cut}%:]"]
-        else:
-            splits = ["train"]
+            sides["validation"] = f"train[{val_at}%:{test_at}%]"
+        if test_split:
+            sides["test"] = f"train[{test_at}%:]"
     else:
         splits = [split] if isinstance(split, str) else list(split)
-        if len(splits) not in (1, 2):
-            raise ValueError("Expected `split` to name one split or [train, validation]. "
-                             f"Received: split={split!r}")
+        if len(splits) not in (1, 2, 3):
+            raise ValueError("Expected `split` to name one split, [train, validation] or "
+                             f"[train, validation, test]. Received: split={split!r}")
+        sides = dict(zip(("train", "validation", "test"), splits))
     try:
-        datasets, info = tfds.load(name, split=splits, as_supervised=True, with_info=True,
-                                   data_dir=data_dir, shuffle_files=False)
+        datasets, info = tfds.load(name, split=list(sides.values()), as_supervised=True,
+                                   with_info=True, data_dir=data_dir, shuffle_files=False)
     except compat.tfds_not_found_error(tfds) as error:
         raise ValueError(f"Unknown TFDS dataset. See tfds.list_builders(). "
                          f"Received: source='tfds:{name}'") from error
@@ -47,4 +54,4 @@ def load_tfds(name, *, split, data_dir, validation_split):
     label = info.features["label"]
     class_names = list(getattr(label, "names", None) or
                        [str(i) for i in range(label.num_classes)])
-    return datasets, splits, class_names
+    return dict(zip(sides, datasets)), sides, class_names

@@ -51,7 +51,8 @@ SIGNATURE_DOCS = {
 
 
 def model_card(model, export_dir, version, class_names, history=None, metrics=None, *,
-               signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE):
+               signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE,
+               test_report=None):
     """Returns the model card of an export as a JSON-ready dict."""
     card_metrics = {}
     if history is not None:
@@ -82,6 +83,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "output": {"units": int(model.output_shape[-1]), "activation": activation},
         "classes": class_names,
         "metrics": card_metrics,
+        "test": test_report,
         "parameters": int(model.count_params()),
         "signatures": {name: SIGNATURE_DOCS[name](class_names, input_name(model))
                        for name in signatures},

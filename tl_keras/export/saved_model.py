@@ -26,8 +26,9 @@ from tl_keras.models.transfer_model import check_class_names
 
 
 def export_saved_model(model, export_dir, *, class_names=None, version=None,
-                       history=None, metrics=None, top_k=5, signatures=None,
-                       resize=DEFAULT_RESIZE, warmup="auto", verbose="auto"):
+                       history=None, metrics=None, test_report=None, top_k=5,
+                       signatures=None, resize=DEFAULT_RESIZE, warmup="auto",
+                       verbose="auto"):
     """Exports `model` as a SavedModel version that TF Serving serves as it is.
 
     Writes `export_dir/<version>/` atomically: everything goes to a temporary
@@ -61,8 +62,11 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             than the highest existing version (1 for a new model).
         history: a `TwoPhaseHistory` or `keras.callbacks.History` whose final
             values go into the model card's metrics. Defaults to `None`.
-        metrics: a dict of extra metrics for the model card (such as test
-            accuracy). Defaults to `None`.
+        metrics: a dict of extra metrics for the model card. Defaults to
+            `None`.
+        test_report: the model's evaluation on a test set nothing selected on
+            (`tl_keras.evaluate_classifier(model, test)`), written to the card
+            under `"test"`. Defaults to `None`.
         top_k: how many `classes` and `scores` to return. Defaults to `5`
             (all classes when fewer).
         signatures: the signatures to write, a subset of `serving_default`,
@@ -122,7 +126,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
                                   model.input_shape[1:], chosen, text=is_text_model(model))
         layout.write_model_card(version_dir, model_card(
             model, export_dir, version, class_names, history, metrics, signatures=chosen,
-            top_k=top_k, resize=resize))
+            top_k=top_k, resize=resize, test_report=test_report))
         layout.save_keras_model(model, version_dir)
     return os.path.join(export_dir, str(staged.version))
 

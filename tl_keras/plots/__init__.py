@@ -4,6 +4,7 @@ Each function returns a matplotlib `Figure` made without pyplot (no global
 state, works headless); in Jupyter and Colab it shows as an image.
 
 - charts (`curves.py`): `plot_history`, `plot_confusion_matrix`, `plot_ranking`;
+  `plot_reliability` (`reliability.py`);
 - image grids (`grids.py`): `show_batch`, `show_augmentation`,
   `show_predictions`, `show_top_losses`.
 """
@@ -16,8 +17,10 @@ from tl_keras.plots.grids import show_augmentation
 from tl_keras.plots.grids import show_batch
 from tl_keras.plots.grids import show_predictions
 from tl_keras.plots.grids import show_top_losses
+from tl_keras.plots.reliability import plot_reliability
 
 __all__ = [
     "confusion_matrix", "plot_confusion_matrix", "plot_history", "plot_ranking",
+    "plot_reliability",
     "show_augmentation", "show_batch", "show_predictions", "show_top_losses",
 ]

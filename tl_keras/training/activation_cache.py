@@ -17,6 +17,7 @@ import numpy as np
 
 from tl_keras.compat import model_between
 from tl_keras.models.transfer_model import TransferModel
+from tl_keras.training.freezing import fine_tuning_units
 from tl_keras.training.freezing import leaf_layers
 
 # Layers that act randomly in training even when frozen.
@@ -86,7 +87,7 @@ def split_at_cut(model, fine_tune_index):
     if reason is not None:
         return None, reason
     base = model.base
-    leaves = leaf_layers(base)
+    leaves = fine_tuning_units(base)
     if len(leaves) == 1:
         return None, ("the base is one layer (a TF Hub module), unfrozen whole: nothing "
                       "below the cut to cache")
@@ -97,6 +98,9 @@ def split_at_cut(model, fine_tune_index):
               if isinstance(layer, _RANDOM_LAYERS)]
     if random:
         return None, f"a random layer sits below the cut ({random[0]})"
+    if cut_layer not in leaf_layers(base):
+        return None, (f"the cut ({cut_layer.name}) is a block inside a layer of the base, "
+                      "which runs all its blocks in one call")
     holder = base if cut_layer in base.layers else _inner_model_holding(base, cut_layer)
     if holder is None:
         return None, (f"the cut ({cut_layer.name}) is inside a model nested more than one "

@@ -47,7 +47,7 @@ def train_head_on_features(model, plan, run, watchers=()):
     compile_model(head, plan.compile_args, plan.learning_rate,
                   steps_per_execution=steps_per_call(steps, 256))
     with unknown_length_is_expected():
-        return fit(
+        history = fit(
             head,
             **_feature_data(train_features, head_batch, shuffle=True),
             initial_epoch=run.resumed_epochs, epochs=plan.epochs,
@@ -55,6 +55,8 @@ def train_head_on_features(model, plan, run, watchers=()):
             callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
         )
+    take_optimizer_state(model, head)
+    return history
 
 
 def _features_through_cut(plan, run):
@@ -144,7 +146,7 @@ def fine_tune_on_activations(model, plan, run, watchers=()):
                                 plan.fine_tune_epochs, steps)
     compile_model(top, plan.compile_args, rate, steps_per_execution=steps_per_call(steps, 32))
     with unknown_length_is_expected():
-        return fit(
+        history = fit(
             top,
             **_feature_data(activations, batch, shuffle=True),
             initial_epoch=run.epochs_run + run.resumed_epochs,
@@ -153,6 +155,33 @@ def fine_tune_on_activations(model, plan, run, watchers=()):
             callbacks=_callbacks(plan, watchers),
             class_weight=plan.fit_args["class_weight"], verbose=plan.verbose,
         )
+    compile_model(model, plan.compile_args, rate)  # the top's schedule, so the state fits
+    take_optimizer_state(model, top)
+    return history
+
+
+def take_optimizer_state(model, trainer):
+    """Builds `model`'s optimizer on its trainable variables, with the state that
+    `trainer`'s optimizer reached when both train the same variables in the
+    same order (the head on features trains exactly the model's head).
+
+    `keras.saving.load_model` builds a loaded model's optimizer on its trainable
+    variables and warns "Skipping variable loading for optimizer" when the
+    saved one has a different count; an optimizer never built (its model
+    trained through a `trainer` sharing its layers) saved none.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return
+    variables = model.trainable_variables
+    if not optimizer.built:
+        optimizer.build(variables)
+    same = [id(v) for v in trainer.trainable_variables] == [id(v) for v in variables]
+    source = trainer.optimizer.variables
+    if same and [tuple(v.shape) for v in source] == [
+            tuple(v.shape) for v in optimizer.variables]:
+        for target, value in zip(optimizer.variables, source):
+            target.assign(value)
 
 
 def steps_per_call(steps, most):

@@ -40,7 +40,9 @@ def unfreeze_base(model, fine_tune_at=None, *, recompile=True):
     frozen, and every BatchNormalization layer stays frozen wherever it is, so
     it keeps running in inference mode with its pre-trained statistics.
     Nested models inside the base (an exported model used as a base) are
-    flattened: positions count their innermost layers.
+    flattened: positions count their innermost layers. A layer that runs a
+    stack of blocks (a KerasHub ViT's encoder) counts as its blocks, so the
+    top third of a ViT is its top transformer blocks, not its pooling.
 
     Args:
         model: a model built by `tl_keras.build_model`.
@@ -65,7 +67,7 @@ def unfreeze_base(model, fine_tune_at=None, *, recompile=True):
     ['block_16_project', 'Conv_1']
     """
     base = get_base(model)
-    layers = leaf_layers(base)
+    layers = fine_tuning_units(base)
     start = fine_tune_index(layers, fine_tune_at, base.name)
     base.trainable = True
     unfrozen = []
@@ -94,6 +96,44 @@ def leaf_layers(model):
         else:
             leaves.append(layer)
     return leaves
+
+
+def fine_tuning_units(model):
+    """The units phase 2 unfreezes from the top: the leaf layers, with a layer
+    that runs a stack of blocks (a KerasHub ViT's encoder, holding every
+    transformer block in one list) replaced by its blocks and its other
+    sublayers, in the order it created them. A layer is expanded only when
+    those sublayers hold all its weights, so nothing is left at the layer's
+    own trainable state."""
+    units = []
+    for layer in leaf_layers(model):
+        units.extend(_stack_blocks(layer) or [layer])
+    return units
+
+
+def _stack_blocks(layer):
+    """`layer`'s sublayers in creation order when one of its attributes is a
+    list of two or more layers with weights and the sublayers hold every
+    weight of `layer`; else None."""
+    if isinstance(layer, keras.Model) or not layer.weights:
+        return None
+    sublayers, stacked = [], False
+    for name, value in vars(layer).items():  # attributes, in the order they were set
+        if name.startswith("_"):  # Keras's own bookkeeping
+            continue
+        if isinstance(value, keras.layers.Layer):
+            sublayers.append(value)
+        elif isinstance(value, (list, tuple)) and value and all(
+                isinstance(item, keras.layers.Layer) for item in value):
+            sublayers.extend(value)
+            stacked = stacked or sum(1 for item in value if item.weights) >= 2
+    sublayers = list({id(sublayer): sublayer for sublayer in sublayers}.values())
+    if not stacked:
+        return None
+    held = {id(weight) for sublayer in sublayers for weight in sublayer.weights}
+    if any(id(weight) not in held for weight in layer.weights):
+        return None
+    return sublayers
 
 
 def fine_tune_index(layers, fine_tune_at, base_name):

@@ -17,8 +17,8 @@ from tl_keras.training.activation_cache import split_at_cut
 from tl_keras.training.best_of_phases import check_keep_best
 from tl_keras.training.feature_cache import default_feature_cache
 from tl_keras.training.freezing import fine_tune_index
+from tl_keras.training.freezing import fine_tuning_units
 from tl_keras.training.freezing import freeze_base
-from tl_keras.training.freezing import leaf_layers
 from tl_keras.training.inputs import balanced_class_weight
 from tl_keras.training.inputs import check_counts
 from tl_keras.training.inputs import prepare_training_data
@@ -153,7 +153,7 @@ def make_plan(model, train_data, validation_data, *, epochs, fine_tune_epochs, f
     if fine_tune_at is None:
         fine_tune_at = getattr(model, "default_fine_tune_at", None)
     if fine_tune_epochs:  # validate before any work
-        layers = leaf_layers(base)
+        layers = fine_tuning_units(base)
         index = fine_tune_index(layers, fine_tune_at, base.name)
         if lora_rank is not None:
             lora_targets(model, lora_rank)

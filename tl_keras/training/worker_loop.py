@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.console import no_retracing_warnings
+
 
 def across_workers():
     """The `MultiWorkerMirroredStrategy` in scope, or None."""
@@ -64,9 +66,10 @@ def _worker_index(resolver):
 def fit(model, **kwargs):
     """`model.fit(**kwargs)`, or the same through `strategy.run` across workers."""
     strategy = across_workers()
-    if strategy is None:
-        return model.fit(**kwargs)
-    return fit_across_workers(model, strategy, **kwargs)
+    with no_retracing_warnings():
+        if strategy is None:
+            return model.fit(**kwargs)
+        return fit_across_workers(model, strategy, **kwargs)
 
 
 def fit_across_workers(model, strategy, *, x, y=None, batch_size=None, epochs=1,
@@ -186,7 +189,8 @@ def predict_batch(model, inputs):
 def predict(model, inputs, batch_size=256):
     """`model.predict(inputs)` for an array; across workers, local to this one."""
     if across_workers() is None:
-        return model.predict(inputs, batch_size=batch_size, verbose=0)
+        with no_retracing_warnings():
+            return model.predict(inputs, batch_size=batch_size, verbose=0)
     chunks = [np.asarray(model(inputs[i:i + batch_size], training=False))
               for i in range(0, len(inputs), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0,) + tuple(model.output_shape[1:]))
