@@ -54,8 +54,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for path in (args.data, args.weights):
         if not os.path.exists(path):
-            print(f"skipped: {path} not found (see ../shared/assets/README.md)")
-            return 0
+            sys.exit(f"error: {path} not found (see ../shared/assets/README.md)")
     warnings.filterwarnings("ignore")
     train, _, _ = tlk.image_dataset(os.path.join(args.data, "train"), image_size=SIZE,
                                     validation_split=0, verbose=0)

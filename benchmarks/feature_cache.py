@@ -58,8 +58,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for path in (args.data, args.weights):
         if not os.path.exists(path):
-            print(f"skipped: {path} not found (see ../shared/assets/README.md)")
-            return 0
+            sys.exit(f"error: {path} not found (see ../shared/assets/README.md)")
     # tl_keras pipelines skip undecodable files, so Keras does not know their
     # length in advance and warns at the end of each pass: expected here.
     warnings.filterwarnings("ignore", message="Your input ran out of data")

@@ -50,7 +50,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args()
     if not os.path.isdir(args.data):
-        sys.exit(f"skipped: {args.data} is not here (see ../shared/assets/README.md)")
+        sys.exit(f"error: {args.data} is not here (see ../shared/assets/README.md)")
     import tl_keras as tlk
 
     train, val, _ = tlk.image_dataset(args.data, image_size=args.image_size, verbose=0)

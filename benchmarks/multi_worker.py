@@ -68,7 +68,7 @@ def main():
     args = parser.parse_args()
     for path in (args.data, args.weights):
         if not os.path.exists(path):
-            sys.exit(f"skipped: {path} is not here (see ../shared/assets/README.md)")
+            sys.exit(f"error: {path} is not here (see ../shared/assets/README.md)")
     with tempfile.TemporaryDirectory() as work:
         rows = [(workers, *_run(args, workers, os.path.join(work, f"w{workers}")))
                 for workers in (1, 2)]

@@ -27,7 +27,7 @@ def main():
     args = parser.parse_args()
     for path in (args.data, args.weights):
         if not os.path.exists(path):
-            sys.exit(f"skipped: {path} is not here (see ../shared/assets/README.md)")
+            sys.exit(f"error: {path} is not here (see ../shared/assets/README.md)")
     import nbformat
     from nbclient import NotebookClient
 

@@ -104,8 +104,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for path in (args.data, args.vectors):
         if not os.path.exists(path):
-            print(f"skipped: {path} not found (see ../shared/assets/README.md)")
-            return 0
+            sys.exit(f"error: {path} not found (see ../shared/assets/README.md)")
     warnings.filterwarnings("ignore")
     words, vectors = tlk.load_word_vectors(args.vectors)
     sites = {name: _site(args.data, name) for name in SITES}

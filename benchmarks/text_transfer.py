@@ -106,8 +106,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if not os.path.exists(args.vectors):
-        print(f"skipped: {args.vectors} not found (see ../shared/assets/README.md)")
-        return 0
+        sys.exit(f"error: {args.vectors} not found (see ../shared/assets/README.md)")
     warnings.filterwarnings("ignore")
     vectors = tlk.load_word_vectors(args.vectors)
     pool_texts, pool_labels = make_texts(max(args.sizes), args.seed)

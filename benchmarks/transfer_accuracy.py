@@ -1,27 +1,31 @@
 """Transfer accuracy on real data: tl_keras defaults vs the plain Keras tutorial.
 
-Cats vs dogs (`cats_and_dogs_filtered`, 2,000 training and 1,000 validation JPEGs)
-with MobileNet (v1) alpha=0.25 and its real ImageNet weights, both workflows with
-the same base, data, image size and epochs, run one after the other in one process:
+Cats vs dogs (`cats_and_dogs_filtered`), MobileNet (v1) alpha=0.25 with its real
+ImageNet weights, both workflows with the same base, data pipelines, image size,
+augmentation (none by default; `--augmentation` gives both arms the same layers)
+and epochs, run one after the other in one process, over several seeds:
 
-- tl_keras: `image_dataset`, `build_model` and `fit_two_phase` with their defaults
-  (phase 1 to convergence on cached features, phase 2 on cached activations,
-  each phase keeping its best epoch), and again with `epochs` fixed.
+- data: the 2,000 `train` images train; the 1,000 `validation` images are halved
+  by tl_keras's stable hash into a validation half (early stopping and the kept
+  epochs: what selects) and a test half, read once at the end: the figure
+  reported. Both arms read the same `tl_keras.image_dataset` pipelines.
+- tl_keras: `build_model` and `fit_two_phase` with their defaults (phase 1 to
+  convergence on cached features, phase 2 on cached activations, the better
+  phase kept), and again with `epochs` fixed.
 - plain Keras: the workflow of TensorFlow's "Transfer learning with a pretrained
-  ConvNet" tutorial: augmentation, rescaling to [-1, 1], base(training=False),
-  global average pooling, dropout 0.2, one logit; Adam 1e-4 for the head, then
-  the base unfrozen from the same relative depth as the tutorial's layer 100 of
-  154, RMSprop 1e-5.
+  ConvNet" tutorial: rescaling to [-1, 1], base(training=False), global average
+  pooling, dropout 0.2, one logit; Adam 1e-4 for the head, then the base
+  unfrozen from the same relative depth as the tutorial's layer 100 of 154,
+  RMSprop 1e-5; the last epoch's weights.
 
 Usage:
 
-    python benchmarks/transfer_accuracy.py \\
+    python benchmarks/transfer_accuracy.py --image-size 224 \\
         --data ../shared/assets/cats_and_dogs_filtered \\
         --weights ../shared/assets/weights/mobilenet_2_5_224_tf_no_top.h5
 
-Prints validation accuracy after each phase (tl_keras: of the epoch each phase
-kept; after phase 2, the model's own evaluation) and wall time, as a Markdown
-table.
+Prints, per seed and as mean ± standard deviation, the test accuracy after both
+phases and the wall time, as a Markdown table. Missing data is an error.
 """
 
 import argparse
@@ -32,52 +36,56 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 import tl_keras as tlk  # noqa: E402
 
 
-def _tl_keras_run(args, size, epochs):
-    keras.utils.set_random_seed(args.seed)
-    start = time.time()
+def _data(args, size, seed):
+    """`(train, val, test)`: the same pipelines for both arms."""
     train, _, class_names = tlk.image_dataset(
-        os.path.join(args.data, "train"), image_size=size, validation_split=0,
-        seed=args.seed,
-    )
-    val, _, _ = tlk.image_dataset(
-        os.path.join(args.data, "validation"), image_size=size, validation_split=0,
-        seed=args.seed,
-    )
+        os.path.join(args.data, "train"), image_size=size, validation_split=0, seed=seed,
+        verbose=0)
+    # The validation folder, halved by the stable hash: validation, then test.
+    val, test, _ = tlk.image_dataset(
+        os.path.join(args.data, "validation"), image_size=size, validation_split=0.5,
+        seed=0, shuffle=False, verbose=0)
+    return train, val, test, class_names
+
+
+def _augmentation(args):
+    return None if args.augmentation == "none" else args.augmentation
+
+
+def _tl_keras_run(args, size, epochs, seed):
+    keras.utils.set_random_seed(seed)
+    start = time.time()
+    train, val, test, class_names = _data(args, size, seed)
     model = tlk.build_model("mobilenet", num_classes=len(class_names),
-                            weights=args.weights, input_shape=size + (3,), alpha=0.25)
+                            weights=args.weights, input_shape=size + (3,), alpha=0.25,
+                            augmentation=_augmentation(args))
     with tlk.FeatureCache() as cache:  # nothing reused from the other tl_keras row
         history = tlk.fit_two_phase(model, train, val, epochs=epochs,
                                     fine_tune_epochs=args.fine_tune_epochs,
-                                    verbose=2, caching=tlk.Caching(store=cache))
+                                    verbose=0, caching=tlk.Caching(store=cache))
     seconds = time.time() - start
-    val_acc = history.history["val_accuracy"]
     phase1 = history.fine_tune_epoch or len(history.epoch)
-    # The model holds each phase's kept epoch (its best validation loss).
-    kept = [stop["best_epoch"] if stop else None for stop in history.stops]
-    first = val_acc[kept[0]] if kept[0] is not None else val_acc[phase1 - 1]
-    final = model.evaluate(val, verbose=0)[1]
-    return first, final, seconds, phase1
+    return tlk.evaluate_classifier(model, test)["accuracy"], seconds, phase1
 
 
-def _plain_keras_run(args, size):
-    keras.utils.set_random_seed(args.seed)
+def _plain_keras_run(args, size, seed):
+    keras.utils.set_random_seed(seed)
     start = time.time()
-    common = dict(image_size=size, batch_size=32, seed=args.seed, verbose=False)
-    train = keras.utils.image_dataset_from_directory(
-        os.path.join(args.data, "train"), shuffle=True, **common)
-    val = keras.utils.image_dataset_from_directory(
-        os.path.join(args.data, "validation"), shuffle=False, **common)
+    train, val, test, _ = _data(args, size, seed)
     base = keras.applications.MobileNet(input_shape=size + (3,), alpha=0.25,
                                         include_top=False, weights=args.weights)
     base.trainable = False
-    augmentation = keras.Sequential([keras.layers.RandomFlip("horizontal"),
-                                     keras.layers.RandomRotation(0.2)])
     inputs = keras.Input(size + (3,))
-    x = augmentation(inputs)
+    x = inputs
+    spec = _augmentation(args)
+    if spec is not None:  # the same layers tl_keras builds from the spec
+        from tl_keras.models.heads import augmentation_layer
+        x = augmentation_layer(spec)(x)
     x = keras.layers.Rescaling(1.0 / 127.5, offset=-1)(x)
     x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
@@ -87,7 +95,7 @@ def _plain_keras_run(args, size):
     loss = keras.losses.BinaryCrossentropy(from_logits=True)
     accuracy = keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=loss, metrics=[accuracy])
-    first = model.fit(train, validation_data=val, epochs=args.epochs, verbose=2)
+    model.fit(train, validation_data=val, epochs=args.epochs, verbose=0)
 
     base.trainable = True
     fine_tune_at = round(len(base.layers) * 100 / 154)  # the tutorial's depth
@@ -95,10 +103,16 @@ def _plain_keras_run(args, size):
         layer.trainable = False
     model.compile(optimizer=keras.optimizers.RMSprop(1e-5), loss=loss,
                   metrics=[accuracy])
-    second = model.fit(train, validation_data=val, epochs=args.epochs + args.fine_tune_epochs,
-                       initial_epoch=args.epochs, verbose=2)
-    return (first.history["val_accuracy"][-1], second.history["val_accuracy"][-1],
-            time.time() - start, args.epochs)
+    model.fit(train, validation_data=val, epochs=args.epochs + args.fine_tune_epochs,
+              initial_epoch=args.epochs, verbose=0)
+    seconds = time.time() - start
+    return model.evaluate(test, verbose=0, return_dict=True)["accuracy"], seconds, args.epochs
+
+
+def _mean_spread(values, digits=3):
+    values = np.asarray(values, dtype="float64")
+    spread = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():.{digits}f} ± {spread:.{digits}f}"
 
 
 def main(argv=None):
@@ -110,24 +124,39 @@ def main(argv=None):
     parser.add_argument("--image-size", type=int, default=160)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--fine-tune-epochs", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--augmentation", default="none",
+                        help="none, or a tl_keras spec given to both arms "
+                             "(e.g. flip,rotation=0.2)")
     args = parser.parse_args(argv)
     for path in (args.data, args.weights):
         if not os.path.exists(path):
-            print(f"skipped: {path} not found (see ../shared/assets/README.md)")
-            return 0
+            sys.exit(f"error: {path} not found (see ../shared/assets/README.md)")
     size = (args.image_size, args.image_size)
-    rows = [("tl_keras defaults (phase 1 to convergence)", *_tl_keras_run(args, size, None)),
-            (f"tl_keras, epochs={args.epochs}", *_tl_keras_run(args, size, args.epochs)),
-            ("plain Keras tutorial", *_plain_keras_run(args, size))]
+    arms = [("tl_keras defaults (phase 1 to convergence)",
+             lambda seed: _tl_keras_run(args, size, None, seed)),
+            (f"tl_keras, epochs={args.epochs}",
+             lambda seed: _tl_keras_run(args, size, args.epochs, seed)),
+            ("plain Keras tutorial", lambda seed: _plain_keras_run(args, size, seed))]
+    results = {name: [] for name, _ in arms}
+    for seed in range(args.seeds):
+        for name, run in arms:
+            accuracy, seconds, epochs = run(seed)
+            results[name].append((accuracy, seconds, epochs))
+            print(f"seed {seed}, {name}: test accuracy {accuracy:.4f}, {seconds:.0f} s, "
+                  f"phase 1 {epochs} epochs", flush=True)
     print(f"\nMobileNet alpha=0.25 (ImageNet), cats vs dogs, {args.image_size}px, "
-          f"{args.fine_tune_epochs} fine-tuning epochs, seed {args.seed}")
-    print("| workflow | phase 1 epochs | val accuracy after phase 1 | after phase 2 | "
-          "wall time (s) | x faster than the tutorial |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    tutorial = rows[-1][3]
-    for name, phase1, phase2, seconds, epochs in rows:
-        print(f"| {name} | {epochs} | {phase1:.3f} | {phase2:.3f} | {seconds:.0f} | "
+          f"augmentation {args.augmentation} (both arms), {args.fine_tune_epochs} "
+          f"fine-tuning epochs, {args.seeds} seeds (mean ± standard deviation); test: "
+          "the half of the validation folder nothing selected on\n")
+    print("| workflow | phase 1 epochs | test accuracy | wall time (s) | "
+          "x faster than the tutorial |")
+    print("| --- | --- | --- | --- | --- |")
+    tutorial = np.mean([r[1] for r in results["plain Keras tutorial"]])
+    for name, rows in results.items():
+        seconds = np.mean([r[1] for r in rows])
+        print(f"| {name} | {_mean_spread([r[2] for r in rows], 0)} | "
+              f"{_mean_spread([r[0] for r in rows])} | {seconds:.0f} | "
               f"{tutorial / seconds:.1f} |")
     return 0
 

@@ -81,6 +81,7 @@ def _overconfident_model():
     return model, (x[300:450], y[300:450]), (x[450:], y[450:])
 
 
+@pytest.mark.slow
 def test_calibration_lowers_the_error_keeps_accuracy_and_survives_saving(tmp_path, capsys):
     model, val, test = _overconfident_model()
     before = tlk.evaluate_classifier(model, test)
@@ -152,6 +153,7 @@ def test_expected_calibration_error_of_known_cases():
         pytest.approx(0.4)  # one sigmoid unit
 
 
+@pytest.mark.slow
 def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
     data = tmp_path / "colours"
     for index, name in enumerate(("red", "blue")):
@@ -197,3 +199,71 @@ def test_the_reliability_diagram_draws_both_curves_of_a_calibrated_model(tmp_pat
     labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert labels == ["calibrated", "before calibration", "model", "accuracy in the bin"]
     figure.savefig(tmp_path / "reliability.png")
+
+
+def _colour_task(n=90, flips=(3, 17, 40, 58, 71)):
+    """Three colour classes, easy from a frozen random base; `flips` mislabelled."""
+    rng = np.random.default_rng(0)
+    y = np.arange(n) % 3
+    x = rng.uniform(0, 60, (n, 8, 8, 3)).astype("float32")
+    x[np.arange(n), :, :, y] += 180
+    noisy = y.copy()
+    noisy[list(flips)] = (y[list(flips)] + 1) % 3
+    keras.utils.set_random_seed(0)
+    base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255.0),
+                             keras.layers.Conv2D(8, 3)], name="colours")
+    model = tlk.build_model(base, num_classes=3, class_names=["r", "g", "b"])
+    return model, x, noisy, set(flips)
+
+
+@pytest.mark.slow
+def test_label_issues_rank_planted_flips_first(tmp_path, capsys):
+    model, x, noisy, flips = _colour_task()
+    before = [w.copy() for w in model.get_weights()]
+    issues = tlk.find_label_issues(model, (x, noisy), folds=3, epochs=200, batch_size=16)
+    assert "Label issues:" in capsys.readouterr().out
+    assert set(issues.ranking[:len(flips)]) == flips  # the flips are the most suspect
+    # Flagged: where another class's probability reaches its class's threshold.
+    assert 3 <= len(issues.indices) and set(issues.indices) <= flips
+    for index, given, suggested in zip(issues.indices, issues.given, issues.suggested):
+        if index in flips:
+            assert given == noisy[index] and suggested == (given + 2) % 3  # the truth
+    assert issues.files is None and issues.probabilities.shape == (90, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    figure = tlk.plots.show_label_issues(issues, ["r", "g", "b"], images=x, n=4)
+    assert figure.axes[0].get_title().startswith("given: ")
+
+
+@pytest.mark.slow
+def test_label_issues_name_the_files_of_a_folder_and_refuse_a_shuffled_dataset(tmp_path):
+    model, x, noisy, flips = _colour_task()
+    for index, (image, label) in enumerate(zip(x, noisy)):
+        folder = tmp_path / "data" / ["b", "g", "r"][["b", "g", "r"].index(
+            ["r", "g", "b"][label])]
+        folder.mkdir(parents=True, exist_ok=True)
+        tf.io.write_file(str(folder / f"{index:03d}.png"),
+                         tf.io.encode_png(tf.constant(image.astype("uint8"))))
+    model.class_names = ["b", "g", "r"]  # a folder's classes come sorted
+    issues = tlk.find_label_issues(model, str(tmp_path / "data"), folds=3, epochs=200,
+                                   batch_size=16, verbose=0)
+    flagged = {int(os.path.basename(path)[:3]) for path in issues.files}
+    assert 3 <= len(flagged) and flagged <= flips
+    train, _, _ = tlk.image_dataset(str(tmp_path / "data"), image_size=8, verbose=0,
+                                    validation_split=0, batch_size=4)
+    with pytest.raises(ValueError, match="not shuffled"):
+        tlk.find_label_issues(model, train, folds=3, epochs=1)
+
+
+def test_a_shuffled_pipelines_features_never_answer_for_an_ordered_one(tmp_path):
+    """The feature cache keys a folder's pipeline by its files and settings; the
+    order is one of them, or find_label_issues would pair files with the features
+    of a shuffled pass."""
+    from tl_keras.data.fingerprints import fingerprint
+
+    root = _write_numbered_images(tmp_path / "images", range(20))
+    shuffled, _, _ = tlk.image_dataset(root, image_size=4, validation_split=0, verbose=0)
+    again, _, _ = tlk.image_dataset(root, image_size=4, validation_split=0, verbose=0)
+    ordered, _, _ = tlk.image_dataset(root, image_size=4, validation_split=0, verbose=0,
+                                      shuffle=False)
+    assert fingerprint(shuffled) == fingerprint(again)  # reused across fit calls
+    assert fingerprint(shuffled) != fingerprint(ordered)

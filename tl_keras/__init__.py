@@ -47,6 +47,7 @@ from tl_keras.data.image_dataset import image_dataset  # noqa: E402
 from tl_keras.data.text_dataset import text_dataset  # noqa: E402
 from tl_keras.errors import DownloadError  # noqa: E402
 from tl_keras.evaluation.calibration import calibrate  # noqa: E402
+from tl_keras.evaluation.label_issues import find_label_issues  # noqa: E402
 from tl_keras.evaluation.test_report import evaluate_classifier  # noqa: E402
 from tl_keras.export.check import check_export  # noqa: E402
 from tl_keras.export.saved_model import export_saved_model  # noqa: E402
@@ -93,7 +94,7 @@ __all__ = [
     "ImageClassifier", "Preprocessing", "PretrainedBase", "Speed", "TextClassifier",
     "TransferModel", "TwoPhaseHistory",
     "adapt_batchnorm", "build_model", "build_text_model", "calibrate", "check_export",
-    "evaluate_classifier", "export_saved_model",
+    "evaluate_classifier", "export_saved_model", "find_label_issues",
     "export_tflite", "extract_features", "fit_two_phase", "format_models", "format_ranking",
     "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",
     "load_word_vectors", "rank_bases", "register_base", "text_dataset", "unfreeze_base",

@@ -170,11 +170,15 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, test
         def after_read(dataset):
             return count_read_files(dataset, scanned, side, image_size)
 
+        shuffled = shuffle and side == "train"
         dataset = _finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
-                          shuffle=shuffle and side == "train", cache=_cache_for(cache, side),
+                          shuffle=shuffled, cache=_cache_for(cache, side),
                           after_read=after_read)
         files = [(path, *stat) for path, stat in scanned.stats.items()]
-        return fingerprints.register(dataset, "folder", files, image_size, resize, side)
+        # The order is part of what the features are: a shuffled pass's features
+        # never answer for an unshuffled pipeline (find_label_issues maps by order).
+        return fingerprints.register(dataset, "folder", files, image_size, resize, side,
+                                     shuffled)
 
     return {side: make(side) for side in SIDES if indices[side] or side == "train"}, \
         folder.class_names
@@ -224,10 +228,11 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_spli
     def make(side):
         ds = datasets[side]
         count = int(ds.cardinality()) if int(ds.cardinality()) > 0 else 10_000
+        shuffled = shuffle and side == "train"
         dataset = _finish(ds, load, count, batch_size=batch_size, seed=seed,
-                          shuffle=shuffle and side == "train", cache=_cache_for(cache, side))
+                          shuffle=shuffled, cache=_cache_for(cache, side))
         return fingerprints.register(dataset, "tfds", name, splits[side], data_dir,
-                                     image_size, resize)
+                                     image_size, resize, shuffled)
 
     return {side: make(side) for side in datasets}, class_names
 
@@ -257,11 +262,13 @@ def _from_arrays(source, *, image_size, batch_size, validation_split, test_split
     def make(side):
         chosen = indices[side]
         ds = tf.data.Dataset.from_tensor_slices((x[chosen], y[chosen]))
+        shuffled = shuffle and side == "train"
         dataset = _finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
-                          shuffle=shuffle and side == "train", cache=_cache_for(cache, side))
+                          shuffle=shuffled, cache=_cache_for(cache, side))
         content = hashlib.sha1(np.ascontiguousarray(x[chosen]).tobytes())
         content.update(np.ascontiguousarray(y[chosen]).tobytes())
-        return fingerprints.register(dataset, "arrays", content.hexdigest(), image_size, resize)
+        return fingerprints.register(dataset, "arrays", content.hexdigest(), image_size,
+                                     resize, shuffled)
 
     shares = {"validation": validation_split, "test": test_split}
     return {side: make(side) for side in SIDES

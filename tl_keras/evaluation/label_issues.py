@@ -1,0 +1,164 @@
+"""Training examples whose label is most likely wrong: confident learning on
+out-of-fold predictions of the head, on the frozen base's cached features."""
+
+import collections
+
+import numpy as np
+
+from tl_keras.console import say
+from tl_keras.data import fingerprints
+from tl_keras.evaluation.scores import class_indices
+
+LabelIssues = collections.namedtuple(
+    "LabelIssues", "indices files given suggested self_confidence ranking probabilities")
+LabelIssues.__doc__ = """What `find_label_issues` found.
+
+- `indices`: the examples flagged as likely mislabelled, most likely first.
+- `files`: their file paths (a folder source), else None.
+- `given`, `suggested`: their labels as given and the class the held-out head
+  believes (class indices).
+- `self_confidence`: the held-out probability of their given label.
+- `ranking`: every example, most suspect first (by self-confidence).
+- `probabilities`: the out-of-fold probabilities of every example, `[n, classes]`.
+"""
+
+
+def find_label_issues(model, data, *, folds=5, epochs=30, batch_size=32, seed=0,
+                      verbose="auto"):
+    """Ranks the training examples most likely to be mislabelled.
+
+    The frozen base's features are computed once (or taken from the feature
+    cache); a fresh copy of the model's head is trained on `folds - 1` folds and
+    predicts the held-out one, so every example gets a probability from a head
+    that never saw its label. An example is flagged by the confident-learning
+    rule (Northcutt et al., "Confident Learning", 2021): some other class's
+    probability reaches that class's threshold (the mean probability of the
+    class over the examples labelled with it), and it is the highest such class.
+    Flagged examples are ranked by the probability of their given label, lowest
+    first. Seconds on cached features; the model's own weights do not change.
+
+    Args:
+        model: a `tl_keras` classifier (its base is used frozen, as in phase 1;
+            train it first, or not: only the features matter).
+        data: a folder of class subfolders (the result names files), a batched
+            `tf.data.Dataset` that is not shuffled (indices follow its order),
+            or a tuple `(x, y)`.
+        folds: the number of folds, at least 2. Defaults to `5`.
+        epochs: epochs of each fold's head. Defaults to `30`.
+        batch_size: of the feature pass and the heads. Defaults to `32`.
+        seed: of the folds and the heads. Defaults to `0`.
+        verbose: print one line with the count (`0` silences it). Defaults to
+            `"auto"`.
+
+    Returns:
+        A `LabelIssues` named tuple (see its fields).
+
+    Raises:
+        ValueError: fewer examples than folds, a class with fewer examples than
+            two, a shuffled dataset, or a folder whose classes differ from the
+            model's outputs.
+
+    Example:
+
+    >>> issues = tl_keras.find_label_issues(model, "flower_photos", folds=3,
+    ...                                     epochs=2)
+    Label issues: ... of 15 training examples look mislabelled ...
+    >>> len(issues.ranking)
+    15
+    """
+    import keras
+
+    from tl_keras.training.feature_cache import default_feature_cache
+    from tl_keras.training.worker_loop import fit
+    from tl_keras.training.worker_loop import predict
+
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"Expected `folds` to be an integer >= 2. Received: folds={folds!r}")
+    files, data = _readable(model, data, batch_size)
+    features, _ = default_feature_cache().features(
+        model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
+        batch_size=batch_size, verbose=0)
+    x = np.asarray(features.x, dtype="float32")
+    y = class_indices(features.y)
+    if files is not None and (len(files[0]) != len(y) or not np.array_equal(files[1], y)):
+        raise ValueError(f"{len(files[0]) - len(y)} files of the folder could not be read "
+                         "(or changed while reading); remove them and run again. "
+                         "Received: the folder's files")
+    files = files[0] if files is not None else None
+    classes = max(int(model.output_shape[-1]), 2)
+    if len(y) < folds:
+        raise ValueError(f"Expected at least {folds} examples for {folds} folds. "
+                         f"Received: {len(y)} examples")
+    probabilities = np.zeros((len(y), classes))
+    order = np.random.default_rng(seed).permutation(len(y))
+    for fold, held in enumerate(np.array_split(order, folds)):
+        keras.utils.set_random_seed(seed + fold)
+        kept = np.setdiff1d(order, held)
+        head = keras.models.clone_model(model.head)
+        head.compile(keras.optimizers.Adam(1e-3), _loss(model))
+        fit(head, x=x[kept], y=_targets(y[kept], model), epochs=epochs,
+            batch_size=batch_size, verbose=0)
+        p = np.asarray(predict(head, x[held]), dtype="float64")
+        probabilities[held] = np.concatenate([1 - p, p], 1) if p.shape[1] == 1 else p
+    issues = _confident_learning(probabilities, y, files)
+    say(f"Label issues: {len(issues.indices):,} of {len(y):,} training examples look "
+        f"mislabelled (held-out predictions of {folds} heads; the confident-learning "
+        "rule).", verbose)
+    return issues
+
+
+def _confident_learning(probabilities, y, files):
+    classes = probabilities.shape[1]
+    thresholds = np.array([probabilities[y == j, j].mean() if (y == j).any() else 1.0
+                           for j in range(classes)])
+    above = np.where(probabilities >= thresholds, probabilities, -1.0)
+    believed = above.argmax(axis=1)
+    in_joint = above.max(axis=1) >= 0
+    self_confidence = probabilities[np.arange(len(y)), y]
+    ranking = np.argsort(self_confidence, kind="stable")
+    flagged = np.array([i for i in ranking if in_joint[i] and believed[i] != y[i]],
+                       dtype="int64")
+    return LabelIssues(
+        indices=flagged, files=[files[i] for i in flagged] if files is not None else None,
+        given=y[flagged], suggested=believed[flagged],
+        self_confidence=self_confidence[flagged], ranking=ranking,
+        probabilities=probabilities)
+
+
+def _readable(model, data, batch_size):
+    """`(file paths or None, data)`: a folder becomes an unshuffled pipeline of its
+    files; a dataset is checked to give its examples in the same order twice."""
+    import tensorflow as tf
+
+    from tl_keras.data.image_dataset import image_dataset
+    from tl_keras.data.image_folder import scan_image_folder
+
+    if isinstance(data, str):
+        folder = scan_image_folder(data)
+        names = getattr(model, "class_names", None)
+        if names is not None and list(names) != list(folder.class_names):
+            raise ValueError(f"The folder's classes {folder.class_names} differ from the "
+                             f"model's {names}. Received: data={data!r}")
+        dataset, _, _ = image_dataset(data, image_size=tuple(model.input_shape[1:3]),
+                                      batch_size=batch_size, validation_split=0,
+                                      shuffle=False, verbose=0)
+        return (list(folder.paths), np.asarray(folder.labels)), dataset
+    if isinstance(data, tf.data.Dataset):
+        first, second = ([np.asarray(batch[1]) for batch in data.take(3)] for _ in range(2))
+        if any(not np.array_equal(a, b) for a, b in zip(first, second)):
+            raise ValueError("Expected a dataset that is not shuffled: its examples came in "
+                             "a different order on a second pass, so indices would name "
+                             "the wrong examples. Pass the folder itself, or "
+                             "image_dataset(..., shuffle=False). Received: a shuffled "
+                             "dataset")
+    return None, data
+
+
+def _loss(model):
+    if model.output_shape[-1] == 1:
+        return "binary_crossentropy"
+    return "sparse_categorical_crossentropy"
+
+
+def _targets(y, model):
+    return y.astype("float32")[:, None] if model.output_shape[-1] == 1 else y
