@@ -66,6 +66,46 @@ def test_mirrored_over_two_devices_trains_like_one_device(tmp_path):
     assert os.path.isdir(results["exported"])
 
 
+_IN_SCOPE = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+import tl_keras as tlk
+from tests.conftest import random_images, small_image_classifier
+
+images, labels = random_images(16, size=16), np.array([0, 1] * 8)
+images[labels == 1, ..., 0] += 60
+for caching in (tlk.Caching(), tlk.Caching(features=False, activations=False)):
+    weights = {}
+    for name in ("single", "in_scope"):
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        if name == "in_scope":  # the pattern of TensorFlow's distributed training guide
+            with strategy.scope():
+                model = small_image_classifier(filters=(8, 16), dropout=0.0)
+        else:
+            model = small_image_classifier(filters=(8, 16), dropout=0.0)
+        tlk.fit_two_phase(model, (images, labels), (images[:8], labels[:8]), epochs=2,
+                          fine_tune_epochs=2, batch_size=16, verbose=0, caching=caching,
+                          distribution=tlk.Distribution(
+                              strategy=strategy if name == "in_scope" else None))
+        weights[name] = model.get_weights()
+    for a, b in zip(weights["single"], weights["in_scope"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    print("SAME", caching.features)
+"""
+
+
+def test_a_model_built_in_a_mirrored_scope_trains_like_one_device():
+    """Issue 24: built inside the strategy's scope, the feature pass returned each
+    row once per replica (Keras's predict_on_batch), and training failed."""
+    done = subprocess.run([sys.executable, "-c", _IN_SCOPE], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["SAME", "auto", "SAME", "False"]
+
+
 def test_only_the_chief_writes(tmp_path, monkeypatch):
     workers = {"worker": ["localhost:1", "localhost:2"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": workers,

@@ -267,3 +267,24 @@ def test_a_shuffled_pipelines_features_never_answer_for_an_ordered_one(tmp_path)
                                       shuffle=False)
     assert fingerprint(shuffled) == fingerprint(again)  # reused across fit calls
     assert fingerprint(shuffled) != fingerprint(ordered)
+
+
+def test_export_saved_model_gated_on_the_test_accuracy_writes_nothing_below_it(tmp_path):
+    model, _, test = _overconfident_model()
+    report = tlk.evaluate_classifier(model, test)
+    with pytest.raises(tlk.GateError, match=f"test accuracy {report['accuracy']:.4f} "
+                                            r"\(on 150 examples\) is below the gate's 0.99"):
+        tlk.export_saved_model(model, str(tmp_path / "out"), test_report=report,
+                               min_accuracy=0.99, warmup=False)
+    assert not os.path.exists(tmp_path / "out") or not os.listdir(tmp_path / "out")
+    with pytest.raises(ValueError, match="pass test_report="):
+        tlk.export_saved_model(model, str(tmp_path / "out"), min_accuracy=0.5, warmup=False)
+    path = tlk.export_saved_model(model, str(tmp_path / "out"), test_report=report,
+                                  min_accuracy=report["accuracy"], warmup=False)
+    # The card's test figures are an evaluation of the exported model itself.
+    exported = keras.saving.load_model(os.path.join(path, "keras", "model.keras"))
+    again = tlk.evaluate_classifier(exported, test)
+    with open(os.path.join(path, "model_card.json")) as f:  # local: a tmp_path file
+        card = json.load(f)
+    assert card["test"]["accuracy"] == again["accuracy"]
+    assert card["test"]["confusion_matrix"] == again["confusion_matrix"]

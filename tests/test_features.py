@@ -191,7 +191,7 @@ def test_large_features_spill_to_files_that_the_cache_removes(tmp_path):
     cache.clear()
     assert not os.path.exists(os.path.dirname(spill))
     assert cache.info() == {"hits": 0, "misses": 0, "entries": 0, "bytes_in_memory": 0,
-                            "spill_files": 0}
+                            "spill_files": 0, "peak_bytes_in_memory": 0}
 
 
 def test_the_cache_is_bounded():
@@ -205,3 +205,54 @@ def test_the_cache_is_bounded():
     _, hit = cache.features(extractor, (x, y), batch_size=4, verbose=0,
                             fingerprint=fingerprints.fingerprint((x, y)))
     assert not hit  # the oldest (shift 0) was evicted
+
+
+def test_an_unknown_length_pipeline_spills_once_past_half_the_budget():
+    """Issue 24: the budget held for a pipeline whose length is unknown (every
+    folder pipeline: it drops unreadable files), with no second full copy."""
+    from tl_keras.training.feature_cache import compute_features
+
+    x, y = _toy(64)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(8)
+    assert int(data.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
+    extractor = _model().feature_model()
+    expected = compute_features(extractor, data, verbose=0).x  # 64 x 512 float32
+    batch_bytes = 8 * 512 * 4
+    small = tlk.FeatureCache(memory_limit_bytes=6 * batch_bytes)  # 8 batches come
+    spilled, _ = small.features(extractor, data, fingerprint=b"a", verbose=0)
+    assert isinstance(spilled.x, np.memmap)
+    assert small.info()["peak_bytes_in_memory"] <= 3 * batch_bytes  # half the budget
+    np.testing.assert_array_equal(np.asarray(spilled.x), expected)
+    np.testing.assert_array_equal(spilled.y, y)
+    small.clear()
+    large = tlk.FeatureCache(memory_limit_bytes=16 * batch_bytes)
+    kept, _ = large.features(extractor, data, fingerprint=b"a", verbose=0)
+    assert not isinstance(kept.x, np.memmap)
+    assert large.info()["peak_bytes_in_memory"] <= 16 * batch_bytes  # the join included
+    np.testing.assert_array_equal(kept.x, expected)
+
+
+def test_the_cache_key_covers_layer_configurations(cache):
+    """Two extractors with the same weights that compute different things (a
+    Rescaling scale) never share features."""
+    x, y = _toy(8)
+
+    def extractor(scale):
+        inputs = keras.Input((32, 32, 3))
+        return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(
+            keras.layers.Rescaling(scale)(inputs)))
+
+    first, _ = cache.features(extractor(1.0), (x, y), fingerprint=b"d", verbose=0)
+    second, hit = cache.features(extractor(0.5), (x, y), fingerprint=b"d", verbose=0)
+    assert not hit
+    np.testing.assert_allclose(second.x, first.x * 0.5, rtol=1e-6)
+    _, hit = cache.features(extractor(0.5), (x, y), fingerprint=b"d", verbose=0)
+    assert hit  # the same configuration again: reused
+
+
+def test_fit_two_phase_leaves_nothing_in_the_process_cache():
+    from tl_keras.training.feature_cache import default_feature_cache
+
+    x, y = _toy()
+    tlk.fit_two_phase(_model(), (x, y), epochs=1, fine_tune_epochs=0, verbose=0)
+    assert default_feature_cache().info()["entries"] == 0

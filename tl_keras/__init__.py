@@ -46,6 +46,7 @@ from tl_keras.bases import unregister_base  # noqa: E402
 from tl_keras.data.image_dataset import image_dataset  # noqa: E402
 from tl_keras.data.text_dataset import text_dataset  # noqa: E402
 from tl_keras.errors import DownloadError  # noqa: E402
+from tl_keras.errors import GateError  # noqa: E402
 from tl_keras.evaluation.calibration import calibrate  # noqa: E402
 from tl_keras.evaluation.label_issues import find_label_issues  # noqa: E402
 from tl_keras.evaluation.test_report import evaluate_classifier  # noqa: E402
@@ -90,7 +91,8 @@ def __dir__():
 
 
 __all__ = [
-    "Caching", "Distribution", "DownloadError", "FeatureCache", "FineTuning", "HubLayer",
+    "Caching", "Distribution", "DownloadError", "FeatureCache", "FineTuning", "GateError",
+    "HubLayer",
     "ImageClassifier", "Preprocessing", "PretrainedBase", "Speed", "TextClassifier",
     "TransferModel", "TwoPhaseHistory",
     "adapt_batchnorm", "build_model", "build_text_model", "calibrate", "check_export",

@@ -9,7 +9,6 @@
     tl-keras demo
 """
 
-import os
 import sys
 
 from tl_keras.cli_parser import build_parser
@@ -162,7 +161,9 @@ def _models(args):
         raise ValueError(f"Two roots given: pass one. Received: {args.root} --root "
                          f"{args.root_option}")
     root = args.root or args.root_option or "saved_models"
-    if not os.path.isdir(root):
+    import tensorflow as tf
+
+    if not tf.io.gfile.isdir(root):
         print(f"No exported models under {root} (it does not exist yet: "
               "`tl-keras train` exports there).")
         return 0

@@ -7,3 +7,11 @@ class DownloadError(OSError):
     The message names the file and the local path or argument that replaces the
     download.
     """
+
+
+class GateError(ValueError):
+    """The weights that would ship miss the accuracy an export was gated on
+    (`export_saved_model(min_accuracy=...)`); nothing was written.
+
+    The message gives the figure, the threshold and the data it was measured on.
+    """

@@ -2,6 +2,8 @@
 
 import os
 
+import tensorflow as tf
+
 from tl_keras.export import layout
 
 
@@ -25,16 +27,18 @@ def list_models(root="saved_models"):
     [('flowers', 1), ('flowers', 2)]
     """
     root = os.fspath(root)
-    if not os.path.isdir(root):
+    gfile = tf.io.gfile
+    if not gfile.isdir(root):
         raise ValueError(f"Expected a directory of exported models. Received: root={root!r}")
     entries = []
-    for name in sorted(os.listdir(root)):
+    for name in sorted(entry.rstrip("/") for entry in gfile.listdir(root)):
         model_dir = os.path.join(root, name)
-        if name.startswith(".") or not os.path.isdir(model_dir):
+        if name.startswith(".") or not gfile.isdir(model_dir):
             continue
-        children = sorted(c for c in os.listdir(model_dir) if not c.startswith("."))
+        children = sorted(c.rstrip("/") for c in gfile.listdir(model_dir)
+                          if not c.startswith("."))
         versions = [c for c in children if c.isdigit()
-                    and os.path.isdir(os.path.join(model_dir, c))]
+                    and gfile.isdir(os.path.join(model_dir, c))]
         if not versions:
             entries.append(_entry(name, None, model_dir,
                                   "foreign: no integer version directory"))
@@ -43,7 +47,7 @@ def list_models(root="saved_models"):
             path = os.path.join(model_dir, child)
             if child in versions:
                 entries.append(_version_entry(name, int(child), path))
-            elif os.path.isdir(path):
+            elif gfile.isdir(path):
                 entries.append(_entry(name, child, path,
                                       "foreign: not an integer version (TF Serving "
                                       "ignores it)"))

@@ -16,6 +16,7 @@ A new source is one new module added to `SOURCES`.
 import os
 
 import keras
+import tensorflow as tf
 
 from tl_keras.bases import applications
 from tl_keras.bases import exported
@@ -93,7 +94,7 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
     else:
         source = next((source for source in SOURCES if source.claims(base)), None)
         if source is None:
-            if isinstance(base, (str, os.PathLike)) and os.path.isdir(base):
+            if isinstance(base, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(base)):
                 raise ValueError(exported.directory_problem(base))
             raise ValueError(unknown_base_message(base))
         model = source.load(base, weights=weights, input_shape=input_shape,

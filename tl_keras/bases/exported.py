@@ -24,7 +24,7 @@ SOURCE = "exported"
 def claims(base):
     """Whether `base` is a directory holding a tl_keras export (a version with
     its Keras model)."""
-    if not isinstance(base, (str, os.PathLike)) or not os.path.isdir(base):
+    if not isinstance(base, (str, os.PathLike)) or not layout.gfile.isdir(os.fspath(base)):
         return False
     version_dir = layout.resolve_version_dir(base)
     return version_dir is not None and layout.has_keras_model(version_dir)

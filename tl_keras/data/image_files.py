@@ -35,13 +35,14 @@ def image_problem(path):
     file whose end looks wrong is decoded in full to decide.
     """
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
+        size = tf.io.gfile.stat(path).length
+        with tf.io.gfile.GFile(path, "rb") as f:
             head = f.read(16)
             f.seek(max(0, size - 16))
             tail = f.read(16)
-    except OSError as error:
-        return f"unreadable: {error.strerror or error}"
+    except (OSError, tf.errors.OpError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or error
+        return f"unreadable: {reason}"
     if size == 0:
         return "empty file"
     if head.startswith(b"\xff\xd8"):
@@ -59,8 +60,7 @@ def image_problem(path):
     if complete:
         return None
     try:  # an unusual ending: let the decoder decide
-        with open(path, "rb") as f:
-            tf.io.decode_image(f.read(), channels=3, expand_animations=False)
+        tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, ValueError):
         return "truncated or corrupt: the decoder cannot read it to the end"
     return None

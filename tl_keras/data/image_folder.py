@@ -3,6 +3,8 @@
 import collections
 import os
 
+import tensorflow as tf
+
 from tl_keras.data.image_files import IMAGE_EXTENSIONS
 from tl_keras.data.image_files import image_problem
 from tl_keras.data.image_files import unsupported_format
@@ -13,14 +15,15 @@ ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names sk
 
 def class_folders(directory):
     """Returns the sorted class names of a directory of class folders, checked."""
-    if not os.path.isdir(directory):
+    gfile = tf.io.gfile
+    if not gfile.isdir(directory):
         raise ValueError(
             "Expected a directory with one subfolder of images per class. "
             f"Received: source={directory!r} (not a directory)"
         )
     names = sorted(
-        entry for entry in os.listdir(directory)
-        if os.path.isdir(os.path.join(directory, entry)) and not entry.startswith(".")
+        entry for entry in (e.rstrip("/") for e in gfile.listdir(directory))
+        if gfile.isdir(os.path.join(directory, entry)) and not entry.startswith(".")
     )
     if len(names) < 2:
         raise ValueError(
@@ -40,8 +43,8 @@ def _image_files(folder, *, unsupported=None):
     """The image files under `folder`, sorted; other files (not hidden) are
     appended to `unsupported` when given."""
     found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    for root, dirs, files in tf.io.gfile.walk(folder):
+        dirs[:] = sorted(d.rstrip("/") for d in dirs if not d.startswith("."))
         for name in sorted(f for f in files if not f.startswith(".")):
             path = os.path.join(root, name)
             if name.lower().endswith(IMAGE_EXTENSIONS):
@@ -90,11 +93,11 @@ def scan_files(paths):
     """
     readable, skipped, missing = [], [], []
     for path in map(os.fspath, paths):
-        if os.path.isdir(path):
+        if tf.io.gfile.isdir(path):
             unsupported = []
             candidates = _image_files(path, unsupported=unsupported)
             skipped.extend((p, unsupported_format(p)) for p in unsupported)
-        elif os.path.isfile(path):
+        elif tf.io.gfile.exists(path):
             candidates = [path]  # named by the user: read whatever its extension
         else:
             missing.append(path)

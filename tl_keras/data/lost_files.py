@@ -56,10 +56,10 @@ class ScannedFiles:
 
 def _stat(path):
     try:
-        stat = os.stat(path)
-    except OSError:
+        stat = tf.io.gfile.stat(path)
+    except (OSError, tf.errors.OpError):
         return None
-    return stat.st_size, stat.st_mtime_ns
+    return stat.length, stat.mtime_nsec
 
 
 def count_read_files(dataset, scanned, part, image_size):

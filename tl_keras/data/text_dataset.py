@@ -98,9 +98,9 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
         skipped = []
     else:
         path = os.fspath(source)
-        if os.path.isdir(path):
+        if tf.io.gfile.isdir(path):
             texts, labels, keys, skipped = _read_folder(path, encoding)
-        elif os.path.isfile(path):
+        elif tf.io.gfile.exists(path):
             texts, labels, skipped = read_table(
                 path, text_column=text_column, label_column=label_column,
                 encoding=encoding, delimiter=delimiter, header=header)
@@ -146,17 +146,18 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
 
 
 def _read_folder(path, encoding):
-    names = sorted(d for d in os.listdir(path)
-                   if os.path.isdir(os.path.join(path, d)) and not d.startswith("."))
+    gfile = tf.io.gfile
+    names = sorted(d for d in (e.rstrip("/") for e in gfile.listdir(path))
+                   if gfile.isdir(os.path.join(path, d)) and not d.startswith("."))
     texts, labels, keys, skipped = [], [], [], []
     for name in names:
         folder = os.path.join(path, name)
-        for file in sorted(os.listdir(folder)):
+        for file in sorted(gfile.listdir(folder)):
             if not file.endswith(".txt"):
                 continue
             try:
-                with open(os.path.join(folder, file), encoding=encoding) as f:
-                    text = f.read()
+                with gfile.GFile(os.path.join(folder, file), "rb") as f:
+                    text = f.read().decode(encoding)
             except UnicodeDecodeError:
                 skipped.append(f"{name}/{file} (not {encoding})")
                 continue

@@ -25,9 +25,9 @@ KIND = "temperature_scaling"
 def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
     """Calibrates `model`'s probabilities by temperature scaling on validation data.
 
-    Fits one temperature on the logits of `validation_data` (the head's inputs
-    come from the feature cache when `fit_two_phase` computed them) and folds
-    it into the output layer, in seconds. The ranking of classes, hence the
+    Fits one temperature on the logits of `validation_data` (one pass of the
+    base for the feature vectors, then the head's layers) and folds it into
+    the output layer, in seconds. The ranking of classes, hence the
     accuracy, does not change; the confidence does: an overconfident model's
     probabilities come down to its accuracy. A line says the temperature and
     the validation figures before and after. Calibrating again composes.
@@ -108,15 +108,16 @@ def uncalibrated(model, probabilities):
 def validation_logits(model, data, batch_size=32):
     """`(logits, labels)`: the output layer's pre-activations on `data`, from the
     feature vector (through the default feature cache) and the head."""
-    from tl_keras.training.feature_cache import default_feature_cache
+    from tl_keras.training.feature_cache import FeatureCache
 
     last = _output_layer(model)
-    features, _ = default_feature_cache().features(
-        model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
-        batch_size=batch_size, verbose=0)
+    with FeatureCache(max_entries=0) as cache:  # within its budget; nothing kept
+        features, _ = cache.features(
+            model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
+            batch_size=batch_size, verbose=0)
+        hidden = np.array(features.x, dtype="float32")
     if features.y is None:
         raise ValueError("Expected validation data with labels. Received: inputs only")
-    hidden = np.asarray(features.x, dtype="float32")
     for layer in model.head.layers[:-1]:
         hidden = np.asarray(layer(hidden, training=False))
     kernel, bias = (np.asarray(v.numpy(), dtype="float64") for v in (last.kernel, last.bias))

@@ -27,15 +27,15 @@ def find_label_issues(model, data, *, folds=5, epochs=30, batch_size=32, seed=0,
                       verbose="auto"):
     """Ranks the training examples most likely to be mislabelled.
 
-    The frozen base's features are computed once (or taken from the feature
-    cache); a fresh copy of the model's head is trained on `folds - 1` folds and
-    predicts the held-out one, so every example gets a probability from a head
-    that never saw its label. An example is flagged by the confident-learning
-    rule (Northcutt et al., "Confident Learning", 2021): some other class's
-    probability reaches that class's threshold (the mean probability of the
-    class over the examples labelled with it), and it is the highest such class.
-    Flagged examples are ranked by the probability of their given label, lowest
-    first. Seconds on cached features; the model's own weights do not change.
+    The frozen base's features are computed once; a fresh copy of the model's head
+    is trained on `folds - 1` folds and predicts the held-out one, so every example
+    gets a probability from a head that never saw its label. An example is flagged
+    by the confident-learning rule (Northcutt et al., "Confident Learning", 2021):
+    some other class's probability reaches that class's threshold (the mean
+    probability of the class over the examples labelled with it), and it is the
+    highest such class. Flagged examples are ranked by the probability of their
+    given label, lowest first. Seconds on cached features; the model's own weights
+    do not change.
 
     Args:
         model: a `tl_keras` classifier (its base is used frozen, as in phase 1;
@@ -68,17 +68,18 @@ def find_label_issues(model, data, *, folds=5, epochs=30, batch_size=32, seed=0,
     """
     import keras
 
-    from tl_keras.training.feature_cache import default_feature_cache
+    from tl_keras.training.feature_cache import FeatureCache
     from tl_keras.training.worker_loop import fit
     from tl_keras.training.worker_loop import predict
 
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ValueError(f"Expected `folds` to be an integer >= 2. Received: folds={folds!r}")
     files, data = _readable(model, data, batch_size)
-    features, _ = default_feature_cache().features(
-        model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
-        batch_size=batch_size, verbose=0)
-    x = np.asarray(features.x, dtype="float32")
+    with FeatureCache(max_entries=0) as cache:  # within its budget; nothing kept
+        features, _ = cache.features(
+            model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
+            batch_size=batch_size, verbose=0)
+        x = np.array(features.x, dtype="float32")
     y = class_indices(features.y)
     if files is not None and (len(files[0]) != len(y) or not np.array_equal(files[1], y)):
         raise ValueError(f"{len(files[0]) - len(y)} files of the folder could not be read "

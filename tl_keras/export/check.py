@@ -49,9 +49,12 @@ def run_keras_free(version_dir, calls, work_dir, op_packages=()):
     Raises:
         RuntimeError: if the process failed (the SavedModel did not load).
     """
+    version_dir = os.fspath(version_dir)
+    if version_dir.startswith("ram://"):  # in this process's memory: the probe reads a copy
+        version_dir = _local_copy(version_dir, os.path.join(work_dir, "version"))
     request_path = os.path.join(work_dir, "request.json")
     result_path = os.path.join(work_dir, "result.json")
-    with open(request_path, "w") as f:
+    with open(request_path, "w") as f:  # local: the probe's own temporary files
         json.dump({"calls": calls, "op_packages": list(op_packages)}, f)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     # Run by its path (`python -m` would import the tl_keras package first).
@@ -62,8 +65,20 @@ def run_keras_free(version_dir, calls, work_dir, op_packages=()):
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip()[-2000:] or "the process failed")
-    with open(result_path) as f:
+    with open(result_path) as f:  # local: the probe's own temporary files
         return json.load(f)
+
+
+def _local_copy(source, target):
+    """Copies a directory tree (any filesystem tf.io.gfile knows) to `target`."""
+    gfile = layout.gfile
+    for directory, _, names in gfile.walk(source):
+        for name in names:
+            path = os.path.join(directory, name.rstrip("/"))
+            copy = target + path[len(source):]
+            gfile.makedirs(os.path.dirname(copy))
+            gfile.copy(path, copy, overwrite=True)
+    return target
 
 
 class ExportReport:
@@ -124,7 +139,7 @@ def check_export(path, *, verbose=True):
 
 
 def _check_layout(path, report):
-    if not os.path.isdir(path):
+    if not layout.gfile.isdir(path):
         report.add(False, f"layout: {path} is not a directory")
         return None
     if layout.is_version_dir(path):
@@ -134,8 +149,9 @@ def _check_layout(path, report):
                       "is not an integer: TF Serving will not find it"))
         return path
     versions = layout.list_versions(path)
-    foreign = sorted(e for e in os.listdir(path) if not e.isdigit() and not e.startswith(".")
-                     and os.path.isdir(os.path.join(path, e)))
+    foreign = sorted(e for e in (e.rstrip("/") for e in layout.gfile.listdir(path))
+                     if not e.isdigit() and not e.startswith(".")
+                     and layout.gfile.isdir(os.path.join(path, e)))
     if not versions:
         report.add(False, f"layout: no integer version directory in {path} (TF Serving "
                           "serves saved_models/NAME/<integer>/)")
@@ -199,7 +215,7 @@ def _sample_calls(card, work_dir, text):
     images_path = os.path.join(work_dir, "images.npy")
     np.save(images_path, images)
     jpeg_path = os.path.join(work_dir, "sample.jpg")
-    with open(jpeg_path, "wb") as f:
+    with open(jpeg_path, "wb") as f:  # local: the probe's own temporary files
         f.write(sample_jpeg((height + 17, width + 9)))  # another size: resized in the graph
     calls = {
         "serving_default": {"images": ("npy", images_path)},

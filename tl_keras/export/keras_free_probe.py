@@ -134,7 +134,7 @@ def call_arguments(call):
 
 
 def _read(path):
-    with open(path, "rb") as f:
+    with open(path, "rb") as f:  # local: the request's temporary files
         return f.read()
 
 

@@ -12,13 +12,18 @@ saved_models/NAME/
 ```
 
 Export, TFLite, `check_export`, the model library, exported bases and the CLI
-ask this module for paths, versions, labels and cards.
+ask this module for paths, versions, labels and cards. Every path goes through
+`tf.io.gfile`, so the layout is the same on a disk, `gs://`, `s3://` (with
+`tensorflow-io`) or `ram://`.
 """
 
 import json
 import os
 
 import numpy as np
+import tensorflow as tf
+
+gfile = tf.io.gfile
 
 SAVED_MODEL = "saved_model.pb"
 MODEL_CARD = "model_card.json"
@@ -31,17 +36,17 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 def is_version_dir(path):
     """Whether `path` holds a SavedModel (`saved_model.pb`)."""
-    return os.path.isfile(os.path.join(os.fspath(path), SAVED_MODEL))
+    return gfile.exists(os.path.join(os.fspath(path), SAVED_MODEL))
 
 
 def list_versions(model_dir):
     """Returns the integer version directories of `model_dir`, sorted ascending."""
-    if not os.path.isdir(model_dir):
+    model_dir = os.fspath(model_dir)
+    if not gfile.isdir(model_dir):
         return []
-    return sorted(
-        int(entry) for entry in os.listdir(model_dir)
-        if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry))
-    )
+    entries = (entry.rstrip("/") for entry in gfile.listdir(model_dir))
+    return sorted(int(entry) for entry in entries
+                  if entry.isdigit() and gfile.isdir(os.path.join(model_dir, entry)))
 
 
 def resolve_version_dir(path):
@@ -69,11 +74,13 @@ def broken_versions(model_dir):
 def check_export_dir(export_dir):
     """Raises a clear error, before any work, when `export_dir` cannot hold versions."""
     export_dir = os.fspath(export_dir)
-    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+    if gfile.exists(export_dir) and not gfile.isdir(export_dir):
         raise ValueError(
             "Expected `export_dir` to be a directory (it will hold one integer "
             f"subdirectory per version), but it is a file. Received: export_dir={export_dir!r}"
         )
+    if not is_local(export_dir):  # an object store: written on the first write
+        return export_dir
     existing = export_dir
     while existing and not os.path.exists(existing):
         existing = os.path.dirname(existing)
@@ -86,8 +93,17 @@ def check_export_dir(export_dir):
     return export_dir
 
 
+def is_local(path):
+    """Whether `path` is on a local filesystem (no `scheme://`, or `file://`)."""
+    path = os.fspath(path)
+    return "://" not in path or path.startswith("file://")
+
+
 def model_name(export_dir):
     """The model's name: its directory's name (`saved_models/NAME`)."""
+    export_dir = os.fspath(export_dir)
+    if not is_local(export_dir):
+        return export_dir.rstrip("/").rsplit("/", 1)[-1]
     return os.path.basename(os.path.normpath(os.path.abspath(export_dir)))
 
 
@@ -118,27 +134,34 @@ def next_version(export_dir, version=None):
 
 # === What a version holds ===
 
+def write_file(path, content):
+    """Writes `content` (str or bytes) to `path`, replacing a file there (some
+    filesystems, `ram://` among them, append to a file opened again for writing)."""
+    if gfile.exists(path):
+        gfile.remove(path)
+    with gfile.GFile(path, "wb" if isinstance(content, bytes) else "w") as f:
+        f.write(content)
+
+
 def write_labels(version_dir, class_names):
     if not class_names:
         return
     path = os.path.join(version_dir, LABELS_FILE)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(f"{name}\n" for name in class_names))
+    gfile.makedirs(os.path.dirname(path))
+    write_file(path, "".join(f"{name}\n" for name in class_names))
 
 
 def read_labels(version_dir):
     """The class names of an exported version, or None."""
     path = os.path.join(version_dir, LABELS_FILE)
-    if not os.path.isfile(path):
+    if not gfile.exists(path):
         return None
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
+    with gfile.GFile(path, "r") as f:
+        return [line.rstrip("\n") for line in f.read().splitlines() if line.strip()]
 
 
 def write_model_card(version_dir, card):
-    with open(os.path.join(version_dir, MODEL_CARD), "w", encoding="utf-8") as f:
-        json.dump(card, f, indent=2)
+    write_file(os.path.join(version_dir, MODEL_CARD), json.dumps(card, indent=2))
 
 
 def read_model_card(version_dir):
@@ -148,18 +171,18 @@ def read_model_card(version_dir):
         ValueError: if the card is not valid JSON.
     """
     path = os.path.join(version_dir, MODEL_CARD)
-    if not os.path.isfile(path):
+    if not gfile.exists(path):
         return {}
-    with open(path, encoding="utf-8") as f:
+    with gfile.GFile(path, "r") as f:
         try:
-            return json.load(f)
+            return json.loads(f.read())
         except ValueError as error:
             raise ValueError(f"Unreadable model card ({error}). Received: {path!r}") \
                 from error
 
 
 def has_model_card(version_dir):
-    return os.path.isfile(os.path.join(version_dir, MODEL_CARD))
+    return gfile.exists(os.path.join(version_dir, MODEL_CARD))
 
 
 def keras_model_path(version_dir):
@@ -167,13 +190,13 @@ def keras_model_path(version_dir):
 
 
 def has_keras_model(version_dir):
-    return os.path.isfile(keras_model_path(version_dir))
+    return gfile.exists(keras_model_path(version_dir))
 
 
 def save_keras_model(model, version_dir):
     path = keras_model_path(version_dir)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    model.save(path)
+    gfile.makedirs(os.path.dirname(path))
+    model.save(path)  # Keras writes `scheme://` paths through tf.io.gfile
 
 
 def load_keras_model(version_dir):

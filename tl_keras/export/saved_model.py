@@ -12,6 +12,7 @@ import keras
 from tl_keras.cluster import written_by_chief
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
+from tl_keras.errors import GateError
 from tl_keras.export import layout
 from tl_keras.export import staging
 from tl_keras.export.card import model_card
@@ -26,8 +27,8 @@ from tl_keras.models.transfer_model import check_class_names
 
 
 def export_saved_model(model, export_dir, *, class_names=None, version=None,
-                       history=None, metrics=None, test_report=None, top_k=5,
-                       signatures=None, resize=DEFAULT_RESIZE, warmup="auto",
+                       history=None, metrics=None, test_report=None, min_accuracy=None,
+                       top_k=5, signatures=None, resize=DEFAULT_RESIZE, warmup="auto",
                        verbose="auto"):
     """Exports `model` as a SavedModel version that TF Serving serves as it is.
 
@@ -67,6 +68,9 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
         test_report: the model's evaluation on a test set nothing selected on
             (`tl_keras.evaluate_classifier(model, test)`), written to the card
             under `"test"`. Defaults to `None`.
+        min_accuracy: the gate: the export is refused, before anything is
+            written, when `test_report`'s accuracy is below it. Defaults to
+            `None`: no gate.
         top_k: how many `classes` and `scores` to return. Defaults to `5`
             (all classes when fewer).
         signatures: the signatures to write, a subset of `serving_default`,
@@ -86,7 +90,10 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
 
     Raises:
         ValueError: class names that do not match the output, a bad version,
-            or an `export_dir` that is a file.
+            an `export_dir` that is a file, or `min_accuracy` without a
+            `test_report`.
+        tl_keras.GateError: the test accuracy is below `min_accuracy`
+            (nothing written).
         FileExistsError: if `version` already exists.
 
     Example:
@@ -97,6 +104,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     'saved_models/flowers/1'
     """
     export_dir = layout.check_export_dir(export_dir)
+    check_gate(test_report, min_accuracy)
     units = model.output_shape[-1]
     if class_names is None:
         class_names = class_names_of(model)
@@ -129,6 +137,22 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
             top_k=top_k, resize=resize, test_report=test_report))
         layout.save_keras_model(model, version_dir)
     return os.path.join(export_dir, str(staged.version))
+
+
+def check_gate(test_report, min_accuracy):
+    """Raises `GateError` when the test accuracy misses `min_accuracy`."""
+    if min_accuracy is None:
+        return
+    if test_report is None:
+        raise ValueError("min_accuracy is checked on the test set's figures: pass "
+                         "test_report=tl_keras.evaluate_classifier(model, test). "
+                         f"Received: min_accuracy={min_accuracy}, test_report=None")
+    accuracy = test_report["accuracy"]
+    if not accuracy >= min_accuracy:
+        raise GateError(
+            f"The test accuracy {accuracy:.4f} (on {test_report['examples']:,} examples) "
+            f"is below the gate's {min_accuracy}: nothing was exported. Received: "
+            f"min_accuracy={min_accuracy}")
 
 
 def _renumber(export_dir):

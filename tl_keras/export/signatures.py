@@ -142,7 +142,7 @@ def mark_classify_method(saved_model_dir):
 
     path = f"{saved_model_dir}/saved_model.pb"
     proto = saved_model_pb2.SavedModel()
-    with open(path, "rb") as f:
+    with tf.io.gfile.GFile(path, "rb") as f:
         proto.ParseFromString(f.read())
     changed = False
     for meta_graph in proto.meta_graphs:
@@ -150,5 +150,6 @@ def mark_classify_method(saved_model_dir):
             meta_graph.signature_def["classify"].method_name = CLASSIFY_METHOD
             changed = True
     if changed:
-        with open(path, "wb") as f:
-            f.write(proto.SerializeToString())
+        from tl_keras.export.layout import write_file
+
+        write_file(path, proto.SerializeToString())

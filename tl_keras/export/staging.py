@@ -8,6 +8,19 @@ export removes a temporary whose lock it can take: whatever the process ids
 (a second container has its own PID namespace and may reuse the first one's
 ids). A temporary whose writer ran on another host (a shared filesystem, where
 locks may not reach) is removed only once it is older than a day.
+
+On an object store (`gs://`, `s3://`; `ram://` in tests) a directory cannot be
+renamed in one step: tf.io.gfile renames it object by object, in no set
+order. There the version is published by copying the staged files into
+`<version>/` with `saved_model.pb` last, then checking the copy against the
+staged files and removing the staging copy. TF Serving's file-system source
+loads a version by reading `saved_model.pb`, then the variables it names: a
+poll that comes before the last copy finds no SavedModel and tries again
+later (`max_num_load_retries`), and one that comes after finds every file in
+place. There are no locks on object stores: a temporary there is removed once
+it is older than a day, and two writers publishing the same number at the
+same instant are not excluded (give each writer its own model directory, or
+its own version numbers).
 """
 
 import contextlib
@@ -17,6 +30,11 @@ import shutil
 import socket
 import time
 import uuid
+
+import tensorflow as tf
+
+from tl_keras.export.layout import SAVED_MODEL
+from tl_keras.export.layout import is_local
 
 try:
     import fcntl
@@ -49,31 +67,32 @@ def staged_version(export_dir, version, *, renumber=None):
     that returns the next free number, after updating what records it) lands
     under the next free number; a version asked for is never overwritten.
     """
-    os.makedirs(export_dir, exist_ok=True)
+    tf.io.gfile.makedirs(export_dir)
     remove_abandoned_temporaries(export_dir)
     tmp_dir = os.path.join(export_dir, f"{TEMPORARY_PREFIX}{version}-{uuid.uuid4().hex[:12]}")
     staged = StagedVersion(tmp_dir, version)
-    with writer_lock(tmp_dir + LOCK_SUFFIX):
+    local = is_local(export_dir)
+    publish = _renamed if local else _copied_pb_last
+    with writer_lock(tmp_dir + LOCK_SUFFIX) if local else contextlib.nullcontext():
         try:
             yield staged
-            while not _renamed(tmp_dir, os.path.join(export_dir, str(staged.version))):
+            while not publish(tmp_dir, os.path.join(export_dir, str(staged.version))):
                 if renumber is None:
                     raise FileExistsError(
                         f"Version {staged.version} appeared in {export_dir} while exporting; "
                         f"it was not overwritten. Received: version={staged.version}")
                 staged.version = renumber(tmp_dir)
         finally:
-            if os.path.exists(tmp_dir):
-                shutil.rmtree(tmp_dir, ignore_errors=True)
+            remove_tree(tmp_dir)
 
 
 def _renamed(tmp_dir, final_dir):
     """Renames in one step (TF Serving sees all or nothing); False when `final_dir`
     exists: rename refuses a non-empty target, so two writers never both win."""
-    if os.path.exists(final_dir):
+    if os.path.exists(final_dir):  # local: the atomic rename of a local disk
         return False
     try:
-        os.rename(tmp_dir, final_dir)
+        os.rename(tmp_dir, final_dir)  # local: one step on a local disk
     except OSError as error:
         if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
             return False
@@ -81,11 +100,34 @@ def _renamed(tmp_dir, final_dir):
     return True
 
 
+def _copied_pb_last(tmp_dir, final_dir):
+    """Publishes on an object store: copies the staged files into `final_dir`,
+    `saved_model.pb` last, and checks the copy; False when `final_dir` exists."""
+    gfile = tf.io.gfile
+    if gfile.exists(final_dir):
+        return False
+    files = []
+    for directory, _, names in gfile.walk(tmp_dir):
+        files += [os.path.join(directory, name.rstrip("/")) for name in names]
+    files.sort(key=lambda path: os.path.basename(path) == SAVED_MODEL)  # the .pb last
+    for source in files:
+        target = final_dir + source[len(tmp_dir):]
+        gfile.makedirs(os.path.dirname(target))
+        gfile.copy(source, target, overwrite=False)
+    for source in files:
+        target = final_dir + source[len(tmp_dir):]
+        if gfile.stat(target).length != gfile.stat(source).length:
+            raise OSError(f"The published copy of {source} differs from the staged one; "
+                          f"{final_dir} is incomplete. Received: export_dir="
+                          f"{os.path.dirname(final_dir)!r}")
+    return True
+
+
 @contextlib.contextmanager
 def writer_lock(path):
     """Holds an exclusive lock on `path` (a file naming this host) while the
     block runs, then removes the file."""
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f:  # local: flock needs a local file
         f.write(socket.gethostname())
         f.flush()
         if fcntl is not None:
@@ -101,7 +143,10 @@ def writer_lock(path):
 
 def remove_abandoned_temporaries(export_dir):
     """Removes the `.tmp-*` directories (and lock files) of writers that died."""
-    for entry in os.listdir(export_dir):
+    if not is_local(export_dir):
+        _remove_old_remote_temporaries(export_dir)
+        return
+    for entry in os.listdir(export_dir):  # local: locks and rename are local-only
         if not entry.startswith(TEMPORARY_PREFIX) or entry.endswith(LOCK_SUFFIX):
             continue
         path = os.path.join(export_dir, entry)
@@ -113,16 +158,46 @@ def remove_abandoned_temporaries(export_dir):
                 pass
 
 
+def _remove_old_remote_temporaries(export_dir):
+    """On an object store (no locks): a temporary whose files are all older than a
+    day (a writer that died); one whose age is unknown is left alone."""
+    gfile = tf.io.gfile
+    for entry in gfile.listdir(export_dir):
+        entry = entry.rstrip("/")
+        if not entry.startswith(TEMPORARY_PREFIX):
+            continue
+        path = os.path.join(export_dir, entry)
+        times = [gfile.stat(os.path.join(directory, name)).mtime_nsec
+                 for directory, _, names in gfile.walk(path) for name in names]
+        if times and min(times) > 0 and time.time() - max(times) / 1e9 > FOREIGN_AGE_SECONDS:
+            remove_tree(path)
+
+
+def remove_tree(path):
+    """Removes a directory tree on any filesystem. On object stores a directory
+    may exist only as the prefix of its files (never created itself), which
+    `rmtree` cannot remove: then the files go one by one."""
+    gfile = tf.io.gfile
+    if not gfile.exists(path):
+        return
+    try:
+        gfile.rmtree(path)
+    except tf.errors.NotFoundError:
+        for directory, _, names in gfile.walk(path):
+            for name in names:
+                gfile.remove(os.path.join(directory, name.rstrip("/")))
+
+
 def _abandoned(tmp_dir):
     """Whether no live writer holds `tmp_dir`'s lock (a writer on another host,
     or one without a lock file, counts as live for a day)."""
     try:
-        age = time.time() - os.path.getmtime(tmp_dir)
+        age = time.time() - os.path.getmtime(tmp_dir)  # local: beside its lock
     except OSError:
         return False
     lock_path = tmp_dir + LOCK_SUFFIX
     try:
-        f = open(lock_path, "r+", encoding="utf-8")
+        f = open(lock_path, "r+", encoding="utf-8")  # local: flock needs a local file
     except OSError:
         return age > FOREIGN_AGE_SECONDS
     with f:

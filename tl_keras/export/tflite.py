@@ -42,7 +42,7 @@ def export_tflite(model, path, *, class_names=None, quantize=None):
         raise ValueError(f"Expected `quantize` in {QUANTIZATIONS}. "
                          f"Received: quantize={quantize!r}")
     path = os.fspath(path)
-    if os.path.isdir(path):
+    if tf.io.gfile.isdir(path):
         raise ValueError(f"Expected a file path for the .tflite model, not a directory. "
                          f"Received: path={path!r}")
     if class_names is None:
@@ -66,14 +66,15 @@ def export_tflite(model, path, *, class_names=None, quantize=None):
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
         flatbuffer = converter.convert()
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    directory = os.path.dirname(path)
+    if directory:
+        tf.io.gfile.makedirs(directory)
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
+    with tf.io.gfile.GFile(tmp, "wb") as f:
         f.write(flatbuffer)
-    os.replace(tmp, path)
+    tf.io.gfile.rename(tmp, path, overwrite=True)  # a reader never sees half a file
     if class_names:
-        with open(labels_path(path), "w", encoding="utf-8") as f:
+        with tf.io.gfile.GFile(labels_path(path), "w") as f:
             f.write("".join(f"{name}\n" for name in class_names))
     return path
 

@@ -86,7 +86,7 @@ def write_warmup_requests(version_dir, model_name, input_shape, signatures, *,
             logs.append(prediction_log_pb2.PredictionLog(
                 predict_log=prediction_log_pb2.PredictLog(request=request)))
     path = os.path.join(version_dir, WARMUP_FILE)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tf.io.gfile.makedirs(os.path.dirname(path))
     with tf.io.TFRecordWriter(path) as writer:
         for log in logs:
             writer.write(log.SerializeToString())

@@ -6,14 +6,17 @@ trains the head on them (the "bottlenecks" of TF's old `retrain.py`).
 
 A `FeatureCache` is an object with an owner: `fit_two_phase` takes one
 (`caching=tl_keras.Caching(store=...)`), or uses the process's default
-(`default_feature_cache()`), which later calls on the same data and base
-weights reuse. It is bounded (a number of entries and bytes in memory); feature
-sets larger than its memory budget go to spill files in a directory it owns and
-removes on `clear()`, `close()` or at exit.
+(`default_feature_cache()`, emptied when `fit_two_phase` returns, so no
+gigabytes stay behind a finished run); a cache of the caller's own is kept,
+and later calls on the same data and base weights reuse it. It is bounded (a
+number of entries and bytes in memory); feature sets larger than its memory
+budget go to spill files in a directory it owns and removes on `clear()`,
+`close()` or at exit.
 """
 
 import collections
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -35,9 +38,12 @@ class FeatureCache:
     Args:
         max_entries: feature sets kept; the least recently used goes first.
             Defaults to `4`.
-        memory_limit_bytes: a feature set larger than this is written to a
-            spill file and memory-mapped instead of kept in memory. Defaults
-            to 2 GiB.
+        memory_limit_bytes: the most memory one feature set takes while it is
+            computed, whatever the data's size (a pipeline of unknown length
+            too): features are counted as they come, and past half this
+            budget they move to a spill file that is memory-mapped, so
+            joining the batches at the end never doubles more than half the
+            budget. Defaults to 2 GiB.
         directory: where spill files go. Defaults to `None`: a temporary
             directory created when first needed and removed with the cache.
         storage_dtype: `"float32"`, or `"float16"`: half the memory (twice
@@ -70,6 +76,7 @@ class FeatureCache:
         self._entries = collections.OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.peak_bytes_in_memory = 0  # the most one computation held at once
 
     # === Lookup ===
 
@@ -86,13 +93,12 @@ class FeatureCache:
             self._entries.move_to_end(key)
             return self._entries[key], True
         self.misses += 1
-        spill = None
-        item_bytes = np.dtype(self.storage_dtype).itemsize
-        if _estimated_bytes(extractor, data, batch_size, item_bytes) > self.memory_limit_bytes:
-            spill = os.path.join(self._spill_directory(), f"{key or os.urandom(8).hex()}.bin")
+        name = f"{key or os.urandom(8).hex()}.bin"
+        chunks = _Chunks(lambda: os.path.join(self._spill_directory(), name),
+                         self.storage_dtype, self.memory_limit_bytes)
         features = compute_features(extractor, data, batch_size=batch_size,
-                                    verbose=verbose, to_disk=spill,
-                                    dtype=self.storage_dtype)
+                                    verbose=verbose, chunks=chunks)
+        self.peak_bytes_in_memory = max(self.peak_bytes_in_memory, chunks.peak_bytes)
         if key is not None and self.max_entries:
             self._entries[key] = features
             while len(self._entries) > self.max_entries:
@@ -101,12 +107,15 @@ class FeatureCache:
         return features, False
 
     def info(self):
-        """`{"hits", "misses", "entries", "bytes_in_memory", "spill_files"}`."""
+        """`{"hits", "misses", "entries", "bytes_in_memory", "spill_files",
+        "peak_bytes_in_memory"}`: the last, the most feature bytes one computation
+        held in memory at once (the budget bounds it)."""
         in_memory = sum(f.x.nbytes for f in self._entries.values()
                         if not isinstance(f.x, np.memmap))
         spilled = sum(1 for f in self._entries.values() if isinstance(f.x, np.memmap))
         return {"hits": self.hits, "misses": self.misses, "entries": len(self._entries),
-                "bytes_in_memory": int(in_memory), "spill_files": spilled}
+                "bytes_in_memory": int(in_memory), "spill_files": spilled,
+                "peak_bytes_in_memory": int(self.peak_bytes_in_memory)}
 
     @property
     def spill_directory(self):
@@ -123,7 +132,7 @@ class FeatureCache:
         for features in self._entries.values():
             _release(features)
         self._entries.clear()
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.peak_bytes_in_memory = 0
         if self._owned_directory is not None:
             self._owned_directory[1]()  # the finalizer: removes the directory once
             self._owned_directory = None
@@ -162,7 +171,9 @@ _DEFAULT = []
 
 def default_feature_cache():
     """The process's feature cache, which `fit_two_phase` uses unless given one
-    (created on first use; `default_feature_cache().clear()` empties it)."""
+    (created on first use; `default_feature_cache().clear()` empties it).
+    `fit_two_phase` empties it when it returns: pass a `FeatureCache` of your own
+    (`tl_keras.Caching(store=...)`) to keep features between calls."""
     if not _DEFAULT:
         _DEFAULT.append(FeatureCache())
     return _DEFAULT[0]
@@ -170,12 +181,12 @@ def default_feature_cache():
 
 # === Computing features ===
 
-def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=None,
-                     dtype="float32"):
+def compute_features(extractor, data, *, batch_size=32, verbose="auto", chunks=None):
     """One pass of `extractor` over `data`; returns `Features(x, y, sample_weight)`.
 
     Labels and sample weights are collected in the same pass, so they stay
-    paired with their features however the dataset shuffles.
+    paired with their features however the dataset shuffles. `chunks` (a
+    `_Chunks`) decides where the features go: in memory by default.
     """
     if isinstance(data, tf.data.Dataset):
         batches = data
@@ -191,7 +202,8 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
     verbose = fit_verbose(verbose)
     progress = keras.utils.Progbar(count if count > 0 else None, unit_name="batch",
                                    verbose=verbose) if verbose not in (0, False) else None
-    chunks, labels, weights = _Chunks(to_disk, dtype), [], []
+    chunks = chunks if chunks is not None else _Chunks(None)
+    labels, weights = [], []
     for index, batch in enumerate(batches, start=1):
         batch = batch if isinstance(batch, tuple) else (batch,)
         # Keras keeps one traced predict function per model: no retracing warnings
@@ -209,44 +221,57 @@ def compute_features(extractor, data, *, batch_size=32, verbose="auto", to_disk=
 
 
 class _Chunks:
-    """Feature batches gathered in memory, or appended to a file then memory-mapped."""
+    """Feature batches gathered in memory until they pass half of `limit_bytes`,
+    then appended to a spill file (at `spill_path()`) that is memory-mapped at
+    the end. In memory, the batches are joined once at the end: at most the
+    other half of the budget again. `peak_bytes` is the most held at once."""
 
-    def __init__(self, path, dtype="float32"):
-        self.path = path
+    def __init__(self, spill_path, dtype="float32", limit_bytes=None):
+        self.spill_path = spill_path
         self.dtype = dtype
+        self.limit_bytes = limit_bytes
         self.parts = []
-        self.file = open(path, "wb") if path else None
+        self.file = None
+        self.path = None
         self.shape = None
         self.rows = 0
+        self.bytes_in_memory = 0
+        self.peak_bytes = 0
 
     def append(self, array):
         array = np.ascontiguousarray(array, dtype=self.dtype)
         self.shape = array.shape[1:]
         self.rows += len(array)
-        if self.file:
+        if self.file is None and self.limit_bytes is not None and self.spill_path and \
+                self.bytes_in_memory + array.nbytes > self.limit_bytes // 2:
+            self._spill()
+        if self.file is not None:
             self.file.write(array.tobytes())
-        else:
-            self.parts.append(array)
+            return
+        self.parts.append(array)
+        self.bytes_in_memory += array.nbytes
+        self.peak_bytes = max(self.peak_bytes, self.bytes_in_memory)
+
+    def _spill(self):
+        """Moves what is in memory to the spill file; the rest goes straight there."""
+        self.path = self.spill_path()
+        self.file = open(self.path, "wb")  # local: the cache's own temporary directory
+        for part in self.parts:
+            self.file.write(part.tobytes())
+        self.parts, self.bytes_in_memory = [], 0
 
     def array(self):
         if self.file is None:
             if not self.parts:
                 raise ValueError("No data to extract features from: the dataset yielded no "
                                  "batch. Received: an empty dataset")
-            return np.concatenate(self.parts)
+            joined = np.concatenate(self.parts)
+            self.peak_bytes = max(self.peak_bytes, 2 * self.bytes_in_memory)
+            self.parts = []
+            return joined
         self.file.close()
         return np.memmap(self.path, dtype=self.dtype, mode="r",
                          shape=(self.rows,) + tuple(self.shape))
-
-
-def _estimated_bytes(extractor, data, batch_size, item_bytes=4):
-    dim = int(np.prod(extractor.output_shape[1:]))
-    if isinstance(data, tf.data.Dataset):
-        batches = int(data.cardinality())
-        if batches <= 0:
-            return 0
-        return batches * _dataset_batch_size(data, batch_size) * dim * item_bytes
-    return len(data[0]) * dim * item_bytes
 
 
 def _dataset_batch_size(dataset, default):
@@ -277,7 +302,7 @@ def _cache_key(extractor, fingerprint):
     # built again with the same weights (a notebook cell run twice) hits.
     for layer in _leaves(extractor):
         digest.update(type(layer).__name__.encode())
-        digest.update(str(getattr(layer, "mode", "")).encode())
+        digest.update(_configuration(layer).encode())
         if hasattr(layer, "get_vocabulary"):  # a vocabulary is a table, not weights
             digest.update("\n".join(map(str, layer.get_vocabulary())).encode())
         for variable in layer.weights:
@@ -287,6 +312,18 @@ def _cache_key(extractor, fingerprint):
     digest.update(str(extractor.input_shape).encode())
     digest.update(fingerprint)
     return digest.hexdigest()
+
+
+def _configuration(layer):
+    """The layer's configuration without its name, as text: what it computes
+    beyond its weights (a `Rescaling` scale, a `HubLayer`'s `output_key`)."""
+    try:
+        config = dict(layer.get_config())
+    except (NotImplementedError, TypeError, ValueError):
+        return str(getattr(layer, "mode", ""))
+    for key in ("name", "trainable"):  # neither changes what the layer computes
+        config.pop(key, None)
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 def _leaves(model):

@@ -155,6 +155,8 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
                                                   plan.verbose)
         if run.backup is not None:
             run.backup.finish()
+    if options["caching"].store is None:  # the process's cache: nothing stays behind
+        plan.store.clear()
     return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))
 
 

@@ -18,6 +18,8 @@ every worker: the metrics (sums and counts) add across workers, so their
 ratios, the loss and accuracy, are exactly the one-worker values.
 """
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -180,10 +182,31 @@ def _floats(results):
 
 def predict_batch(model, inputs):
     """`model.predict_on_batch(inputs)`, local to this worker across workers (where
-    Keras's predict gathers every worker's outputs)."""
-    if across_workers() is None:
+    Keras's predict gathers every worker's outputs). For a model whose variables
+    are mirrored (built in a `MirroredStrategy`'s scope), a compiled call of the
+    model: Keras 3's `predict_on_batch` there returns each row once per replica."""
+    if across_workers() is None and not is_distributed(model):
         return np.asarray(model.predict_on_batch(inputs))
-    return np.asarray(model(inputs, training=False))
+    return np.asarray(_compiled_call(model)(inputs))
+
+
+_CALLS = weakref.WeakKeyDictionary()
+
+
+def _compiled_call(model):
+    """`model(x, training=False)` as one `tf.function` per model, kept with it."""
+    if model not in _CALLS:
+        _CALLS[model] = tf.function(lambda x: model(x, training=False),
+                                    reduce_retracing=True)
+    return _CALLS[model]
+
+
+def is_distributed(model):
+    """Whether `model`'s variables are tf.distribute's (mirrored across replicas)."""
+    from tl_keras import compat
+
+    return any(isinstance(compat.tf_variable(v), tf.distribute.DistributedValues)
+               for v in model.weights[:1])
 
 
 def predict(model, inputs, batch_size=256):
