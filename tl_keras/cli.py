@@ -207,9 +207,18 @@ def _rank(args):
     return 0
 
 
+def _to_tfrecord(args):
+    from tl_keras.data.tfrecords import write_image_tfrecords
+
+    write_image_tfrecords(args.data, args.output, shards=args.shards)
+    print(f"Read them with tl_keras.image_dataset('{args.output}/*.tfrecord', ...) or "
+          f"`tl-keras train --data '{args.output}/*.tfrecord'`.")
+    return 0
+
+
 _COMMANDS = {"bases": _bases, "train": train, "train-text": train_text,
              "predict": _predict, "check": _check, "models": _models, "rank": _rank,
-             "demo": _demo}
+             "to-tfrecord": _to_tfrecord, "demo": _demo}
 
 
 if __name__ == "__main__":

@@ -137,6 +137,13 @@ def build_parser(version="unknown"):
                            "train --alpha)")
     rank.add_argument("--plot", default=None, help="save a bar chart of the scores here")
 
+    records = commands.add_parser(
+        "to-tfrecord", help="write a folder of class subfolders as TFRecord shards")
+    records.add_argument("data", help="a folder with one subfolder of images per class")
+    records.add_argument("output", help="where the shards and labels.txt go (gs:// too)")
+    records.add_argument("--shards", type=_positive_int, default=4,
+                         help="how many TFRecord files (default: 4)")
+
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")

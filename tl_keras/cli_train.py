@@ -32,7 +32,6 @@ def train(args):
     from tl_keras.bases.registry import is_registered
     from tl_keras.cluster import is_chief
     from tl_keras.cluster import task
-    from tl_keras.data.image_folder import class_folders
     from tl_keras.export.layout import check_export_dir
     from tl_keras.plots import plot_history
 
@@ -41,13 +40,13 @@ def train(args):
     _check_head_and_optimizer(args)
     split = _validation_split(args, args.validation_data)
     test_split = check_test_split(args)
-    class_names = class_folders(args.data)
+    class_names = _class_names(args.data)
     for flag, folder in (("--validation-data", args.validation_data),
                          ("--test-data", args.test_data)):
-        if folder is not None and class_folders(folder) != class_names:
+        if folder is not None and _class_names(folder) != class_names:
             raise ValueError(
                 f"The {flag[2:-5]} folder's classes differ from the training folder's: "
-                f"{class_folders(folder)} vs {class_names}. Received: {flag} {folder}")
+                f"{_class_names(folder)} vs {class_names}. Received: {flag} {folder}")
     export_dir = check_export_dir(args.export or _default_export_dir(args.data))
     weights = None if args.weights.lower() == "none" else args.weights
     kwargs = alpha_for([args.base], args.alpha, "base")[args.base]
@@ -219,11 +218,25 @@ def _check_epochs(args):
             f"Received: --epochs {args.epochs} --fine-tune-epochs {args.fine_tune_epochs}")
 
 
+def _class_names(data):
+    """The classes of a folder of class folders or of TFRecord shards, checked."""
+    from tl_keras.data.image_folder import class_folders
+    from tl_keras.data.tfrecords import class_names_of
+    from tl_keras.data.tfrecords import is_tfrecord_source
+    from tl_keras.data.tfrecords import shard_files
+
+    if is_tfrecord_source(data):
+        return class_names_of(shard_files(data))
+    return class_folders(data)
+
+
 def _default_export_dir(data):
     """`saved_models/<data folder>`, or the folder above a `train` folder
     (`pets/train` -> `saved_models/pets`)."""
-    folder = os.path.normpath(os.path.abspath(data))
-    name = os.path.basename(folder)
+    if "tfrecord" in data.rsplit("/", 1)[-1]:  # shards: the folder that holds them
+        data = data.rsplit("/", 1)[0] if "/" in data else "."
+    folder = os.path.normpath(os.path.abspath(data)) if "://" not in data else data
+    name = folder.rstrip("/").rsplit("/", 1)[-1]
     if name.lower() in ("train", "training") and os.path.basename(os.path.dirname(folder)):
         name = os.path.basename(os.path.dirname(folder))
     return os.path.join("saved_models", os.path.splitext(name)[0])

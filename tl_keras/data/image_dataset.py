@@ -20,15 +20,18 @@ from tl_keras.data.image_folder import scan_image_folder
 from tl_keras.data.image_folder import skipped_report
 from tl_keras.data.lost_files import ScannedFiles
 from tl_keras.data.lost_files import count_read_files
+from tl_keras.data.pipeline import cache_for
+from tl_keras.data.pipeline import finish
 from tl_keras.data.splits import SIDES
 from tl_keras.data.splits import check_splits
 from tl_keras.data.splits import empty_side_error
 from tl_keras.data.splits import split_by_hash
 from tl_keras.data.splits import split_by_order
 from tl_keras.data.tfds import load_tfds
+from tl_keras.data.tfrecords import image_sides_from_tfrecords
+from tl_keras.data.tfrecords import is_tfrecord_source
 
 AUTOTUNE = tf.data.AUTOTUNE
-_SHUFFLE_BUFFER_AFTER_CACHE = 4096
 
 
 
@@ -55,7 +58,11 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
 
     Args:
         source: a directory with one subfolder of images per class (JPEG, PNG,
-            GIF, BMP, WebP); `"tfds:NAME"` for a TensorFlow Datasets image dataset
+            GIF, BMP, WebP), on any filesystem `tf.io.gfile` knows (`gs://`...);
+            TFRecord shards of `tf.Example`s, a path or glob whose file name
+            holds `tfrecord` (`"gs://bucket/train-*.tfrecord"`; see
+            `tl_keras.data.tfrecords`, and `tl-keras to-tfrecord` to write
+            them); `"tfds:NAME"` for a TensorFlow Datasets image dataset
             (downloaded by tensorflow-datasets where there is network); or a
             tuple `(x, y)` of arrays (images `[n, h, w, 3]`, integer labels).
         image_size: `(height, width)`, or an integer for square images.
@@ -115,6 +122,8 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
     elif isinstance(source, str) and source.startswith("tfds:"):
         sides, class_names = _from_tfds(source[len("tfds:"):], split=split,
                                         data_dir=data_dir, **options)
+    elif is_tfrecord_source(source):
+        sides, class_names = image_sides_from_tfrecords(source, verbose=verbose, **options)
     else:
         sides, class_names = _from_directory(os.fspath(source), verbose=verbose, **options)
     return with_sides(sides, class_names)
@@ -171,8 +180,8 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, test
             return count_read_files(dataset, scanned, side, image_size)
 
         shuffled = shuffle and side == "train"
-        dataset = _finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
-                          shuffle=shuffled, cache=_cache_for(cache, side),
+        dataset = finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
+                          shuffle=shuffled, cache=cache_for(cache, side),
                           after_read=after_read)
         files = [(path, *stat) for path, stat in scanned.stats.items()]
         # The order is part of what the features are: a shuffled pass's features
@@ -182,34 +191,6 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, test
 
     return {side: make(side) for side in SIDES if indices[side] or side == "train"}, \
         folder.class_names
-
-
-def _cache_for(cache, part):
-    if isinstance(cache, (str, os.PathLike)) and not isinstance(cache, bool):
-        return f"{os.fspath(cache)}_{part}"
-    return bool(cache)
-
-
-def _finish(ds, load, count, *, batch_size, seed, shuffle, cache, after_read=None):
-    """Shuffle, parallel decode, cache of decoded images, batch, prefetch.
-
-    `after_read` takes the decoded elements (files that failed to read are
-    already dropped) and returns them, e.g. counted.
-    """
-    if shuffle and not cache:
-        ds = ds.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
-    ds = ds.ignore_errors()  # a file that changed after the scan never crashes an epoch
-    if after_read is not None:
-        ds = after_read(ds)
-    if cache:
-        ds = ds.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), y))  # 4x smaller
-        ds = ds.cache(cache if isinstance(cache, str) else "")
-        if shuffle:
-            ds = ds.shuffle(min(max(count, 1), _SHUFFLE_BUFFER_AFTER_CACHE), seed=seed,
-                            reshuffle_each_iteration=True)
-        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=AUTOTUNE)
-    return ds.batch(batch_size).prefetch(AUTOTUNE)
 
 
 # === TFDS ===
@@ -229,8 +210,8 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, validation_spli
         ds = datasets[side]
         count = int(ds.cardinality()) if int(ds.cardinality()) > 0 else 10_000
         shuffled = shuffle and side == "train"
-        dataset = _finish(ds, load, count, batch_size=batch_size, seed=seed,
-                          shuffle=shuffled, cache=_cache_for(cache, side))
+        dataset = finish(ds, load, count, batch_size=batch_size, seed=seed,
+                          shuffle=shuffled, cache=cache_for(cache, side))
         return fingerprints.register(dataset, "tfds", name, splits[side], data_dir,
                                      image_size, resize, shuffled)
 
@@ -263,8 +244,8 @@ def _from_arrays(source, *, image_size, batch_size, validation_split, test_split
         chosen = indices[side]
         ds = tf.data.Dataset.from_tensor_slices((x[chosen], y[chosen]))
         shuffled = shuffle and side == "train"
-        dataset = _finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
-                          shuffle=shuffled, cache=_cache_for(cache, side))
+        dataset = finish(ds, load, len(chosen), batch_size=batch_size, seed=seed,
+                          shuffle=shuffled, cache=cache_for(cache, side))
         content = hashlib.sha1(np.ascontiguousarray(x[chosen]).tobytes())
         content.update(np.ascontiguousarray(y[chosen]).tobytes())
         return fingerprints.register(dataset, "arrays", content.hexdigest(), image_size,

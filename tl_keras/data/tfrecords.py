@@ -1,0 +1,201 @@
+"""Images in TFRecord shards of `tf.Example`s: reading them, and writing a folder as them.
+
+The schema is the one TF Serving's Classify API and the export's `classify`
+signature take, and TF's own image datasets use:
+
+- `image/encoded`: the image file's bytes (JPEG, PNG, GIF, BMP, WebP);
+- `image/class/label`: the class index (int64);
+- `image/class/text`: the class name (optional);
+- `image/filename`: the file's path within the dataset (optional; it keys the
+  stable split, the image bytes do without it).
+
+Class names come from `labels.txt` beside the shards (the writer writes it),
+else from one pass over the records' `image/class/text`.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tl_keras.console import say
+
+ENCODED = "image/encoded"
+LABEL = "image/class/label"
+TEXT = "image/class/text"
+FILENAME = "image/filename"
+LABELS_FILE = "labels.txt"
+
+_FEATURES = {
+    ENCODED: tf.io.FixedLenFeature([], tf.string),
+    LABEL: tf.io.FixedLenFeature([], tf.int64),
+    FILENAME: tf.io.FixedLenFeature([], tf.string, default_value=""),
+}
+
+
+def is_tfrecord_source(source):
+    """Whether `source` names TFRecord shards: a path or glob whose file name
+    holds `tfrecord` (`gs://bucket/train-*.tfrecord`, `data/train.tfrecords`)."""
+    return isinstance(source, str) and "tfrecord" in source.rsplit("/", 1)[-1]
+
+
+def shard_files(pattern):
+    """The shards `pattern` matches, sorted, or a ValueError naming the pattern."""
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise ValueError(f"No TFRecord file matches the pattern. Received: source={pattern!r}")
+    return files
+
+
+def class_names_of(files, verbose="auto"):
+    """The class names: `labels.txt` beside the first shard, else the records'
+    `image/class/text` (one pass over their labels), else `"0"`, `"1"`, ..."""
+    labels_file = os.path.join(os.path.dirname(files[0]), LABELS_FILE)
+    if tf.io.gfile.exists(labels_file):
+        with tf.io.gfile.GFile(labels_file, "r") as f:
+            return [line.strip() for line in f.read().splitlines() if line.strip()]
+    say(f"No {LABELS_FILE} beside the shards: reading the class names from the records "
+        "(one pass; write labels.txt to skip it).", verbose)
+    spec = {LABEL: tf.io.FixedLenFeature([], tf.int64),
+            TEXT: tf.io.FixedLenFeature([], tf.string, default_value="")}
+    names = {}
+    records = tf.data.TFRecordDataset(files, num_parallel_reads=tf.data.AUTOTUNE)
+    for parsed in records.batch(1024).map(lambda r: tf.io.parse_example(r, spec)):
+        for label, text in zip(parsed[LABEL].numpy(), parsed[TEXT].numpy()):
+            names.setdefault(int(label), text.decode("utf-8") or str(int(label)))
+    if not names:
+        raise ValueError(f"The TFRecord files hold no record. Received: {files[0]!r}, ...")
+    count = max(names) + 1
+    return [names.get(index, str(index)) for index in range(count)]
+
+
+def parsed_records(files, validation_split, test_split, seed, side):
+    """`(encoded, label)` of the records on `side` of the stable split: a record's
+    position in [0, 1) is a keyed hash of its `image/filename`, or of its bytes
+    when it has none (the same rule as folders: validation below
+    `validation_split`, test from `1 - test_split`)."""
+    files_ds = tf.data.Dataset.from_tensor_slices(files)
+    records = files_ds.interleave(
+        tf.data.TFRecordDataset, cycle_length=min(len(files), 16),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    parsed = records.map(lambda r: tf.io.parse_single_example(r, _FEATURES),
+                         num_parallel_calls=tf.data.AUTOTUNE)
+
+    def on_side(example):
+        key = tf.where(tf.strings.length(example[FILENAME]) > 0, example[FILENAME],
+                       example[ENCODED])
+        position = tf.cast(tf.strings.to_hash_bucket_strong(
+            key, 1_000_000, [seed, 0]), tf.float32) / 1_000_000.0
+        is_validation = position < validation_split
+        is_test = position >= 1.0 - test_split if test_split else tf.constant(False)
+        if side == "validation":
+            return is_validation
+        if side == "test":
+            return is_test
+        return tf.logical_not(tf.logical_or(is_validation, is_test))
+
+    if validation_split or test_split:
+        parsed = parsed.filter(on_side)
+    return parsed.map(lambda e: (e[ENCODED], tf.cast(e[LABEL], tf.int32)))
+
+
+def image_sides_from_tfrecords(pattern, *, image_size, batch_size, validation_split,
+                               test_split, seed, resize, cache, shuffle, verbose):
+    """`({side: dataset}, class_names)` for `tl_keras.image_dataset` from shards."""
+    from tl_keras.data import fingerprints
+    from tl_keras.data.image_files import decode_rgb
+    from tl_keras.data.image_files import resize_image
+    from tl_keras.data.pipeline import cache_for
+    from tl_keras.data.pipeline import finish
+    from tl_keras.data.splits import SIDES
+
+    files = shard_files(pattern)
+    class_names = class_names_of(files, verbose)
+    say(f"Reading {len(files)} TFRecord file(s) of {len(class_names)} classes from "
+        f"{pattern}, split by record (validation_split={validation_split}, "
+        f"test_split={test_split}); undecodable images are skipped.", verbose)
+    stats = [(path, tf.io.gfile.stat(path).length, tf.io.gfile.stat(path).mtime_nsec)
+             for path in files]
+
+    def load(encoded, label):
+        return resize_image(decode_rgb(encoded, image_size), image_size, resize), label
+
+    def make(side):
+        shuffled = shuffle and side == "train"
+        records = parsed_records(files, validation_split, test_split, seed, side)
+        dataset = finish(records, load, 10_000, batch_size=batch_size, seed=seed,
+                          shuffle=shuffled, cache=cache_for(cache, side))
+        return fingerprints.register(dataset, "tfrecord", stats, image_size, resize, side,
+                                     validation_split, test_split, seed, shuffled)
+
+    shares = {"train": 1, "validation": validation_split, "test": test_split}
+    return {side: make(side) for side in SIDES if shares[side]}, class_names
+
+
+def write_image_tfrecords(directory, output_dir, *, shards=4, verbose="auto"):
+    """Writes a folder of class subfolders as TFRecord shards that
+    `tl_keras.image_dataset("OUT/*.tfrecord")` reads.
+
+    Every file is checked as `image_dataset` checks a folder: files that are not
+    decodable images are skipped and reported (named, with the reason), never
+    written. The image bytes go in as they are (no re-encoding), spread over
+    `shards` files in turn, with `labels.txt` beside them.
+
+    Args:
+        directory: a folder of class subfolders (any filesystem tf.io.gfile
+            knows).
+        output_dir: where the shards go (created).
+        shards: how many files. Defaults to `4`.
+        verbose: print the report and a last line (`0` silences them).
+            Defaults to `"auto"`.
+
+    Returns:
+        The paths of the written shards.
+
+    Example:
+
+    >>> paths = tl_keras.data.tfrecords.write_image_tfrecords(
+    ...     "flower_photos", "flower_records", shards=2, verbose=0)
+    >>> [p.rsplit("/", 1)[-1] for p in paths]
+    ['data-00000-of-00002.tfrecord', 'data-00001-of-00002.tfrecord']
+    """
+    from tl_keras.data.image_folder import scan_image_folder
+    from tl_keras.data.image_folder import skipped_report
+
+    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+        raise ValueError("Expected `shards` to be an integer >= 1. "
+                         f"Received: shards={shards!r}")
+    folder = scan_image_folder(directory)
+    if folder.skipped:
+        say(skipped_report(directory, folder.skipped,
+                           len(folder.paths) + len(folder.skipped)), verbose)
+    tf.io.gfile.makedirs(output_dir)
+    paths = [os.path.join(output_dir, f"data-{i:05d}-of-{shards:05d}.tfrecord")
+             for i in range(shards)]
+    writers = [tf.io.TFRecordWriter(path) for path in paths]
+    try:
+        order = np.random.default_rng(0).permutation(len(folder.paths))  # classes mixed
+        for position, index in enumerate(order):
+            path, label = folder.paths[index], folder.labels[index]
+            name = folder.class_names[label]
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            feature = {
+                ENCODED: _bytes(tf.io.gfile.GFile(path, "rb").read()),
+                LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+                TEXT: _bytes(name.encode("utf-8")),
+                FILENAME: _bytes(relative.encode("utf-8")),
+            }
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writers[position % shards].write(example.SerializeToString())
+    finally:
+        for writer in writers:
+            writer.close()
+    with tf.io.gfile.GFile(os.path.join(output_dir, LABELS_FILE), "w") as f:
+        f.write("".join(f"{name}\n" for name in folder.class_names))
+    say(f"Wrote {len(folder.paths):,} images of {len(folder.class_names)} classes to "
+        f"{shards} TFRecord files in {output_dir} (skipped {len(folder.skipped)}).", verbose)
+    return paths
+
+
+def _bytes(value):
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
