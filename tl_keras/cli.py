@@ -11,6 +11,7 @@
 
 import sys
 
+from tl_keras.cli_library import library_command
 from tl_keras.cli_parser import build_parser
 from tl_keras.cli_train import alpha_for
 from tl_keras.cli_train import train
@@ -218,7 +219,7 @@ def _to_tfrecord(args):
 
 _COMMANDS = {"bases": _bases, "train": train, "train-text": train_text,
              "predict": _predict, "check": _check, "models": _models, "rank": _rank,
-             "to-tfrecord": _to_tfrecord, "demo": _demo}
+             "to-tfrecord": _to_tfrecord, "library": library_command, "demo": _demo}
 
 
 if __name__ == "__main__":

@@ -137,6 +137,8 @@ def build_parser(version="unknown"):
                            "train --alpha)")
     rank.add_argument("--plot", default=None, help="save a bar chart of the scores here")
 
+    _add_library_commands(commands)
+
     records = commands.add_parser(
         "to-tfrecord", help="write a folder of class subfolders as TFRecord shards")
     records.add_argument("data", help="a folder with one subfolder of images per class")
@@ -148,6 +150,39 @@ def build_parser(version="unknown"):
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")
     return parser
+
+
+def _add_library_commands(commands):
+    """`tl-keras library list|show|approve|promote|retire|serving-config|log`."""
+    library = commands.add_parser(
+        "library", help="govern the model library: approve, label, retire, serve")
+    actions = library.add_subparsers(dest="library_command", metavar="ACTION",
+                                     required=True)
+    specs = {
+        "list": "every version with its state and labels",
+        "show": "one version's model card and decisions",
+        "approve": "approve a version for serving (--by, --why)",
+        "promote": "point a label (--label, default stable) at a version",
+        "retire": "stop serving a version",
+        "serving-config": "write ROOT/models.config for TF Serving (approved versions)",
+        "log": "the audit log, one JSON line per decision",
+    }
+    for action, help_text in specs.items():
+        command = actions.add_parser(action, help=help_text)
+        command.add_argument("--root", default="saved_models",
+                             help="the library's root (default: saved_models)")
+        if action in ("show", "approve", "promote", "retire"):
+            command.add_argument("name", help="the model's directory name")
+            command.add_argument("version", type=_positive_int, help="the version")
+        if action == "approve":
+            command.add_argument("--by", required=True, help="who approves")
+            command.add_argument("--why", required=True, help="what was checked")
+        if action == "promote":
+            command.add_argument("--label", default="stable",
+                                 help="the label (default: stable)")
+        if action == "serving-config":
+            command.add_argument("--base-path", default=None,
+                                 help="where TF Serving sees ROOT (default: ROOT, absolute)")
 
 
 def _add_evaluation_options(command, what):

@@ -30,9 +30,10 @@ def is_hub_handle(handle):
 
 
 def is_saved_model_dir(path):
-    return os.path.isdir(path) and (
-        os.path.isfile(os.path.join(path, "saved_model.pb"))
-        or os.path.isfile(os.path.join(path, TF1_MODULE_PROTO))
+    gfile = tf.io.gfile
+    return gfile.isdir(path) and (
+        gfile.exists(os.path.join(path, "saved_model.pb"))
+        or gfile.exists(os.path.join(path, TF1_MODULE_PROTO))
     )
 
 

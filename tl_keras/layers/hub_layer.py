@@ -90,7 +90,7 @@ class HubLayer(keras.layers.Layer):
         self.signature = signature
         self.arguments = dict(arguments or {})
         path = resolve_handle(self.handle)
-        self._is_tf1 = os.path.isfile(os.path.join(path, TF1_MODULE_PROTO))
+        self._is_tf1 = tf.io.gfile.exists(os.path.join(path, TF1_MODULE_PROTO))
         if self._is_tf1 and trainable:
             raise ValueError(self._tf1_message())
         module = tf.saved_model.load(path, tags=[] if self._is_tf1 else None)
@@ -121,7 +121,7 @@ class HubLayer(keras.layers.Layer):
         input_dtype = getattr(self._module_input_spec, "dtype", tf.float32)
         # Lookup tables and string ops do not compile with XLA.
         assets = os.path.join(path, "assets")
-        has_assets = os.path.isdir(assets) and bool(os.listdir(assets))
+        has_assets = tf.io.gfile.isdir(assets) and bool(tf.io.gfile.listdir(assets))
         self.supports_jit = input_dtype != tf.string and not has_assets
         self._wrap_module_variables(module)
         self.built = True

@@ -46,8 +46,8 @@ class TextPreprocessor(keras.layers.Layer):
         with tempfile.TemporaryDirectory() as directory:
             self.preprocessor.tokenizer.save_assets(directory)
             assets = {}
-            for name in sorted(os.listdir(directory)):
-                with open(os.path.join(directory, name), "rb") as f:
+            for name in sorted(os.listdir(directory)):  # local: its own temporary directory
+                with open(os.path.join(directory, name), "rb") as f:  # local: the same
                     assets[name] = base64.b64encode(f.read()).decode("ascii")
         return dict(super().get_config(),
                     preprocessor=keras.layers.serialize(self.preprocessor), assets=assets)

@@ -5,6 +5,7 @@ import os
 import tensorflow as tf
 
 from tl_keras.export import layout
+from tl_keras.library.governance import library_state
 
 
 def list_models(root="saved_models"):
@@ -18,8 +19,10 @@ def list_models(root="saved_models"):
         `name`, `version`, `path`, `status` (`"ok"`, or what is wrong with it:
         `"broken: ..."`, `"foreign: ..."`), `base`, `base_handle` and
         `base_version` (where the base came from: a preset or module handle
-        and its version), `classes`, `metrics`, `created` and `lineage` (names
-        of the models it descends from).
+        and its version), `classes`, `metrics`, `created`, `lineage` (names
+        of the models it descends from), and its governance: `state`
+        (`"approved"`, `"retired"` or `"candidate"`) and `labels` (the
+        labels that point at it; see `tl_keras.library.promote`).
 
     Example:
 
@@ -51,6 +54,13 @@ def list_models(root="saved_models"):
                 entries.append(_entry(name, child, path,
                                       "foreign: not an integer version (TF Serving "
                                       "ignores it)"))
+    state = library_state(root)
+    for entry in entries:
+        model = state.get(entry["name"], {"labels": {}, "retired": [], "approvals": {}})
+        version = entry["version"]
+        entry["state"] = ("retired" if version in model["retired"] else "approved"
+                          if version in model["approvals"] else "candidate")
+        entry["labels"] = sorted(k for k, v in model["labels"].items() if v == version)
     return sorted(entries, key=lambda e: (e["name"], _order(e["version"])))
 
 
@@ -109,6 +119,8 @@ def format_models(entries):
             f"{len(e['classes']) if e['classes'] else '-':>8}  "
             f"{f'{accuracy:.3f}' if accuracy is not None else '-':>12}  "
             f"{str(e['created'] or '-'):<26}{e['status']}"
+            + (f"; {e['state']}" if e.get("state", "candidate") != "candidate" else "")
+            + (f" [{', '.join(e['labels'])}]" if e.get("labels") else "")
             + (f"; from {' <- '.join(e['lineage'])}" if e["lineage"] else "")
             + _handle(e))
     return "\n".join(lines)
