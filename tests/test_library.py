@@ -144,3 +144,21 @@ def test_the_library_command(root, capsys):
             capsys.readouterr().out.splitlines()] == ["approve", "promote"]
     assert main(["library", "retire", "cats", "2", "--root", str(root)]) == 2
     assert "still has the label(s) ['stable']" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_label_loads_the_version_it_points_at_and_a_retired_one_is_said(tmp_path, capsys):
+    from tests.conftest import small_image_classifier
+
+    model = small_image_classifier(class_names=["a", "b"])
+    for _ in range(2):
+        tlk.export_saved_model(model, str(tmp_path / "cats"), warmup=False, verbose=0)
+    library.promote(tmp_path, "cats", 1, label="stable")
+    base = tlk.load_base(f"{tmp_path}/cats@stable")
+    assert base.lineage[0]["version"] == 1  # the label's version, not the latest (2)
+    with pytest.raises(ValueError, match=r"has no label 'canary'. Its labels: \['stable'\]"):
+        tlk.load_base(f"{tmp_path}/cats@canary")
+    library.retire(tmp_path, "cats", 2)
+    capsys.readouterr()
+    tlk.load_base(f"{tmp_path}/cats/2")
+    assert "Version 2 of 'cats' is retired" in capsys.readouterr().out

@@ -69,8 +69,12 @@ def _predict(args):
     from tl_keras.data.image_files import load_images
     from tl_keras.data.image_folder import scan_files
     from tl_keras.export import layout
+    from tl_keras.library.governance import resolve_reference
+    from tl_keras.library.governance import retired_note
 
-    version_dir = layout.resolve_version_dir(args.model_dir)
+    version_dir = layout.resolve_version_dir(resolve_reference(args.model_dir))
+    if version_dir is not None and retired_note(version_dir):
+        print(retired_note(version_dir))
     if version_dir is None:
         raise ValueError(
             "Expected an exported model: saved_models/NAME (its latest version) or a "

@@ -17,6 +17,8 @@ import keras
 from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.console import say
 from tl_keras.export import layout
+from tl_keras.library.governance import resolve_reference
+from tl_keras.library.governance import retired_note
 
 SOURCE = "exported"
 
@@ -24,7 +26,13 @@ SOURCE = "exported"
 def claims(base):
     """Whether `base` is a directory holding a tl_keras export (a version with
     its Keras model)."""
-    if not isinstance(base, (str, os.PathLike)) or not layout.gfile.isdir(os.fspath(base)):
+    if not isinstance(base, (str, os.PathLike)):
+        return False
+    try:
+        base = resolve_reference(base)
+    except ValueError:
+        return "@" in os.fspath(base)  # a label it lacks: load() says which it has
+    if not layout.gfile.isdir(os.fspath(base)):
         return False
     version_dir = layout.resolve_version_dir(base)
     return version_dir is not None and layout.has_keras_model(version_dir)
@@ -42,9 +50,13 @@ def load(base, *, weights=None, input_shape=None, trainable=False, **kwargs):
             "Constructor arguments only apply to keras.applications bases, not to "
             f"an exported model. Received: base={os.fspath(base)!r}, kwargs={kwargs}"
         )
+    base = resolve_reference(base)
     version_dir = layout.resolve_version_dir(base)
     if version_dir is None or not layout.has_keras_model(version_dir):
         raise ValueError(directory_problem(base))
+    note = retired_note(version_dir)
+    if note:
+        say(note)
     newer = [v for v in layout.broken_versions(base) if v > layout.version_of(version_dir)]
     if newer and not layout.is_version_dir(base):
         say(f"Skipped version(s) {newer} of {os.fspath(base)}: no saved_model.pb (broken or "

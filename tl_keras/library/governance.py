@@ -175,3 +175,46 @@ def _user():
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in a container without /etc/passwd
         return os.environ.get("USER", "unknown")
+
+
+def resolve_reference(path):
+    """`ROOT/NAME@LABEL` as the version directory the label points at; any other
+    path as it is.
+
+    Raises:
+        ValueError: a label the model does not have (the message lists its labels).
+
+    Example:
+
+    >>> tl_keras.library.resolve_reference("saved_models/flowers@stable")
+    'saved_models/flowers/1'
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        return path
+    path = os.fspath(path)
+    head, _, last = path.rstrip("/").rpartition("/")
+    if "@" not in last:
+        return path
+    name, _, label = last.partition("@")
+    root = head or "."
+    labels = library_state(root).get(name, {}).get("labels", {})
+    if label not in labels:
+        raise ValueError(f"Model {name!r} in {root!r} has no label {label!r}. Its labels: "
+                         f"{sorted(labels)} (tl-keras library promote {name} VERSION "
+                         f"--label {label}). Received: {path!r}")
+    return os.path.join(root, name, str(labels[label])) if head else \
+        os.path.join(name, str(labels[label]))
+
+
+def retired_note(version_dir):
+    """A line saying that `version_dir` is a retired version, or None."""
+    version_dir = os.fspath(version_dir).rstrip("/")
+    model_dir, _, version = version_dir.rpartition("/")
+    if not version.isdigit():
+        return None
+    root, _, name = model_dir.rpartition("/")
+    retired = library_state(root or ".").get(name, {}).get("retired", [])
+    if int(version) in retired:
+        return (f"Version {version} of {name!r} is retired in its library: it is no longer "
+                "served (tl-keras library log says when and by whom).")
+    return None
