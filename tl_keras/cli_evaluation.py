@@ -50,6 +50,19 @@ def final_figures(model, train, val, test, args):
     return metrics, report, lines
 
 
+def gated_export(model, data, args, export_dir, history, command):
+    """Calibration, the figures, the gate, then the export: `(path or None when
+    the gate failed and nothing was written, result lines)`."""
+    import tl_keras as tlk
+
+    train, val, test = data
+    metrics, report, result = final_figures(model, train, val, test, args)
+    if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result, command):
+        return None, result
+    return tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
+                                  test_report=report), result
+
+
 def shipped_metrics(model, train, val):
     """The metrics of the weights about to be exported, evaluated on the validation
     data (the training data without it): `({"val_accuracy": ...}, result line)`."""

@@ -5,8 +5,7 @@ import contextlib
 import os
 
 from tl_keras.cli_evaluation import check_test_split
-from tl_keras.cli_evaluation import final_figures
-from tl_keras.cli_evaluation import passes_the_gate
+from tl_keras.cli_evaluation import gated_export
 from tl_keras.cli_evaluation import split_sides
 from tl_keras.cli_parser import training_options
 
@@ -82,12 +81,10 @@ def train(args):
             learning_rate=args.learning_rate, callbacks=_summaries(args),
             **training_options(args),
         )
-        metrics, report, result = final_figures(model, train, val, test, args)
-        if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result,
-                               "train"):
+        path, result = gated_export(model, (train, val, test), args, export_dir, history,
+                                    "train")
+        if path is None:
             return 1  # nothing exported
-        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
-                                      test_report=report)
     if not is_chief():  # every worker takes part in the save; the chief's alone lands
         print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
         return 0
@@ -287,12 +284,10 @@ def train_text(args):
         history = tlk.fit_two_phase(
             model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
             learning_rate=args.learning_rate, **training_options(args))
-        metrics, report, result = final_figures(model, train, val, test, args)
-        if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result,
-                               "train-text"):
+        path, result = gated_export(model, (train, val, test), args, export_dir, history,
+                                    "train-text")
+        if path is None:
             return 1  # nothing exported
-        path = tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
-                                      test_report=report)
     curves = os.path.join(path, "training_curves.png")
     plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
     print(f"Exported to {path} (classes: {', '.join(class_names)}); serve it with "
