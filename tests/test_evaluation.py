@@ -164,7 +164,7 @@ def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
                              tf.io.encode_png(tf.constant(image.astype("uint8"))))
     args = ["train", "--data", str(data), "--base", "mobilenet_v3_small", "--weights",
             "none", "--image-size", "32", "--epochs", "2", "--fine-tune-epochs", "0",
-            "--test-split", "0.25"]
+            "--test-split", "0.25", "--intended-use", "sorting red from blue"]
     assert main(args + ["--export", str(tmp_path / "gated"),
                         "--assert-accuracy-at-least", "1.01"]) == 1
     captured = capsys.readouterr()
@@ -183,6 +183,12 @@ def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
     assert f"Test ({expected} examples): accuracy {card['test']['accuracy']:.3f}" in \
         test_line[0]
     assert card["adaptations"][-1]["kind"] == "temperature_scaling"  # on by default
+    assert card["intended_use"] == "sorting red from blue"
+    training = card["training_data"]  # what a reviewer asks: which data, how many each
+    train_count = sum(side_of(f"{c}/{i}.png", 0.2, 0.25) == "train"
+                      for c in ("red", "blue") for i in range(16))
+    assert training["examples"] == train_count and len(training["fingerprint"]) == 40
+    assert set(training["per_class"]) == {"blue", "red"}
 
 
 def test_the_reliability_diagram_draws_both_curves_of_a_calibrated_model(tmp_path):

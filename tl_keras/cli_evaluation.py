@@ -60,7 +60,9 @@ def gated_export(model, data, args, export_dir, history, command):
     if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result, command):
         return None, result
     return tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
-                                  test_report=report), result
+                                  test_report=report, training_data=train,
+                                  intended_use=args.intended_use,
+                                  limitations=args.limitations), result
 
 
 def shipped_metrics(model, train, val):

@@ -199,6 +199,10 @@ def _add_evaluation_options(command, what):
                          help="fit a temperature on the validation data so the served "
                               "probabilities are calibrated (default: on when there is "
                               "validation data)")
+    command.add_argument("--intended-use", default=None,
+                         help="what the model is for, in words (the card's intended_use)")
+    command.add_argument("--limitations", default=None,
+                         help="what it is not for, or known weaknesses (the card's)")
     command.add_argument("--assert-accuracy-at-least", type=float, default=None,
                          help="exit non-zero, exporting nothing, when the accuracy of the "
                               "weights that would ship is lower: on the test data when "

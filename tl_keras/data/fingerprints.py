@@ -14,12 +14,44 @@ import numpy as np
 import tensorflow as tf
 
 _REGISTERED = weakref.WeakKeyDictionary()
+_LABELS = weakref.WeakKeyDictionary()
 
 
-def register(dataset, *identity):
-    """Records what identifies `dataset`; returns the dataset."""
+def register(dataset, *identity, labels=None):
+    """Records what identifies `dataset` (and, when known, its labels: class
+    indices, for the card's counts); returns the dataset."""
     _REGISTERED[dataset] = hashlib.sha1(repr(identity).encode("utf-8")).digest()
+    if labels is not None:
+        _LABELS[dataset] = np.bincount(np.asarray(labels, dtype="int64")) if len(
+            labels) else np.zeros(0, "int64")
     return dataset
+
+
+def describe(data, class_names=None):
+    """What a model card says of a dataset: `{"fingerprint", "examples",
+    "per_class"}` (None where unknown: a TFRecord or TFDS pipeline's counts).
+
+    Example:
+
+    >>> sorted(tl_keras.data.fingerprints.describe(val, class_names))
+    ['examples', 'fingerprint', 'per_class']
+    """
+    digest = fingerprint(data)
+    if isinstance(data, tf.data.Dataset):
+        counts = _LABELS.get(data)
+    else:
+        y = np.asarray(data[1]) if isinstance(data, (tuple, list)) and len(data) > 1 else None
+        if y is not None and y.ndim == 2 and y.shape[1] > 1:
+            y = y.argmax(axis=1)
+        counts = np.bincount(y.reshape(-1).astype("int64")) if y is not None else None
+    per_class = None
+    if counts is not None:
+        names = list(class_names or [str(i) for i in range(len(counts))])
+        counts = list(counts) + [0] * (len(names) - len(counts))
+        per_class = {name: int(count) for name, count in zip(names, counts)}
+    return {"fingerprint": digest.hex() if digest is not None else None,
+            "examples": int(sum(per_class.values())) if per_class is not None else None,
+            "per_class": per_class}
 
 
 def fingerprint(data):

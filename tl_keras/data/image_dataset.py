@@ -187,7 +187,7 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, test
         # The order is part of what the features are: a shuffled pass's features
         # never answer for an unshuffled pipeline (find_label_issues maps by order).
         return fingerprints.register(dataset, "folder", files, image_size, resize, side,
-                                     shuffled)
+                                     shuffled, labels=labels[chosen])
 
     return {side: make(side) for side in SIDES if indices[side] or side == "train"}, \
         folder.class_names
@@ -249,7 +249,7 @@ def _from_arrays(source, *, image_size, batch_size, validation_split, test_split
         content = hashlib.sha1(np.ascontiguousarray(x[chosen]).tobytes())
         content.update(np.ascontiguousarray(y[chosen]).tobytes())
         return fingerprints.register(dataset, "arrays", content.hexdigest(), image_size,
-                                     resize, shuffled)
+                                     resize, shuffled, labels=y[chosen])
 
     shares = {"validation": validation_split, "test": test_split}
     return {side: make(side) for side in SIDES

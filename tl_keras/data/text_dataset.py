@@ -139,7 +139,8 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
         content = hashlib.sha1("\x00".join(strings.tolist()).encode("utf-8"))
         content.update(np.ascontiguousarray(y[chosen]).tobytes())
         return fingerprints.register(ds.batch(batch_size).prefetch(AUTOTUNE), "texts",
-                                     content.hexdigest(), side == "train")
+                                     content.hexdigest(), side == "train",
+                                     labels=y[chosen])
 
     return with_sides({side: make(side) for side in SIDES
                        if indices[side] or side == "train"}, class_names)

@@ -52,7 +52,7 @@ SIGNATURE_DOCS = {
 
 def model_card(model, export_dir, version, class_names, history=None, metrics=None, *,
                signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE,
-               test_report=None):
+               test_report=None, review=None):
     """Returns the model card of an export as a JSON-ready dict."""
     card_metrics = {}
     if history is not None:
@@ -84,6 +84,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "classes": class_names,
         "metrics": card_metrics,
         "test": test_report,
+        **(review or {}),
         "parameters": int(model.count_params()),
         "signatures": {name: SIGNATURE_DOCS[name](class_names, input_name(model))
                        for name in signatures},

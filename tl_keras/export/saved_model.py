@@ -10,6 +10,7 @@ import warnings
 import keras
 
 from tl_keras.cluster import written_by_chief
+from tl_keras.data import fingerprints
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
 from tl_keras.errors import GateError
@@ -28,6 +29,7 @@ from tl_keras.models.transfer_model import check_class_names
 
 def export_saved_model(model, export_dir, *, class_names=None, version=None,
                        history=None, metrics=None, test_report=None, min_accuracy=None,
+                       training_data=None, intended_use=None, limitations=None,
                        top_k=5, signatures=None, resize=DEFAULT_RESIZE, warmup="auto",
                        verbose="auto"):
     """Exports `model` as a SavedModel version that TF Serving serves as it is.
@@ -71,6 +73,14 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
         min_accuracy: the gate: the export is refused, before anything is
             written, when `test_report`'s accuracy is below it. Defaults to
             `None`: no gate.
+        training_data: the training data, for the card's `training_data`:
+            its fingerprint and its examples per class (known for datasets
+            from `tl_keras.image_dataset` / `text_dataset` and arrays).
+            Defaults to `None`.
+        intended_use: what the model is for, in words, for the card's
+            reviewer. Defaults to `None`.
+        limitations: what it is not for, or known weaknesses. Defaults to
+            `None`.
         top_k: how many `classes` and `scores` to return. Defaults to `5`
             (all classes when fewer).
         signatures: the signatures to write, a subset of `serving_default`,
@@ -134,7 +144,10 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
                                   model.input_shape[1:], chosen, text=is_text_model(model))
         layout.write_model_card(version_dir, model_card(
             model, export_dir, version, class_names, history, metrics, signatures=chosen,
-            top_k=top_k, resize=resize, test_report=test_report))
+            top_k=top_k, resize=resize, test_report=test_report,
+            review={"training_data": None if training_data is None else
+                    fingerprints.describe(training_data, class_names),
+                    "intended_use": intended_use, "limitations": limitations}))
         layout.save_keras_model(model, version_dir)
     return os.path.join(export_dir, str(staged.version))
 

@@ -4,7 +4,8 @@ Serving's configuration).
 
 - `list_models`, `format_models`: what the library holds (`listing.py`);
 - `approve`, `promote`, `retire`, `library_state`, `audit_log`: decisions,
-  each an event file of its own, never rewritten (`governance.py`);
+  each an event file of its own, never rewritten; `resolve_reference` for
+  `ROOT/NAME@LABEL` (`governance.py`);
 - `serving_config`, `write_serving_config`: `models.config` serving exactly
   the approved versions, with their labels (`serving_config.py`).
 """
@@ -13,6 +14,7 @@ from tl_keras.library.governance import approve
 from tl_keras.library.governance import audit_log
 from tl_keras.library.governance import library_state
 from tl_keras.library.governance import promote
+from tl_keras.library.governance import resolve_reference
 from tl_keras.library.governance import retire
 from tl_keras.library.listing import format_models
 from tl_keras.library.listing import list_models
@@ -20,4 +22,5 @@ from tl_keras.library.serving_config import serving_config
 from tl_keras.library.serving_config import write_serving_config
 
 __all__ = ["approve", "audit_log", "format_models", "library_state", "list_models",
-           "promote", "retire", "serving_config", "write_serving_config"]
+           "promote", "resolve_reference", "retire", "serving_config",
+           "write_serving_config"]

@@ -106,17 +106,15 @@ def _validation(features, batch_size):
     """`validation_data` for `fit` from cached features (or None)."""
     if features is None:
         return None
-    if isinstance(features.x, np.memmap):
-        return tuple(a for a in features if a is not None)
     return _feature_data(features, batch_size, shuffle=False)["x"]
 
 
 def _feature_data(features, batch_size, shuffle):
     """`fit` arguments for features: in memory, a shuffled tf.data pipeline (far
-    less per-epoch overhead than NumPy arrays); memory-mapped, NumPy batches."""
+    less per-epoch overhead than NumPy arrays); memory-mapped, their batches read
+    one at a time (`_mapped_batches`)."""
     if isinstance(features.x, np.memmap):
-        return dict(x=features.x, y=features.y, sample_weight=features.sample_weight,
-                    batch_size=batch_size, shuffle="batch" if shuffle else False)
+        return dict(x=_mapped_batches(features, batch_size, shuffle), shuffle=False)
     arrays = tuple(a for a in features if a is not None)
     dataset = tf.data.Dataset.from_tensor_slices(arrays)
     if shuffle:
@@ -125,6 +123,28 @@ def _feature_data(features, batch_size, shuffle):
     if features.x.dtype != np.float32:  # stored in float16: trained on in float32
         dataset = dataset.map(lambda x, *rest: (tf.cast(x, tf.float32), *rest))
     return dict(x=dataset.prefetch(tf.data.AUTOTUNE), shuffle=False)
+
+
+def _mapped_batches(features, batch_size, shuffle):
+    """A tf.data pipeline of batches sliced from memory-mapped features, in a new
+    batch order each epoch when `shuffle`: training holds a batch or two in
+    memory, never the whole set (Keras's array adapter would copy it)."""
+    count = len(features.x)
+    batches = -(-count // batch_size)
+    arrays = [a for a in features if a is not None]
+
+    def generate():
+        order = np.random.permutation(batches) if shuffle else range(batches)
+        for index in order:
+            rows = slice(index * batch_size, (index + 1) * batch_size)
+            yield tuple(np.asarray(a[rows], dtype="float32" if i == 0 else a.dtype)
+                        for i, a in enumerate(arrays))
+
+    signature = tuple(tf.TensorSpec((None,) + a.shape[1:],
+                                    tf.float32 if i == 0 else tf.as_dtype(a.dtype))
+                      for i, a in enumerate(arrays))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(2)
 
 
 def fine_tune_on_activations(model, plan, run, watchers=()):
