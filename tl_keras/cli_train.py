@@ -1,13 +1,15 @@
 """`tl-keras train` and `train-text`: every check before the work, the gate before the
 export, and make_image_classifier's options."""
 
-import contextlib
 import os
 
 from tl_keras.cli_evaluation import check_test_split
 from tl_keras.cli_evaluation import gated_export
 from tl_keras.cli_evaluation import split_sides
 from tl_keras.cli_parser import training_options
+from tl_keras.cli_paths import class_names_of
+from tl_keras.cli_paths import default_export_dir
+from tl_keras.cli_paths import export_dir_for_the_run
 
 
 def train(args):
@@ -39,14 +41,14 @@ def train(args):
     _check_head_and_optimizer(args)
     split = _validation_split(args, args.validation_data)
     test_split = check_test_split(args)
-    class_names = _class_names(args.data)
+    class_names = class_names_of(args.data)
     for flag, folder in (("--validation-data", args.validation_data),
                          ("--test-data", args.test_data)):
-        if folder is not None and _class_names(folder) != class_names:
+        if folder is not None and class_names_of(folder) != class_names:
             raise ValueError(
                 f"The {flag[2:-5]} folder's classes differ from the training folder's: "
-                f"{_class_names(folder)} vs {class_names}. Received: {flag} {folder}")
-    export_dir = check_export_dir(args.export or _default_export_dir(args.data))
+                f"{class_names_of(folder)} vs {class_names}. Received: {flag} {folder}")
+    export_dir = check_export_dir(args.export or default_export_dir(args.data))
     weights = None if args.weights.lower() == "none" else args.weights
     kwargs = alpha_for([args.base], args.alpha, "base")[args.base]
     if args.image_size:
@@ -74,7 +76,7 @@ def train(args):
                                            batch_size=args.batch_size, validation_split=0,
                                            shuffle=False)
             val, test = (read, test) if side == "val" else (val, read)
-    with _export_dir_for_the_run(export_dir):  # made now: written or refused before work
+    with export_dir_for_the_run(export_dir):  # made now: written or refused before work
         history = tlk.fit_two_phase(
             model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
             fine_tune_at=_number_or_name(args.fine_tune_at),
@@ -180,32 +182,6 @@ def _validation_split(args, validation_data=None):
     return 0.2 if split is None else split
 
 
-@contextlib.contextmanager
-def _export_dir_for_the_run(export_dir):
-    """Creates the export directory before training, so a directory that cannot be
-    written fails in a second, not after the training; removes it again when the
-    run ends without an export and it was made for it (and is still empty)."""
-    import tensorflow as tf
-
-    existed = tf.io.gfile.isdir(export_dir)
-    try:
-        tf.io.gfile.makedirs(export_dir)
-        probe = os.path.join(export_dir, ".tl_keras_write_check")
-        with tf.io.gfile.GFile(probe, "w") as f:
-            f.write("")
-        tf.io.gfile.remove(probe)
-    except (OSError, tf.errors.OpError) as error:
-        raise ValueError(f"Cannot write the export directory {export_dir} "
-                         f"({type(error).__name__}: {error}). Pass --export a directory "
-                         f"you can write. Received: --export {export_dir}") from None
-    try:
-        yield
-    finally:
-        if not existed and tf.io.gfile.isdir(export_dir) and not tf.io.gfile.listdir(
-                export_dir):
-            tf.io.gfile.rmtree(export_dir)
-
-
 def _check_epochs(args):
     epochs = 1 if args.epochs is None else args.epochs  # None: chosen by fit_two_phase
     if epochs < 0 or args.fine_tune_epochs < 0 or not epochs + args.fine_tune_epochs:
@@ -213,30 +189,6 @@ def _check_epochs(args):
             "Nothing would be trained: expected --epochs and --fine-tune-epochs >= 0, "
             "at least one of them > 0 (an untrained model is never exported). "
             f"Received: --epochs {args.epochs} --fine-tune-epochs {args.fine_tune_epochs}")
-
-
-def _class_names(data):
-    """The classes of a folder of class folders or of TFRecord shards, checked."""
-    from tl_keras.data.image_folder import class_folders
-    from tl_keras.data.tfrecords import class_names_of
-    from tl_keras.data.tfrecords import is_tfrecord_source
-    from tl_keras.data.tfrecords import shard_files
-
-    if is_tfrecord_source(data):
-        return class_names_of(shard_files(data))
-    return class_folders(data)
-
-
-def _default_export_dir(data):
-    """`saved_models/<data folder>`, or the folder above a `train` folder
-    (`pets/train` -> `saved_models/pets`)."""
-    if "tfrecord" in data.rsplit("/", 1)[-1]:  # shards: the folder that holds them
-        data = data.rsplit("/", 1)[0] if "/" in data else "."
-    folder = os.path.normpath(os.path.abspath(data)) if "://" not in data else data
-    name = folder.rstrip("/").rsplit("/", 1)[-1]
-    if name.lower() in ("train", "training") and os.path.basename(os.path.dirname(folder)):
-        name = os.path.basename(os.path.dirname(folder))
-    return os.path.join("saved_models", os.path.splitext(name)[0])
 
 
 def train_text(args):
@@ -262,7 +214,7 @@ def train_text(args):
     _check_epochs(args)
     split = _validation_split(args)
     test_split = check_test_split(args)
-    export_dir = check_export_dir(args.export or _default_export_dir(args.data))
+    export_dir = check_export_dir(args.export or default_export_dir(args.data))
     read = dict(text_column=args.text_column, label_column=args.label_column,
                 batch_size=args.batch_size, encoding=args.encoding)
     train, val, test, class_names = split_sides(tlk.text_dataset(
@@ -280,7 +232,7 @@ def train_text(args):
         args.vectors, len(class_names), texts=texts, max_tokens=args.max_tokens,
         sequence_length=args.sequence_length, encoder=args.encoder,
         class_names=class_names)
-    with _export_dir_for_the_run(export_dir):
+    with export_dir_for_the_run(export_dir):
         history = tlk.fit_two_phase(
             model, train, val, epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs,
             learning_rate=args.learning_rate, **training_options(args))

@@ -13,8 +13,8 @@ import tensorflow as tf
 
 from tl_keras.console import plural
 from tl_keras.console import say
-from tl_keras.training.feature_cache import Features
 from tl_keras.training.feature_cache import head_batch_size
+from tl_keras.training.feature_pass import Features
 from tl_keras.training.losses import compile_model
 from tl_keras.training.schedules import phase2_learning_rate
 from tl_keras.training.worker_loop import fit

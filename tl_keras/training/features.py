@@ -6,7 +6,7 @@ import numpy as np
 from tl_keras.bases.base_model import identity_of
 from tl_keras.layers.preprocessing import Preprocessing
 from tl_keras.models.transfer_model import TransferModel
-from tl_keras.training.feature_cache import compute_features
+from tl_keras.training.feature_pass import compute_features
 
 
 def feature_extractor(model_or_base, *, pooling="avg"):

@@ -1,0 +1,56 @@
+"""Where a `tl-keras train` run reads and writes: the classes of its data (a folder or
+TFRecord shards), its default export directory, and that directory made before the
+work."""
+
+import contextlib
+import os
+
+
+@contextlib.contextmanager
+def export_dir_for_the_run(export_dir):
+    """Creates the export directory before training, so a directory that cannot be
+    written fails in a second, not after the training; removes it again when the
+    run ends without an export and it was made for it (and is still empty)."""
+    import tensorflow as tf
+
+    existed = tf.io.gfile.isdir(export_dir)
+    try:
+        tf.io.gfile.makedirs(export_dir)
+        probe = os.path.join(export_dir, ".tl_keras_write_check")
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as error:
+        raise ValueError(f"Cannot write the export directory {export_dir} "
+                         f"({type(error).__name__}: {error}). Pass --export a directory "
+                         f"you can write. Received: --export {export_dir}") from None
+    try:
+        yield
+    finally:
+        if not existed and tf.io.gfile.isdir(export_dir) and not tf.io.gfile.listdir(
+                export_dir):
+            tf.io.gfile.rmtree(export_dir)
+
+
+def class_names_of(data):
+    """The classes of a folder of class folders or of TFRecord shards, checked."""
+    from tl_keras.data.image_folder import class_folders
+    from tl_keras.data.tfrecords import class_names_of
+    from tl_keras.data.tfrecords import is_tfrecord_source
+    from tl_keras.data.tfrecords import shard_files
+
+    if is_tfrecord_source(data):
+        return class_names_of(shard_files(data))
+    return class_folders(data)
+
+
+def default_export_dir(data):
+    """`saved_models/<data folder>`, or the folder above a `train` folder
+    (`pets/train` -> `saved_models/pets`)."""
+    if "tfrecord" in data.rsplit("/", 1)[-1]:  # shards: the folder that holds them
+        data = data.rsplit("/", 1)[0] if "/" in data else "."
+    folder = os.path.normpath(os.path.abspath(data)) if "://" not in data else data
+    name = folder.rstrip("/").rsplit("/", 1)[-1]
+    if name.lower() in ("train", "training") and os.path.basename(os.path.dirname(folder)):
+        name = os.path.basename(os.path.dirname(folder))
+    return os.path.join("saved_models", os.path.splitext(name)[0])
