@@ -226,7 +226,8 @@ def _colour_task(n=90, flips=(3, 17, 40, 58, 71)):
 def test_label_issues_rank_planted_flips_first(tmp_path, capsys):
     model, x, noisy, flips = _colour_task()
     before = [w.copy() for w in model.get_weights()]
-    issues = tlk.find_label_issues(model, (x, noisy), folds=3, epochs=200, batch_size=16)
+    issues = tlk.find_label_issues(model, (x, noisy), folds=3, epochs=40, learning_rate=1e-2,
+                                   batch_size=16)
     assert "Label issues:" in capsys.readouterr().out
     assert set(issues.ranking[:len(flips)]) == flips  # the flips are the most suspect
     # Flagged: where another class's probability reaches its class's threshold.
@@ -250,8 +251,8 @@ def test_label_issues_name_the_files_of_a_folder_and_refuse_a_shuffled_dataset(t
         tf.io.write_file(str(folder / f"{index:03d}.png"),
                          tf.io.encode_png(tf.constant(image.astype("uint8"))))
     model.class_names = ["b", "g", "r"]  # a folder's classes come sorted
-    issues = tlk.find_label_issues(model, str(tmp_path / "data"), folds=3, epochs=200,
-                                   batch_size=16, verbose=0)
+    issues = tlk.find_label_issues(model, str(tmp_path / "data"), folds=3, epochs=40,
+                                   learning_rate=1e-2, batch_size=16, verbose=0)
     flagged = {int(os.path.basename(path)[:3]) for path in issues.files}
     assert 3 <= len(flagged) and flagged <= flips
     train, _, _ = tlk.image_dataset(str(tmp_path / "data"), image_size=8, verbose=0,

@@ -23,8 +23,8 @@ LabelIssues.__doc__ = """What `find_label_issues` found.
 """
 
 
-def find_label_issues(model, data, *, folds=5, epochs=30, batch_size=32, seed=0,
-                      verbose="auto"):
+def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, batch_size=32,
+                      seed=0, verbose="auto"):
     """Ranks the training examples most likely to be mislabelled.
 
     The frozen base's features are computed once; a fresh copy of the model's head
@@ -45,6 +45,7 @@ def find_label_issues(model, data, *, folds=5, epochs=30, batch_size=32, seed=0,
             or a tuple `(x, y)`.
         folds: the number of folds, at least 2. Defaults to `5`.
         epochs: epochs of each fold's head. Defaults to `30`.
+        learning_rate: Adam's, for each fold's head. Defaults to `1e-3`.
         batch_size: of the feature pass and the heads. Defaults to `32`.
         seed: of the folds and the heads. Defaults to `0`.
         verbose: print one line with the count (`0` silences it). Defaults to
@@ -96,7 +97,7 @@ def find_label_issues(model, data, *, folds=5, epochs=30, batch_size=32, seed=0,
         keras.utils.set_random_seed(seed + fold)
         kept = np.setdiff1d(order, held)
         head = keras.models.clone_model(model.head)
-        head.compile(keras.optimizers.Adam(1e-3), _loss(model))
+        head.compile(keras.optimizers.Adam(learning_rate), _loss(model))
         fit(head, x=x[kept], y=_targets(y[kept], model), epochs=epochs,
             batch_size=batch_size, verbose=0)
         p = np.asarray(predict(head, x[held]), dtype="float64")

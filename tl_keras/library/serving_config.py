@@ -36,6 +36,8 @@ def serving_config(root="saved_models", *, base_path=None):
         `(text, left_out)`: the config, and `{model: why}` for models left out.
     """
     root = os.fspath(root)
+    if not tf.io.gfile.isdir(root):
+        raise ValueError(f"Expected the library's root directory. Received: root={root!r}")
     served_root = base_path or (os.path.abspath(root) if layout.is_local(root) else root)
     state = library_state(root)
     blocks, left_out = [], {}
