@@ -159,7 +159,7 @@ def main(argv):
             raise SystemExit(f"{blocked} could still be imported")
     import tensorflow as tf
 
-    with open(request_path) as f:
+    with open(request_path) as f:  # local: the request's temporary file
         request = json.load(f)
     unknown, methods = unknown_ops(version_dir)
     package_ops = []
@@ -178,7 +178,7 @@ def main(argv):
             outputs[name] = {k: _plain(v) for k, v in result.items()}
         except Exception as error:  # reported per signature, as TF Serving would
             outputs[name] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
-    with open(result_path, "w") as f:
+    with open(result_path, "w") as f:  # local: the result's temporary file
         json.dump({"signatures": describe_signatures(loaded, methods), "outputs": outputs,
                    "unknown_ops": unknown, "package_ops": package_ops,
                    "imported": sorted(m for m in sys.modules

@@ -82,7 +82,7 @@ def check_export_dir(export_dir):
     if not is_local(export_dir):  # an object store: written on the first write
         return export_dir
     existing = export_dir
-    while existing and not os.path.exists(existing):
+    while existing and not os.path.exists(existing):  # local: is_local() above
         existing = os.path.dirname(existing)
     existing = existing or os.curdir
     if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):

@@ -136,7 +136,7 @@ def writer_lock(path):
             yield
         finally:
             try:
-                os.remove(path)
+                os.remove(path)  # local: the lock file
             except OSError:
                 pass
 
@@ -151,9 +151,9 @@ def remove_abandoned_temporaries(export_dir):
             continue
         path = os.path.join(export_dir, entry)
         if _abandoned(path):
-            shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(path, ignore_errors=True)  # local: the locked branch
             try:
-                os.remove(path + LOCK_SUFFIX)
+                os.remove(path + LOCK_SUFFIX)  # local: the lock file
             except OSError:
                 pass
 

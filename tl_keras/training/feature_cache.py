@@ -146,11 +146,11 @@ class FeatureCache:
 
     def _spill_directory(self):
         if self._directory is not None:
-            os.makedirs(self._directory, exist_ok=True)
+            os.makedirs(self._directory, exist_ok=True)  # local: memory-mapped spill files
             return self._directory
         if self._owned_directory is None:
             path = tempfile.mkdtemp(prefix="tl_keras_features_")
-            finalizer = weakref.finalize(self, shutil.rmtree, path, True)
+            finalizer = weakref.finalize(self, shutil.rmtree, path, True)  # local: its temp dir
             self._owned_directory = (path, finalizer)
         return self._owned_directory[0]
 
@@ -160,7 +160,7 @@ def _release(features):
         path = features.x.filename
         del features
         try:
-            os.remove(path)
+            os.remove(path)  # local: a spill file
         except OSError:
             pass
 
