@@ -46,5 +46,5 @@ def written_by_chief(path):
     try:
         yield os.path.join(directory, os.path.basename(os.fspath(path)) or "export")
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)  # local: its own mkdtemp
 

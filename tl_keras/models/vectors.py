@@ -13,7 +13,11 @@ FORMATS = ("auto", "glove", "word2vec", "word2vec_binary")
 
 
 def _open(path):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    """The file as bytes, through tf.io.gfile (gs:// too); `.gz` decompressed."""
+    import tensorflow as tf
+
+    raw = tf.io.gfile.GFile(path, "rb")
+    return gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
 
 
 def detect_format(path):
