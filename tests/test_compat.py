@@ -157,6 +157,28 @@ def test_tf_variable_is_the_tensorflow_variable_behind_a_keras_variable():
     assert not strategy.extended.variable_created_in_scope(compat.tf_variable(variable))
 
 
+def test_in_safe_mode_follows_load_model_safe_mode(tmp_path):
+    seen = []
+
+    class Probe(keras.layers.Layer):
+        @classmethod
+        def from_config(cls, config):
+            seen.append(compat.in_safe_mode())
+            return cls(**config)
+
+        def call(self, inputs):
+            return inputs
+
+    inputs = keras.Input((2,))
+    path = str(tmp_path / "probe.keras")
+    keras.Model(inputs, Probe(name="probe")(inputs)).save(path)
+    objects = {"Probe": Probe}
+    keras.saving.load_model(path, custom_objects=objects)
+    keras.saving.load_model(path, custom_objects=objects, safe_mode=False)
+    assert seen == [True, False]
+    assert compat.in_safe_mode()  # no scope: safe, as for Keras's TFSMLayer
+
+
 def test_the_op_registry_the_keras_free_probe_asks_knows_ops_by_name():
     from tensorflow.python.framework import op_def_registry
 

@@ -17,6 +17,7 @@ from tests.hub_fixtures import write_classifier
 from tests.hub_fixtures import write_image_feature_vector
 from tests.hub_fixtures import write_text_embedding
 from tests.keras_free import serve_without_keras
+from tl_keras.library import safe_loading
 
 
 @pytest.fixture()
@@ -101,6 +102,69 @@ def test_keras_round_trip_keeps_fine_tuned_values(feature_vector, tmp_path):
                                model.predict(images, verbose=0), rtol=1e-5, atol=1e-6)
     config = _hub_layer(loaded).get_config()
     assert config["handle"] == feature_vector
+
+
+def _as_a_new_process(monkeypatch):
+    """Forgets the handles this process loaded and every trusted root, as a
+    colleague's process that opens the file would."""
+    monkeypatch.setattr(safe_loading, "_loaded_handles", set())
+    monkeypatch.setattr(safe_loading, "_roots", [])
+    monkeypatch.delenv(safe_loading.TRUSTED_ROOTS_VARIABLE, raising=False)
+
+
+@pytest.mark.slow
+def test_a_hub_layer_in_a_keras_file_loads_under_safe_mode_only_when_trusted(
+        feature_vector, tmp_path, monkeypatch):
+    model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
+    path = str(tmp_path / "hub.keras")
+    model.save(path)
+    images = random_images(3, seed=2)
+    expected = model.predict(images, verbose=0)
+    _as_a_new_process(monkeypatch)
+    with pytest.raises(ValueError, match=r"(?s)safe mode.*tl_keras.library.trust\(.*"
+                                         r"enable_unsafe_deserialization.*Received: "
+                                         r"handle="):
+        keras.saving.load_model(path)
+    assert not safe_loading.is_trusted(feature_vector)  # the refusal loaded nothing
+
+    tlk.library.trust(tmp_path)  # the directory holding the module
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(images, verbose=0),
+                               expected, rtol=1e-5, atol=1e-6)
+
+    _as_a_new_process(monkeypatch)
+    monkeypatch.setenv(safe_loading.TRUSTED_ROOTS_VARIABLE, f"gs://elsewhere, {tmp_path}")
+    assert keras.saving.load_model(path) is not None
+
+    _as_a_new_process(monkeypatch)
+    tlk.library.trust(tmp_path / "elsewhere")  # a sibling is not the module's root
+    with pytest.raises(ValueError, match="safe mode"):
+        keras.saving.load_model(path)
+    assert keras.saving.load_model(path, safe_mode=False) is not None
+
+
+@pytest.mark.slow
+def test_a_library_model_on_a_hub_module_loads_when_approved_and_its_card_says_so(
+        feature_vector, tmp_path, monkeypatch):
+    model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
+    root = tmp_path / "library"
+    version_dir = tlk.export_saved_model(model, str(root / "cats"), class_names=["a", "b"])
+    card = json.loads((tmp_path / "library" / "cats" / "1" / "model_card.json").read_text())
+    [module] = card["keras_file_loads"]
+    assert module["handle"] == feature_vector and not module["reachable_elsewhere"]
+
+    _as_a_new_process(monkeypatch)
+    with pytest.raises(ValueError, match="safe mode"):
+        tlk.load_base(str(root / "cats"))
+    report = tlk.check_export(version_dir)
+    assert report.ok and any("safe mode" in line for line in report.lines)
+
+    tlk.library.approve(str(root), "cats", 1, by="ana", why="checked")
+    base = tlk.load_base(str(root / "cats"))
+    assert base.output_shape == (None, 8)
+
+    _as_a_new_process(monkeypatch)
+    tlk.library.trust(root)  # a trusted library: its .keras files load
+    assert tlk.load_base(str(root / "cats")).output_shape == (None, 8)
 
 
 @pytest.mark.compat

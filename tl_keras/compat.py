@@ -185,6 +185,20 @@ def tf_variable(variable):
     return variable.value
 
 
+def in_safe_mode():
+    """Whether Keras is deserializing under safe mode: True or None (no scope,
+    which Keras's own `TFSMLayer` counts as safe) unless `safe_mode=False` or
+    `keras.config.enable_unsafe_deserialization()`.
+
+    `keras.src.saving.serialization_lib.in_safe_mode` (private): Keras exports
+    no way for a layer's `from_config` to read the flag, and `HubLayer` must
+    refuse to load a SavedModel exactly when Keras's `TFSMLayer` does.
+    """
+    from keras.src.saving import serialization_lib
+
+    return serialization_lib.in_safe_mode() is not False
+
+
 def tfds_not_found_error(tfds):
     """TFDS's "no such dataset" exception class.
 

@@ -10,6 +10,8 @@ import tensorflow as tf
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.export.layout import model_name
 from tl_keras.export.signatures import is_text_model
+from tl_keras.layers.hub_handles import is_hub_handle
+from tl_keras.layers.hub_layer import HubLayer
 from tl_keras.layers.text_preprocessor import TextPreprocessor
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
@@ -91,6 +93,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "top_k": top_k,
         "resize": resize,
         "serving_op_packages": op_packages(model),
+        "keras_file_loads": external_modules(model),
         "versions": {
             "tl_keras": __version__,
             "tensorflow": tf.__version__,
@@ -105,12 +108,38 @@ def op_packages(model):
     TensorFlow: `["tensorflow-text"]` for a KerasHub tokenizer inside the model.
     TF Serving needs a model server built with those ops."""
 
-    stack, found = [model], False
-    while stack and not found:
-        layer = stack.pop()
-        found = isinstance(layer, TextPreprocessor)
-        stack.extend(getattr(layer, "layers", ()))
+    found = any(isinstance(layer, TextPreprocessor) for layer in _all_layers(model))
     return ["tensorflow-text"] if found else []
+
+
+def _all_layers(model):
+    stack, found = [model], []
+    while stack:
+        layer = stack.pop()
+        found.append(layer)
+        stack.extend(getattr(layer, "layers", ()))
+    return found
+
+
+def external_modules(model):
+    """The SavedModels the export's `.keras` file loads from outside itself when
+    it is loaded (a `HubLayer`'s module, read again at its handle): one entry
+    each, with whether another machine can reach the handle. The SavedModel
+    TF Serving loads holds the module's graph and needs none of them."""
+    modules = []
+    for layer in _all_layers(model):
+        if isinstance(layer, HubLayer):
+            handle = str(layer.handle)
+            reachable = is_hub_handle(handle) or (
+                "://" in handle and not handle.startswith(("file://", "ram://")))
+            modules.append({
+                "layer": layer.name, "handle": handle, "reachable_elsewhere": reachable,
+                "note": ("downloaded or read at this handle wherever the .keras file is "
+                         "loaded" if reachable else
+                         "a path on the exporting machine: copy the module there, "
+                         "or load the SavedModel instead"),
+                "safe_mode": "refused unless trusted (tl_keras.library.trust)"})
+    return modules
 
 
 def _base_card(model):

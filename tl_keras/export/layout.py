@@ -199,9 +199,16 @@ def save_keras_model(model, version_dir):
     model.save(path)  # Keras writes `scheme://` paths through tf.io.gfile
 
 
-def load_keras_model(version_dir):
-    """The Keras model of an exported version, loaded with `safe_mode=True`."""
+def load_keras_model(version_dir, *, trusted=False):
+    """The Keras model of an exported version, loaded with `safe_mode=True`.
+
+    TF Hub modules inside it load when their handles are trusted, when the
+    version lies under a trusted root, or when `trusted` (an approved version):
+    see `tl_keras.library.trust`."""
     import keras
 
-    return keras.saving.load_model(keras_model_path(version_dir), compile=False,
-                                   safe_mode=True)
+    from tl_keras.library import safe_loading
+
+    with safe_loading.trusted_loading(trusted or safe_loading.is_trusted(version_dir)):
+        return keras.saving.load_model(keras_model_path(version_dir), compile=False,
+                                       safe_mode=True)

@@ -15,6 +15,7 @@ import tensorflow as tf
 from tl_keras import compat
 from tl_keras.layers.hub_handles import TF1_MODULE_PROTO
 from tl_keras.layers.hub_handles import resolve_handle
+from tl_keras.library import safe_loading
 
 
 def _call_accepts_training(function):
@@ -67,10 +68,15 @@ class HubLayer(keras.layers.Layer):
             Defaults to `None`.
         **kwargs: base layer arguments (`name`, `dtype`).
 
+    Loading a `.keras` file that holds a `HubLayer` runs the module's graph,
+    so under Keras's safe mode (`load_model`'s default) it is refused unless
+    the handle is trusted: see `tl_keras.library.trust`.
+
     Raises:
         ValueError: a handle that is neither a URL, a Kaggle handle nor a
             SavedModel directory; an unknown signature or output key; a TF1
-            Hub format module with `trainable=True`.
+            Hub format module with `trainable=True`; rebuilt from a config
+            under safe mode, a handle that is not trusted.
         tl_keras.DownloadError: the module could not be downloaded.
 
     Example:
@@ -94,6 +100,7 @@ class HubLayer(keras.layers.Layer):
         if self._is_tf1 and trainable:
             raise ValueError(self._tf1_message())
         module = tf.saved_model.load(path, tags=[] if self._is_tf1 else None)
+        safe_loading.remember_loaded(self.handle)  # this process chose it: trusted
         self._module = module  # tracked: its assets and tables export with the model
         if self._is_tf1 and signature is None:
             signature = "default"
@@ -266,6 +273,12 @@ class HubLayer(keras.layers.Layer):
         return outputs[key]
 
     # === Config ===
+
+    @classmethod
+    def from_config(cls, config):
+        if compat.in_safe_mode() and not safe_loading.is_trusted(config["handle"]):
+            raise ValueError(safe_loading.refusal(config["handle"]))
+        return cls(**config)
 
     def get_config(self):
         config = super().get_config()

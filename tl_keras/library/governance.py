@@ -177,6 +177,18 @@ def _user():
         return os.environ.get("USER", "unknown")
 
 
+def is_approved(version_dir):
+    """Whether the version at `version_dir` (`ROOT/NAME/VERSION`) has an approval
+    in its library's audit log."""
+    version_dir = os.fspath(version_dir).rstrip("/")
+    model_dir, _, version = version_dir.rpartition("/")
+    root, _, name = model_dir.rpartition("/")
+    if not version.isdigit():
+        return False
+    approvals = library_state(root or ".").get(name, {}).get("approvals", {})
+    return int(version) in approvals
+
+
 def resolve_reference(path):
     """`ROOT/NAME@LABEL` as the version directory the label points at; any other
     path as it is.
