@@ -189,6 +189,9 @@ def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
                       for c in ("red", "blue") for i in range(16))
     assert training["examples"] == train_count and len(training["fingerprint"]) == 40
     assert set(training["per_class"]) == {"blue", "red"}
+    license = card["base"]["license"]  # Keras documents no license for MobileNetV3's
+    assert license["license"] == "unknown: check before use"
+    assert "MobileNetV3Small" in license["source"] and "ImageNet" in license["note"]
 
 
 def test_the_reliability_diagram_draws_both_curves_of_a_calibrated_model(tmp_path):

@@ -7,6 +7,7 @@ import platform
 import keras
 import tensorflow as tf
 
+from tl_keras.bases.licenses import license_of
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.export.layout import model_name
 from tl_keras.export.signatures import is_text_model
@@ -149,7 +150,8 @@ def _base_card(model):
         identity = model.base_identity
         return ({"name": identity["name"], "source": identity["source"],
                  "handle": identity["handle"], "version": identity.get("version"),
-                 "parameters": int(model.base.count_params())}, identity["lineage"])
+                 "parameters": int(model.base.count_params()),
+                 "license": license_of(identity)}, identity["lineage"])
     try:
         base = get_base(model)
     except ValueError:
