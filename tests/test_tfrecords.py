@@ -84,3 +84,75 @@ def test_the_cli_writes_shards_and_trains_on_them(tmp_path, capsys):
     assert status == 0, capsys.readouterr().err
     assert tlk.list_models(str(tmp_path / "out").rsplit("/", 1)[0])
     assert os.path.isdir(tmp_path / "out" / "1")
+
+
+# === Texts ===
+
+def _review_table(path, count=40):
+    rows = ["text\tlabel"] + [f"review number {i} {'good' if i % 2 else 'bad'}\t"
+                              f"{'pos' if i % 2 else 'neg'}" for i in range(count)]
+    rows.append("\tpos")  # an empty text: skipped and reported by the reader
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _texts(dataset):
+    return sorted(t.decode() for batch, _ in dataset for t in batch.numpy())
+
+
+def test_text_shards_read_as_the_table_reads(tmp_path, capsys):
+    from tl_keras.data.text_tfrecords import write_text_tfrecords
+
+    table = _review_table(tmp_path / "reviews.tsv")
+    paths = write_text_tfrecords(str(table), str(tmp_path / "records"), shards=2)
+    out = capsys.readouterr().out
+    assert "Skipped 1 of 41 rows" in out and "Wrote 40 texts of 2 classes to 2" in out
+    assert len(paths) == 2
+    pattern = str(tmp_path / "records" / "*.tfrecord")
+    train, val, test, names = tlk.text_dataset(pattern, validation_split=0.25,
+                                               test_split=0.25, batch_size=8)
+    assert names == ["neg", "pos"]  # from labels.txt, as the table names them
+    parts = [_texts(d) for d in (train, val, test)]
+    assert sorted(sum(parts, [])) == sorted(f"review number {i} {'good' if i % 2 else 'bad'}"
+                                            for i in range(40))
+    assert all(parts)
+    for batch, labels in val:
+        for text, label in zip(batch.numpy(), labels.numpy()):
+            assert names[label] == ("pos" if text.decode().endswith("good") else "neg")
+    assert _texts(tlk.text_dataset(pattern, validation_split=0.25, test_split=0.25,
+                                   verbose=0)[2]) == parts[2]  # the same split every time
+
+
+def test_text_shards_with_name_labels_and_other_columns(tmp_path):
+    from tl_keras.data.tfrecords import bytes_feature
+    from tl_keras.data.tfrecords import write_shards
+
+    examples = ({"review": bytes_feature(f"text {i}".encode()),
+                 "sentiment": bytes_feature(b"10" if i % 3 else b"9")} for i in range(30))
+    write_shards(examples, str(tmp_path / "tfds_like"), 2, class_names=[])
+    pattern = str(tmp_path / "tfds_like" / "*.tfrecord")
+    with pytest.raises(ValueError, match=r"text_column.*'review': 'bytes'.*Received: "
+                                         r"text_column='text'"):
+        tlk.text_dataset(pattern)
+    train, val, names = tlk.text_dataset(pattern, text_column="review",
+                                         label_column="sentiment", verbose=0)
+    assert names == ["9", "10"]  # names found in the records, numbers in numeric order
+    labels = {t.decode(): int(y) for batch, ys in train for t, y in zip(batch.numpy(),
+                                                                         ys.numpy())}
+    assert all(labels[f"text {i}"] == (1 if i % 3 else 0) for i in range(30)
+               if f"text {i}" in labels)
+
+
+@pytest.mark.slow
+def test_train_text_reads_text_shards_written_by_the_command(tmp_path, capsys):
+    from tests.test_text import _vectors
+    from tests.test_text import _write_glove
+
+    table = _review_table(tmp_path / "reviews.tsv", count=60)
+    assert main(["to-tfrecord", "--text", str(table), str(tmp_path / "records")]) == 0
+    assert "Wrote 60 texts of 2 classes to 4 TFRecord files" in capsys.readouterr().out
+    vectors = _write_glove(tmp_path / "vectors.txt", _vectors())
+    status = main(["train-text", "--data", str(tmp_path / "records" / "*.tfrecord"),
+                   "--vectors", vectors, "--epochs", "2", "--export", str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err
+    assert os.path.isdir(tmp_path / "out" / "1")

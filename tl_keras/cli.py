@@ -213,8 +213,17 @@ def _rank(args):
 
 
 def _to_tfrecord(args):
+    from tl_keras.data.text_tfrecords import write_text_tfrecords
     from tl_keras.data.tfrecords import write_image_tfrecords
 
+    if args.text:
+        write_text_tfrecords(args.data, args.output, shards=args.shards,
+                             text_column=args.text_column,
+                             label_column=args.label_column,
+                             encoding=args.encoding)
+        print(f"Read them with tl_keras.text_dataset('{args.output}/*.tfrecord', ...) or "
+              f"`tl-keras train-text --data '{args.output}/*.tfrecord'`.")
+        return 0
     write_image_tfrecords(args.data, args.output, shards=args.shards)
     print(f"Read them with tl_keras.image_dataset('{args.output}/*.tfrecord', ...) or "
           f"`tl-keras train --data '{args.output}/*.tfrecord'`.")

@@ -140,11 +140,18 @@ def build_parser(version="unknown"):
     _add_library_commands(commands)
 
     records = commands.add_parser(
-        "to-tfrecord", help="write a folder of class subfolders as TFRecord shards")
+        "to-tfrecord", help="write a folder of class subfolders (or, with --text, a "
+                            "text table or folder) as TFRecord shards")
     records.add_argument("data", help="a folder with one subfolder of images per class")
     records.add_argument("output", help="where the shards and labels.txt go (gs:// too)")
     records.add_argument("--shards", type=_positive_int, default=4,
                          help="how many TFRecord files (default: 4)")
+    records.add_argument("--text", action="store_true",
+                         help="the data are texts (a CSV or TSV table, or a folder of "
+                              ".txt files per class), as train-text reads them")
+    records.add_argument("--text-column", default="text", help="with --text")
+    records.add_argument("--label-column", default="label", help="with --text")
+    records.add_argument("--encoding", default="utf-8", help="with --text")
 
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",

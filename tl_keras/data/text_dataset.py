@@ -18,6 +18,7 @@ from tl_keras.data.splits import empty_side_error
 from tl_keras.data.splits import split_by_hash
 from tl_keras.data.text_files import read_table
 from tl_keras.data.tfds import load_tfds
+from tl_keras.data.tfrecords import is_tfrecord_source
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -42,9 +43,12 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
     Args:
         source: a table file: CSV, or tab-separated such as `sentence<TAB>label`
             lines, with or without a header row (see `header`); a directory
-            with one subfolder of `.txt` files per class; `"tfds:NAME"` (e.g.
-            `"tfds:imdb_reviews"`); or a tuple `(texts, labels)` of arrays
-            (labels strings or integers).
+            with one subfolder of `.txt` files per class; TFRecord shards of
+            `tf.Example`s, a path or glob whose file name holds `tfrecord`
+            (`"gs://bucket/reviews-*.tfrecord"`; the features named by
+            `text_column` and `label_column`, see `tl_keras.data.text_tfrecords`);
+            `"tfds:NAME"` (e.g. `"tfds:imdb_reviews"`); or a tuple
+            `(texts, labels)` of arrays (labels strings or integers).
         text_column: the column of the texts: a name in the header row, or a
             position (from 0). Defaults to `"text"` (without a header: the
             first field).
@@ -90,6 +94,47 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
     if isinstance(source, str) and source.startswith("tfds:"):
         return _from_tfds(source[len("tfds:"):], split, data_dir, batch_size,
                           validation_split, test_split, seed)
+    if is_tfrecord_source(source):
+        from tl_keras.data.text_tfrecords import text_sides_from_tfrecords
+
+        sides, class_names = text_sides_from_tfrecords(
+            source, text_column=text_column, label_column=label_column,
+            batch_size=batch_size, validation_split=validation_split,
+            test_split=test_split, seed=seed, verbose=verbose)
+        return with_sides(sides, class_names)
+    texts, y, keys, class_names = read_texts(
+        source, text_column=text_column, label_column=label_column, encoding=encoding,
+        delimiter=delimiter, header=header, verbose=verbose)
+    keys = keys or texts
+    indices = split_by_hash(keys, validation_split, test_split, seed)
+    where = source if isinstance(source, str) else "(arrays)"
+    for side, share in (("validation", validation_split), ("test", test_split)):
+        if share and not indices[side]:
+            raise empty_side_error(side, share, len(texts), "texts", where)
+    texts = np.asarray(texts, dtype=object)
+
+    def make(side):
+        chosen = np.asarray(indices[side], dtype="int64")
+        strings = texts[chosen].astype(str)
+        ds = tf.data.Dataset.from_tensor_slices((strings, y[chosen]))
+        if side == "train":
+            ds = ds.shuffle(max(len(chosen), 1), seed=seed, reshuffle_each_iteration=True)
+        content = hashlib.sha1("\x00".join(strings.tolist()).encode("utf-8"))
+        content.update(np.ascontiguousarray(y[chosen]).tobytes())
+        return fingerprints.register(ds.batch(batch_size).prefetch(AUTOTUNE), "texts",
+                                     content.hexdigest(), side == "train",
+                                     labels=y[chosen])
+
+    return with_sides({side: make(side) for side in SIDES
+                       if indices[side] or side == "train"}, class_names)
+
+
+def read_texts(source, *, text_column="text", label_column="label", encoding="utf-8",
+               delimiter=None, header="auto", verbose="auto"):
+    """`(texts, labels, keys, class_names)` of a table, a folder of class folders
+    or `(texts, labels)` arrays, as `text_dataset` reads them: labels are class
+    indices, keys the file paths of a folder's texts (else None). Skipped rows
+    are reported once."""
     if isinstance(source, (tuple, list)):
         if len(source) != 2 or len(source[0]) != len(source[1]):
             raise ValueError("Expected (texts, labels) of the same length. "
@@ -115,35 +160,19 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
         if len(skipped) > 20:
             lines.append(f"  ... and {len(skipped) - 20} more")
         say("\n".join(lines), verbose)
-    class_names = sorted({str(label) for label in labels},
-                         key=lambda v: (not v.lstrip("-").isdigit(),
-                                        int(v) if v.lstrip("-").isdigit() else 0, v))
+    class_names = sorted_class_names(labels)
     if len(class_names) < 2:
         raise ValueError(f"Expected at least two classes. Received: labels {class_names}")
     index = {name: i for i, name in enumerate(class_names)}
     y = np.asarray([index[str(label)] for label in labels], dtype="int32")
-    keys = keys or texts
-    indices = split_by_hash(keys, validation_split, test_split, seed)
-    where = source if isinstance(source, str) else "(arrays)"
-    for side, share in (("validation", validation_split), ("test", test_split)):
-        if share and not indices[side]:
-            raise empty_side_error(side, share, len(texts), "texts", where)
-    texts = np.asarray(texts, dtype=object)
+    return texts, y, keys, class_names
 
-    def make(side):
-        chosen = np.asarray(indices[side], dtype="int64")
-        strings = texts[chosen].astype(str)
-        ds = tf.data.Dataset.from_tensor_slices((strings, y[chosen]))
-        if side == "train":
-            ds = ds.shuffle(max(len(chosen), 1), seed=seed, reshuffle_each_iteration=True)
-        content = hashlib.sha1("\x00".join(strings.tolist()).encode("utf-8"))
-        content.update(np.ascontiguousarray(y[chosen]).tobytes())
-        return fingerprints.register(ds.batch(batch_size).prefetch(AUTOTUNE), "texts",
-                                     content.hexdigest(), side == "train",
-                                     labels=y[chosen])
 
-    return with_sides({side: make(side) for side in SIDES
-                       if indices[side] or side == "train"}, class_names)
+def sorted_class_names(labels):
+    """The distinct labels as strings, numbers in numeric order first."""
+    return sorted({str(label) for label in labels},
+                  key=lambda v: (not v.lstrip("-").isdigit(),
+                                 int(v) if v.lstrip("-").isdigit() else 0, v))
 
 
 def _read_folder(path, encoding):

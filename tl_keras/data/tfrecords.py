@@ -69,23 +69,21 @@ def class_names_of(files, verbose="auto"):
     return [names.get(index, str(index)) for index in range(count)]
 
 
-def parsed_records(files, validation_split, test_split, seed, side):
-    """`(encoded, label)` of the records on `side` of the stable split: a record's
-    position in [0, 1) is a keyed hash of its `image/filename`, or of its bytes
-    when it has none (the same rule as folders: validation below
-    `validation_split`, test from `1 - test_split`)."""
+def records_on_side(files, features, key_of, validation_split, test_split, seed, side):
+    """The parsed examples (dicts of `features`) on `side` of the stable split:
+    an example's position in [0, 1) is a keyed hash of `key_of(example)` (the
+    same thresholds as every source: validation below `validation_split`,
+    test from `1 - test_split`)."""
     files_ds = tf.data.Dataset.from_tensor_slices(files)
     records = files_ds.interleave(
         tf.data.TFRecordDataset, cycle_length=min(len(files), 16),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    parsed = records.map(lambda r: tf.io.parse_single_example(r, _FEATURES),
+    parsed = records.map(lambda r: tf.io.parse_single_example(r, features),
                          num_parallel_calls=tf.data.AUTOTUNE)
 
     def on_side(example):
-        key = tf.where(tf.strings.length(example[FILENAME]) > 0, example[FILENAME],
-                       example[ENCODED])
         position = tf.cast(tf.strings.to_hash_bucket_strong(
-            key, 1_000_000, [seed, 0]), tf.float32) / 1_000_000.0
+            key_of(example), 1_000_000, [seed, 0]), tf.float32) / 1_000_000.0
         is_validation = position < validation_split
         is_test = position >= 1.0 - test_split if test_split else tf.constant(False)
         if side == "validation":
@@ -94,8 +92,18 @@ def parsed_records(files, validation_split, test_split, seed, side):
             return is_test
         return tf.logical_not(tf.logical_or(is_validation, is_test))
 
-    if validation_split or test_split:
-        parsed = parsed.filter(on_side)
+    return parsed.filter(on_side) if validation_split or test_split else parsed
+
+
+def parsed_records(files, validation_split, test_split, seed, side):
+    """`(encoded, label)` of the image records on `side`: keyed by their
+    `image/filename`, or by their bytes when they have none."""
+    def key_of(example):
+        return tf.where(tf.strings.length(example[FILENAME]) > 0, example[FILENAME],
+                        example[ENCODED])
+
+    parsed = records_on_side(files, _FEATURES, key_of, validation_split, test_split, seed,
+                             side)
     return parsed.map(lambda e: (e[ENCODED], tf.cast(e[LABEL], tf.int32)))
 
 
@@ -162,40 +170,59 @@ def write_image_tfrecords(directory, output_dir, *, shards=4, verbose="auto"):
     from tl_keras.data.image_folder import scan_image_folder
     from tl_keras.data.image_folder import skipped_report
 
-    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
-        raise ValueError("Expected `shards` to be an integer >= 1. "
-                         f"Received: shards={shards!r}")
+    check_shards(shards)
     folder = scan_image_folder(directory)
     if folder.skipped:
         say(skipped_report(directory, folder.skipped,
                            len(folder.paths) + len(folder.skipped)), verbose)
+
+    def examples():
+        order = np.random.default_rng(0).permutation(len(folder.paths))  # classes mixed
+        for index in order:
+            path, label = folder.paths[index], folder.labels[index]
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            with tf.io.gfile.GFile(path, "rb") as f:
+                encoded = f.read()
+            yield {ENCODED: bytes_feature(encoded), LABEL: int64_feature(label),
+                   TEXT: bytes_feature(folder.class_names[label].encode("utf-8")),
+                   FILENAME: bytes_feature(relative.encode("utf-8"))}
+
+    paths = write_shards(examples(), output_dir, shards, folder.class_names)
+    say(f"Wrote {len(folder.paths):,} images of {len(folder.class_names)} classes to "
+        f"{shards} TFRecord files in {output_dir} (skipped {len(folder.skipped)}).", verbose)
+    return paths
+
+
+def check_shards(shards):
+    """A shard count that is an integer >= 1, or a ValueError."""
+    if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+        raise ValueError("Expected `shards` to be an integer >= 1. "
+                         f"Received: shards={shards!r}")
+
+
+def write_shards(examples, output_dir, shards, class_names):
+    """Writes `examples` (dicts of `tf.train.Feature`s) to `shards` files in
+    turn, and `labels.txt` beside them; returns the shards' paths."""
+    check_shards(shards)
     tf.io.gfile.makedirs(output_dir)
     paths = [os.path.join(output_dir, f"data-{i:05d}-of-{shards:05d}.tfrecord")
              for i in range(shards)]
     writers = [tf.io.TFRecordWriter(path) for path in paths]
     try:
-        order = np.random.default_rng(0).permutation(len(folder.paths))  # classes mixed
-        for position, index in enumerate(order):
-            path, label = folder.paths[index], folder.labels[index]
-            name = folder.class_names[label]
-            relative = os.path.relpath(path, directory).replace(os.sep, "/")
-            feature = {
-                ENCODED: _bytes(tf.io.gfile.GFile(path, "rb").read()),
-                LABEL: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-                TEXT: _bytes(name.encode("utf-8")),
-                FILENAME: _bytes(relative.encode("utf-8")),
-            }
+        for position, feature in enumerate(examples):
             example = tf.train.Example(features=tf.train.Features(feature=feature))
             writers[position % shards].write(example.SerializeToString())
     finally:
         for writer in writers:
             writer.close()
     with tf.io.gfile.GFile(os.path.join(output_dir, LABELS_FILE), "w") as f:
-        f.write("".join(f"{name}\n" for name in folder.class_names))
-    say(f"Wrote {len(folder.paths):,} images of {len(folder.class_names)} classes to "
-        f"{shards} TFRecord files in {output_dir} (skipped {len(folder.skipped)}).", verbose)
+        f.write("".join(f"{name}\n" for name in class_names))
     return paths
 
 
-def _bytes(value):
+def bytes_feature(value):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+
+def int64_feature(value):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
