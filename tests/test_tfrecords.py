@@ -47,6 +47,9 @@ def test_shards_read_as_the_folder_reads_split_stably(tmp_path, capsys):
     assert all(label == image_id % 2 for image_id, label in labels.items())
     again = tlk.image_dataset(pattern, image_size=6, validation_split=0.2, test_split=0.2)
     assert _ids(again[2]) == parts[2]  # the same split every time
+    from_folder = tlk.image_dataset(str(folder), image_size=6, validation_split=0.2,
+                                    test_split=0.2, verbose=0)
+    assert [_ids(d) for d in from_folder[:3]] == parts  # the folder's sides exactly
     # Pixels as the folder pipeline gives them (same decode and resize).
     folder_train, _, _ = tlk.image_dataset(str(folder), image_size=4, validation_split=0,
                                            shuffle=False, verbose=0)
@@ -116,6 +119,9 @@ def test_text_shards_read_as_the_table_reads(tmp_path, capsys):
     assert sorted(sum(parts, [])) == sorted(f"review number {i} {'good' if i % 2 else 'bad'}"
                                             for i in range(40))
     assert all(parts)
+    table_sides = tlk.text_dataset(str(table), validation_split=0.25, test_split=0.25,
+                                   verbose=0)
+    assert [_texts(d) for d in table_sides[:3]] == parts  # the table's sides exactly
     for batch, labels in val:
         for text, label in zip(batch.numpy(), labels.numpy()):
             assert names[label] == ("pos" if text.decode().endswith("good") else "neg")

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tl_keras.console import say
+from tl_keras.data.splits import hash_position
 
 ENCODED = "image/encoded"
 LABEL = "image/class/label"
@@ -71,9 +72,9 @@ def class_names_of(files, verbose="auto"):
 
 def records_on_side(files, features, key_of, validation_split, test_split, seed, side):
     """The parsed examples (dicts of `features`) on `side` of the stable split:
-    an example's position in [0, 1) is a keyed hash of `key_of(example)` (the
-    same thresholds as every source: validation below `validation_split`,
-    test from `1 - test_split`)."""
+    an example's position in [0, 1) is `splits.hash_position` of
+    `key_of(example)`, the rule of folders and tables, so a folder (or table)
+    and the shards written from it put every example on the same side."""
     files_ds = tf.data.Dataset.from_tensor_slices(files)
     records = files_ds.interleave(
         tf.data.TFRecordDataset, cycle_length=min(len(files), 16),
@@ -81,9 +82,19 @@ def records_on_side(files, features, key_of, validation_split, test_split, seed,
     parsed = records.map(lambda r: tf.io.parse_single_example(r, features),
                          num_parallel_calls=tf.data.AUTOTUNE)
 
-    def on_side(example):
-        position = tf.cast(tf.strings.to_hash_bucket_strong(
-            key_of(example), 1_000_000, [seed, 0]), tf.float32) / 1_000_000.0
+    if not (validation_split or test_split):
+        return parsed
+
+    def positions(keys):  # the rule of folders and tables (splits.hash_position)
+        return np.asarray([hash_position(key.decode("utf-8", errors="replace"), seed)
+                           for key in keys], dtype="float64")
+
+    def with_position(examples):
+        position = tf.numpy_function(positions, [key_of(examples)], tf.float64,
+                                     stateful=False)
+        return examples, tf.reshape(position, [-1])
+
+    def on_side(example, position):
         is_validation = position < validation_split
         is_test = position >= 1.0 - test_split if test_split else tf.constant(False)
         if side == "validation":
@@ -92,7 +103,9 @@ def records_on_side(files, features, key_of, validation_split, test_split, seed,
             return is_test
         return tf.logical_not(tf.logical_or(is_validation, is_test))
 
-    return parsed.filter(on_side) if validation_split or test_split else parsed
+    located = parsed.batch(256).map(with_position, num_parallel_calls=tf.data.AUTOTUNE,
+                                    deterministic=True).unbatch()
+    return located.filter(on_side).map(lambda example, position: example)
 
 
 def parsed_records(files, validation_split, test_split, seed, side):
