@@ -78,3 +78,42 @@ def test_on_an_object_store_a_version_is_published_with_saved_model_pb_last(monk
         with staging.staged_version(root, 1) as staged:
             tf.io.gfile.GFile(f"{staged.path}/saved_model.pb", "w").write("other")
     assert tf.io.gfile.GFile(f"{root}/1/saved_model.pb").read() == "saved_model.pb"
+
+
+def test_bases_weights_and_vectors_read_from_ram(tmp_path):
+    from tests.hub_fixtures import write_image_feature_vector
+
+    # A keras.applications weights file (Keras reads .h5 with h5py: a local copy).
+    source = tlk.load_base("mobilenet", weights=None, input_shape=(32, 32, 3), alpha=0.25)
+    weights = f"{_ram('weights')}/mobilenet.weights.h5"
+    tf.io.gfile.makedirs(weights.rsplit("/", 1)[0])
+    source.save_weights(weights)
+    loaded = tlk.load_base("mobilenet", weights=weights, input_shape=(32, 32, 3), alpha=0.25)
+    for expected, found in zip(source.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(expected, found)
+    with pytest.raises(FileNotFoundError, match="Weights file not found"):
+        tlk.load_base("mobilenet", weights=weights + ".missing", input_shape=(32, 32, 3))
+
+    # A TF Hub module directory on ram://.
+    module = _ram("hub") + "/feature_vector"
+    local = write_image_feature_vector(tmp_path / "module")
+    for name in tf.io.gfile.listdir(local):
+        _copy_tree(f"{local}/{name}", f"{module}/{name.rstrip('/')}")
+    base = tlk.load_base(module, input_shape=(32, 32, 3))
+    assert base.output_shape == (None, 8)
+
+    # Word vectors.
+    vectors = f"{_ram('vectors')}/glove.txt"
+    with tf.io.gfile.GFile(vectors, "w") as f:
+        f.write("good 1 0\nbad -1 0\n")
+    words, matrix = tlk.load_word_vectors(vectors)
+    assert list(words) == ["good", "bad"] and matrix.shape == (2, 2)
+
+
+def _copy_tree(source, target):
+    if tf.io.gfile.isdir(source):
+        tf.io.gfile.makedirs(target)
+        for name in tf.io.gfile.listdir(source):
+            _copy_tree(f"{source}/{name.rstrip('/')}", f"{target}/{name.rstrip('/')}")
+    else:
+        tf.io.gfile.copy(source, target, overwrite=True)

@@ -4,13 +4,18 @@ Weights are `"imagenet"`, `None` or a local file; offline, a failed download
 names the file to pass.
 """
 
+import contextlib
 import os
 import re
+import tempfile
+
+import tensorflow as tf
 
 from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.bases.registry import get_entry
 from tl_keras.bases.registry import is_registered
 from tl_keras.errors import DownloadError
+from tl_keras.export.layout import is_local
 
 SOURCE = "keras.applications"
 
@@ -23,12 +28,13 @@ _URL_PATTERN = re.compile(r"(https?://\S+?\.h5)")
 
 
 def check_weights(weights):
-    """Validates `weights`: `"imagenet"`, `None` or the path of an existing file."""
+    """Validates `weights`: `"imagenet"`, `None` or the path of an existing file
+    (on any filesystem tf.io.gfile knows)."""
     if weights is None or weights == "imagenet":
         return weights
     if isinstance(weights, (str, os.PathLike)):
         path = os.fspath(weights)
-        if os.path.isfile(path):
+        if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
             return path
         raise FileNotFoundError(
             "Weights file not found. Expected `weights` to be 'imagenet', None or "
@@ -79,7 +85,8 @@ def load(base, *, weights="imagenet", input_shape=None, trainable=False, **kwarg
     weights = check_weights(weights)
     input_shape = check_input_shape(entry, input_shape)
     try:
-        model = entry.builder(weights=weights, input_shape=input_shape, **kwargs)
+        with _local_file(weights) as local_weights:
+            model = entry.builder(weights=local_weights, input_shape=input_shape, **kwargs)
     except Exception as error:  # keras raises a bare Exception on download failure
         if weights == "imagenet" and "URL fetch failure" in str(error):
             raise DownloadError(_download_message(entry, error, input_shape)) from error
@@ -95,6 +102,20 @@ def load(base, *, weights="imagenet", input_shape=None, trainable=False, **kwarg
     handle = entry.name if not kwargs else f"{entry.name}({_arguments(kwargs)})"
     return as_pretrained_base(model, source=SOURCE, handle=handle,
                               preprocessing=entry.preprocessing, name=entry.name)
+
+
+@contextlib.contextmanager
+def _local_file(weights):
+    """The weights file itself on a local disk; elsewhere (`gs://`, `ram://`) a
+    local copy removed afterwards: Keras reads `.h5` weights with h5py, which
+    opens local files only."""
+    if weights in (None, "imagenet") or is_local(weights):
+        yield weights
+        return
+    with tempfile.TemporaryDirectory() as directory:  # local: h5py's copy
+        local = os.path.join(directory, os.path.basename(weights))
+        tf.io.gfile.copy(weights, local)
+        yield local
 
 
 def _arguments(kwargs):

@@ -34,8 +34,8 @@ def claims(base):
         return False
     if base.startswith(REMOTE):
         return True
-    if os.path.exists(base):  # a local path is never a preset name
-        return os.path.isdir(base) and is_preset_dir(base)
+    if tf.io.gfile.exists(base):  # a path (gs:// too) is never a preset name
+        return tf.io.gfile.isdir(base) and is_preset_dir(base)
     return base in preset_names()
 
 
@@ -47,7 +47,7 @@ def claims_text(embeddings):
         embeddings = os.fspath(embeddings)
     if not isinstance(embeddings, str):
         return False
-    if os.path.exists(embeddings):
+    if tf.io.gfile.exists(embeddings):
         return is_text_preset(embeddings)
     return embeddings.startswith(REMOTE) or embeddings in preset_names()
 
@@ -127,10 +127,10 @@ def preset_version(handle):
 
 def is_text_preset(handle):
     """Whether `handle` is a KerasHub preset directory of a text backbone."""
-    if not (isinstance(handle, (str, os.PathLike)) and os.path.isdir(handle)
+    if not (isinstance(handle, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(handle))
             and is_preset_dir(handle)):
         return False
-    return os.path.isfile(os.path.join(handle, "tokenizer.json"))
+    return tf.io.gfile.exists(os.path.join(handle, "tokenizer.json"))
 
 
 def load_text(handle, *, sequence_length=None, weights="imagenet", trainable=False):

@@ -85,7 +85,7 @@ def check_export_dir(export_dir):
     while existing and not os.path.exists(existing):  # local: is_local() above
         existing = os.path.dirname(existing)
     existing = existing or os.curdir
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):  # local
         raise ValueError(
             f"Cannot write exports under {existing!r} (not a writable directory). Choose "
             f"another export directory. Received: export_dir={export_dir!r}"

@@ -26,7 +26,7 @@ def is_hub_handle(handle):
         return False
     if handle.startswith(("http://", "https://", "gs://")):
         return True
-    return bool(_KAGGLE_HANDLE.match(handle)) and not os.path.exists(handle)
+    return bool(_KAGGLE_HANDLE.match(handle)) and not tf.io.gfile.exists(handle)
 
 
 def is_saved_model_dir(path):
@@ -47,7 +47,8 @@ def resolve_handle(handle):
     """
     if isinstance(handle, os.PathLike):
         handle = os.fspath(handle)
-    if isinstance(handle, str) and os.path.isdir(handle):
+    if isinstance(handle, str) and not handle.startswith(("http://", "https://")) \
+            and tf.io.gfile.isdir(handle):  # a module directory, gs:// and ram:// too
         if not is_saved_model_dir(handle):
             raise ValueError(
                 "This directory is not a SavedModel: it holds neither saved_model.pb "

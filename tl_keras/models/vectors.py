@@ -64,8 +64,10 @@ def load_word_vectors(path, *, format="auto", limit=None):
     >>> words, vectors = tl_keras.load_word_vectors("glove.6B.100d.txt",
     ...                                             limit=50000)
     """
+    import tensorflow as tf
+
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
         raise FileNotFoundError(f"Word vectors file not found. Received: path={path!r}")
     if format not in FORMATS:
         raise ValueError(f"Unknown format. Expected one of {FORMATS}. "

@@ -108,7 +108,7 @@ class RunBackup:
         without improvement since)`, or None."""
         best = self.resumed.get("best", {}).get(str(phase))
         path = os.path.join(self.directory, BEST_WEIGHTS)
-        if not best or not os.path.isfile(path):
+        if not best or not tf.io.gfile.exists(path):
             return None
         current = self.model.get_weights()
         self.model.load_weights(path)  # `trained` shares its layers with the model
