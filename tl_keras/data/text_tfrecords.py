@@ -150,7 +150,12 @@ def write_text_tfrecords(source, output_dir, *, shards=4, text_column="text",
     Example:
 
     >>> paths = tl_keras.data.text_tfrecords.write_text_tfrecords(
-    ...     "reviews.csv", "review_records", shards=2, verbose=0)
+    ...     "reviews.csv", "review_records", shards=2, text_column="review",
+    ...     label_column="sentiment", verbose=0)
+    >>> train, val, class_names = tl_keras.text_dataset("review_records/*.tfrecord",
+    ...                                                 verbose=0)
+    >>> len(paths), class_names
+    (2, ['neg', 'pos'])
     """
     from tl_keras.data.text_dataset import read_texts
 

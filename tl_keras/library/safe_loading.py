@@ -52,8 +52,9 @@ def trust(*roots):
 
     Example:
 
-    >>> tl_keras.library.trust("gs://our-team/models")
-    >>> base = tl_keras.load_base("gs://our-team/models/cats@stable")
+    >>> tl_keras.library.trust("saved_models")  # or "gs://our-team/models"
+    >>> tl_keras.library.trusted_roots()[-1].endswith("saved_models")
+    True
     """
     if not roots or any(not isinstance(r, (str, os.PathLike)) or not os.fspath(r)
                         for r in roots):
