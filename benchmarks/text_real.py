@@ -112,6 +112,8 @@ def main(argv=None):
     parser.add_argument("--data", required=True)
     parser.add_argument("--vectors", required=True)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only", choices=("all-sites", "few-labels"),
+                        help="run one of the two comparisons (default: both)")
     args = parser.parse_args(argv)
     for path in (args.data, args.vectors):
         if not os.path.exists(path):
@@ -132,7 +134,7 @@ def main(argv=None):
         results.setdefault(name, []).append((accuracy, time.perf_counter() - start))
         print(f"  seed {seed}, {name}: {accuracy:.3f}", flush=True)
 
-    for seed in range(args.seeds):
+    for seed in range(args.seeds if args.only != "few-labels" else 0):
         sides = np.array([side_of(t, 0.2, 0.2, seed) for t in texts])
         train, val, test = ((texts[sides == s], labels[sides == s])
                             for s in ("train", "validation", "test"))
@@ -148,7 +150,10 @@ def main(argv=None):
             lambda: bag_of_words(train, val, test))
         row("GloVe averaged + logistic regression", seed,
             lambda: averaged_vectors(train, val, test, words, vectors))
-    _table(results)
+    if results:
+        _table(results)
+    if args.only == "all-sites":
+        return 0
 
     # 2. IMDB with 100 labels (80 train, 20 validate), tested on the other 900.
     imdb_texts, imdb_labels = sites["imdb"]
