@@ -15,12 +15,13 @@ def predict_examples(model, data):
     import numpy as np
     import tensorflow as tf
 
+    from tl_keras.evaluation.scores import two_columns
+
     images, labels, probabilities = [], [], []
     batches = data if isinstance(data, tf.data.Dataset) else \
         tf.data.Dataset.from_tensor_slices((data[0], data[1])).batch(64)
     for x, y in batches:
-        p = np.asarray(model(x, training=False), dtype="float64")
-        probabilities.append(np.concatenate([1 - p, p], axis=-1) if p.shape[-1] == 1 else p)
+        probabilities.append(two_columns(model(x, training=False)))
         labels.append(_labels(y))
         images.append(np.asarray(x))
     return np.concatenate(images), np.concatenate(labels), np.concatenate(probabilities)
@@ -38,10 +39,9 @@ def _take(data, count):
 
 def _labels(y):
     """Integer labels from integer, one-hot or `[n, 1]` labels."""
-    import numpy as np
+    from tl_keras.evaluation.scores import class_indices
 
-    y = np.asarray(y)
-    return (y.argmax(axis=-1) if y.ndim == 2 and y.shape[-1] > 1 else y.reshape(-1)).astype(int)
+    return class_indices(y)
 
 
 def across_classes(indices, labels, count):
