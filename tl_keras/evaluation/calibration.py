@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from tl_keras.console import say
-from tl_keras.data import fingerprints
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import expected_calibration_error
+from tl_keras.evaluation.scores import frozen_features
 
 KIND = "temperature_scaling"
 
@@ -108,20 +108,14 @@ def uncalibrated(model, probabilities):
 def validation_logits(model, data, batch_size=32):
     """`(logits, labels)`: the output layer's pre-activations on `data`, from the
     feature vector (through the default feature cache) and the head."""
-    from tl_keras.training.feature_cache import FeatureCache
-
     last = _output_layer(model)
-    with FeatureCache(max_entries=0) as cache:  # within its budget; nothing kept
-        features, _ = cache.features(
-            model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
-            batch_size=batch_size, verbose=0)
-        hidden = np.array(features.x, dtype="float32")
-    if features.y is None:
+    hidden, labels = frozen_features(model, data, batch_size)
+    if labels is None:
         raise ValueError("Expected validation data with labels. Received: inputs only")
     for layer in model.head.layers[:-1]:
         hidden = np.asarray(layer(hidden, training=False))
     kernel, bias = (np.asarray(v.numpy(), dtype="float64") for v in (last.kernel, last.bias))
-    return hidden.astype("float64") @ kernel + bias, class_indices(features.y)
+    return hidden.astype("float64") @ kernel + bias, class_indices(labels)
 
 
 def _output_layer(model):

@@ -6,8 +6,8 @@ import collections
 import numpy as np
 
 from tl_keras.console import say
-from tl_keras.data import fingerprints
 from tl_keras.evaluation.scores import class_indices
+from tl_keras.evaluation.scores import frozen_features
 
 LabelIssues = collections.namedtuple(
     "LabelIssues", "indices files given suggested self_confidence ranking probabilities")
@@ -69,19 +69,14 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
     """
     import keras
 
-    from tl_keras.training.feature_cache import FeatureCache
     from tl_keras.training.worker_loop import fit
     from tl_keras.training.worker_loop import predict
 
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ValueError(f"Expected `folds` to be an integer >= 2. Received: folds={folds!r}")
     files, data = _readable(model, data, batch_size)
-    with FeatureCache(max_entries=0) as cache:  # within its budget; nothing kept
-        features, _ = cache.features(
-            model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
-            batch_size=batch_size, verbose=0)
-        x = np.array(features.x, dtype="float32")
-    y = class_indices(features.y)
+    x, labels = frozen_features(model, data, batch_size)
+    y = class_indices(labels)
     if files is not None and (len(files[0]) != len(y) or not np.array_equal(files[1], y)):
         raise ValueError(f"{len(files[0]) - len(y)} files of the folder could not be read "
                          "(or changed while reading); remove them and run again. "

@@ -38,6 +38,20 @@ def labels_and_probabilities(model, data, batch_size=256):
     return class_indices(y), two_columns(probabilities)
 
 
+def frozen_features(model, data, batch_size=32):
+    """`(features, labels)`: the feature vectors of a tl_keras model's frozen
+    part on `data` (float32, in memory) and the labels as `data` holds them
+    (None without labels), computed through a feature cache that keeps nothing."""
+    from tl_keras.data import fingerprints
+    from tl_keras.training.feature_cache import FeatureCache
+
+    with FeatureCache(max_entries=0) as cache:  # within its budget; nothing kept
+        features, _ = cache.features(
+            model.feature_model(), data, fingerprint=fingerprints.fingerprint(data),
+            batch_size=batch_size, verbose=0)
+        return np.array(features.x, dtype="float32"), features.y
+
+
 def class_indices(y):
     """Integer class indices from indices, one-hot rows or `[n, 1]` binary labels."""
     y = np.asarray(y)
