@@ -80,7 +80,7 @@ def test_notebooks_use_public_names_only():
     import tl_keras as tlk
     from tl_keras import plots
 
-    public = {"tlk": set(tlk.__all__) | {"__version__", "cli", "demo", "plots"},
+    public = {"tlk": set(tlk.__all__) | {"__version__", "cli", "demo", "library", "plots"},
               "plots": {n for n in dir(plots) if not n.startswith("_")}}
     for path in NOTEBOOKS:
         code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
@@ -223,3 +223,6 @@ def test_05_model_library(local, tmp_path):
     assert "from task_a/1" in text and "LogisticRegression validation accuracy:" in text
     assert "from task A's export" in text and "from ImageNet" in text
     assert "rank  base" in text and "logme" in text  # the bases scored before training
+    assert "versions: 1" in text and 'name: "task_b"' in text  # models.config
+    assert "Not served (no approved version): {'task_a':" in text
+    assert "Base weights license:" in text and "task_b@stable is task_b_v1" in text

@@ -12,7 +12,8 @@ tlk.export_saved_model(model, "saved_models/flowers")
 
 The public submodules `tl_keras.plots`, `tl_keras.cli` and `tl_keras.demo` are
 reachable after `import tl_keras` and imported on first use (matplotlib only
-when a plot is drawn). Importing tl_keras changes no environment variable.
+when a plot is drawn); `tl_keras.library` (the governed model library) is
+imported with it. Importing tl_keras changes no environment variable.
 """
 
 import importlib as _importlib
