@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import tl_keras as tlk
 from tl_keras.bases.licenses import UNKNOWN
 from tl_keras.bases.licenses import license_of
 
@@ -43,14 +42,14 @@ def test_a_preset_or_module_directory_states_its_own_license(tmp_path):
     assert "https://tfhub.dev/google/m/5" in license_of(url)["source"]
 
 
-@pytest.mark.slow
-def test_a_chained_export_inherits_its_first_base_license(tmp_path):
-    first = tlk.build_model("mobilenet", num_classes=2, weights=None,
-                            input_shape=(32, 32, 3), alpha=0.25)
-    tlk.export_saved_model(first, str(tmp_path / "first"), class_names=["a", "b"])
-    second = tlk.build_model(tlk.load_base(str(tmp_path / "first")), num_classes=2)
-    tlk.export_saved_model(second, str(tmp_path / "second"), class_names=["a", "b"])
-    card = json.loads((tmp_path / "second" / "1" / "model_card.json").read_text())
-    license = card["base"]["license"]
-    assert license["license"] == "Apache-2.0"
-    assert license["source"].startswith("inherited from the base of first_v1")
+def test_an_export_inherits_its_first_base_license_and_a_model_of_your_own_has_none():
+    parent = {"license": "Apache-2.0", "source": "tensorflow/models checkpoints"}
+    identity = {"source": "exported", "name": "cats_v2", "handle": "lib/cats",
+                "lineage": [{"name": "cats", "version": 2, "base": {"license": parent}}]}
+    found = license_of(identity)
+    assert found["license"] == "Apache-2.0"
+    assert found["source"] == ("inherited from the base of cats_v2: tensorflow/models "
+                               "checkpoints")
+    identity["lineage"][0]["base"] = {"name": "resnet50"}  # a card older than licenses
+    assert license_of(identity)["license"] == UNKNOWN
+    assert license_of({"source": "keras.Model", "name": "mine"})["license"] == UNKNOWN

@@ -88,6 +88,9 @@ def test_lineage_survives_round_trips_and_generations(tmp_path):
     assert [(s["name"], s["version"]) for s in card["lineage"]] == [("gen1", 1)]
     assert card["classes"] == ["x", "y", "z"]  # from the model: not passed again
     assert card["base"]["source"] == "exported"
+    license = card["base"]["license"]  # VGG16's, inherited along the chain
+    assert license["license"] == "CC-BY-4.0"
+    assert license["source"].startswith("inherited from the base of gen1_v1")
 
     # The third generation, on the reloaded second one: the whole chain.
     third = tlk.build_model(str(library / "gen2"), num_classes=2)
