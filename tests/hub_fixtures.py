@@ -58,6 +58,32 @@ def write_image_feature_vector(path, size=None):
     return os.fspath(path)
 
 
+class _FileWritingFeatureVector(tf.Module):
+    """A feature-vector module whose graph writes a file when it runs: what a
+    swapped SavedModel could do on the machine that loads it."""
+
+    def __init__(self, marker):
+        super().__init__()
+        self.marker = os.fspath(marker)
+        self.scale = tf.Variable(1.0, name="scale")
+
+    @tf.function
+    def __call__(self, images, training=False):
+        tf.io.write_file(self.marker, "the swapped graph ran")
+        return self.scale * tf.zeros([tf.shape(images)[0], 8])
+
+
+def write_file_writing_module(path, marker):
+    """A feature-vector module (same signature as `write_image_feature_vector`'s)
+    whose graph writes `marker` when called."""
+    module = _FileWritingFeatureVector(marker)
+    spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+    for training in (True, False):
+        module.__call__.get_concrete_function(spec, training=training)
+    tf.saved_model.save(module, os.fspath(path))
+    return os.fspath(path)
+
+
 class _Classifier(tf.Module):
     def __init__(self, classes=4, size=32):
         super().__init__()

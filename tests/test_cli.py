@@ -28,7 +28,7 @@ def _write_image_folders(root, classes=("red", "blue"), per_class=6, size=40):
 
 
 def test_bases_command_runs_as_a_console_entry_point():
-    completed = subprocess.run([sys.executable, "-m", "tl_keras.cli", "bases"],
+    completed = subprocess.run([sys.executable, "-m", "tl_keras", "bases"],
                                capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
@@ -112,7 +112,7 @@ def test_make_image_classifier_options_reach_the_model_and_the_outputs(tmp_path,
     import tensorflow as tf
 
     import tl_keras as tlk
-    from tl_keras.export import layout
+    from tl_keras.io import layout
 
     trained = []
 

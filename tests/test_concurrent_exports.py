@@ -9,7 +9,7 @@ import pytest
 
 import tl_keras as tlk
 from tests.conftest import small_image_classifier
-from tl_keras.export import layout
+from tl_keras.io import layout
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

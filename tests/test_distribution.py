@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import tl_keras as tlk
-from tl_keras import cluster
+from tl_keras.io import cluster
 
 # End to end (training, exporting, subprocesses): the full tier, `make test`.
 pytestmark = pytest.mark.slow

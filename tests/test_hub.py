@@ -14,10 +14,11 @@ import tensorflow as tf
 import tl_keras as tlk
 from tests.conftest import random_images
 from tests.hub_fixtures import write_classifier
+from tests.hub_fixtures import write_file_writing_module
 from tests.hub_fixtures import write_image_feature_vector
 from tests.hub_fixtures import write_text_embedding
 from tests.keras_free import serve_without_keras
-from tl_keras.library import safe_loading
+from tl_keras.io import safe_loading
 
 
 @pytest.fixture()
@@ -143,28 +144,37 @@ def test_a_hub_layer_in_a_keras_file_loads_under_safe_mode_only_when_trusted(
 
 
 @pytest.mark.slow
-def test_a_library_model_on_a_hub_module_loads_when_approved_and_its_card_says_so(
+def test_an_approved_library_version_whose_module_was_swapped_loads_only_when_trusted(
         feature_vector, tmp_path, monkeypatch):
+    """An approval is governance, not trust: the author of an approved version
+    swaps its module for a graph that writes a file; a colleague's process
+    refuses it under safe mode, and loads it only after trusting the root."""
     model = tlk.build_model(feature_vector, num_classes=2, input_shape=(32, 32, 3))
     root = tmp_path / "library"
     version_dir = tlk.export_saved_model(model, str(root / "cats"), class_names=["a", "b"])
-    card = json.loads((tmp_path / "library" / "cats" / "1" / "model_card.json").read_text())
+    card = json.loads((root / "cats" / "1" / "model_card.json").read_text())
     [module] = card["keras_file_loads"]
     assert module["handle"] == feature_vector and not module["reachable_elsewhere"]
+    event = tlk.library.approve(str(root), "cats", 1, by="ana", why="checked")
+    assert event["user"] and event["by"] == "ana"  # the process's identity beside --by
+
+    marker = tmp_path / "the_swapped_graph_ran"
+    shutil.rmtree(feature_vector)
+    write_file_writing_module(feature_vector, marker)
 
     _as_a_new_process(monkeypatch)
     with pytest.raises(ValueError, match="safe mode"):
         tlk.load_base(str(root / "cats"))
+    with pytest.raises(ValueError, match="safe mode"):
+        keras.saving.load_model(str(root / "cats" / "1" / "keras" / "model.keras"))
     report = tlk.check_export(version_dir)
-    assert report.ok and any("safe mode" in line for line in report.lines)
+    assert any("safe mode" in line for line in report.lines)
+    assert not marker.exists()  # refused before the graph was loaded
 
-    tlk.library.approve(str(root), "cats", 1, by="ana", why="checked")
+    tlk.trust(root)  # the loading process decides
     base = tlk.load_base(str(root / "cats"))
-    assert base.output_shape == (None, 8)
-
-    _as_a_new_process(monkeypatch)
-    tlk.library.trust(root)  # a trusted library: its .keras files load
-    assert tlk.load_base(str(root / "cats")).output_shape == (None, 8)
+    base.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0)
+    assert marker.exists()
 
 
 @pytest.mark.compat

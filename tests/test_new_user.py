@@ -437,10 +437,10 @@ def test_version_and_help_answer_without_importing_tensorflow():
 
     done = _run_cli("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"tl-keras {__version__}"
-    probe = ("import sys, tl_keras_cli\n"
+    probe = ("import sys, tl_keras.cli\n"
              "for argv in (['--help'], ['train', '--help'], ['--version']):\n"
              "    try:\n"
-             "        tl_keras_cli.main(argv)\n"
+             "        tl_keras.cli.main(argv)\n"
              "    except SystemExit as exit:\n"
              "        assert exit.code == 0, exit.code\n"
              "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
@@ -448,8 +448,7 @@ def test_version_and_help_answer_without_importing_tensorflow():
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "False False"
-    help_text = subprocess.run([sys.executable, "-c", "import tl_keras_cli; "
-                                "tl_keras_cli.main(['train', '--help'])"],
+    help_text = subprocess.run([sys.executable, "-m", "tl_keras", "train", "--help"],
                                capture_output=True, text=True, timeout=120).stdout
     for flag in ("--learning-rate", "--batch-size", "--validation-split"):
         line = help_text.split("\n  " + flag, 1)[1].split("\n  --", 1)[0]
@@ -486,7 +485,7 @@ def test_tensorflow_retracing_warning_is_dropped_while_tl_keras_trains():
     base), which TensorFlow reports as the caller's retracing; other warnings pass."""
     import logging
 
-    from tl_keras.console import no_retracing_warnings
+    from tl_keras.log import no_retracing_warnings
 
     records = []
     handler = logging.Handler()

@@ -10,96 +10,131 @@ history = tlk.fit_two_phase(model, train, val, epochs=5, fine_tune_epochs=5)
 tlk.export_saved_model(model, "saved_models/flowers")
 ```
 
-The public submodules `tl_keras.plots`, `tl_keras.cli` and `tl_keras.demo` are
-reachable after `import tl_keras` and imported on first use (matplotlib only
-when a plot is drawn); `tl_keras.library` (the governed model library) is
-imported with it. Importing tl_keras changes no environment variable.
+The public API is declared once, in `_PUBLIC` below (name: the module that
+defines it), and imported on first use (PEP 562): `import tl_keras` imports
+neither TensorFlow nor Keras, so `tl-keras --help` answers at once. The first
+public name used imports TensorFlow and Keras, checks the versions, and
+registers tl_keras's serializable classes with Keras.
+
+`keras.saving.load_model` reads a tl_keras model once those classes are
+registered: after any `tl_keras` name was used, or at once when Keras was
+already imported before `import tl_keras` (as a notebook usually does).
+Otherwise call `tl_keras.register_serializables()` first. Importing tl_keras
+changes no environment variable.
 """
 
 import importlib as _importlib
-
-import keras as _keras
+import sys as _sys
 
 from tl_keras.version import __version__  # noqa: F401
 
-if _keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "tl_keras needs the TensorFlow backend of Keras 3 (it exports TensorFlow "
-        "SavedModels). Set KERAS_BACKEND=tensorflow before importing keras. "
-        f"Received: keras backend={_keras.backend.backend()!r}"
-    )
+# === The public API: name -> the module that defines it ===
 
-# Inside the supported TensorFlow / Keras / Python window, or a clear error
-# (older) or one warning (newer) naming the versions found.
-from tl_keras import compat as _compat  # noqa: E402
+_PUBLIC = {
+    "Caching": "tl_keras.training.options",
+    "DownloadError": "tl_keras.errors",
+    "Distribution": "tl_keras.training.options",
+    "FeatureCache": "tl_keras.training.feature_cache",
+    "FineTuning": "tl_keras.training.options",
+    "GateError": "tl_keras.errors",
+    "HubLayer": "tl_keras.layers.hub_layer",
+    "ImageClassifier": "tl_keras.models.image_classifier",
+    "ModelCard": "tl_keras.export.options",
+    "Preprocessing": "tl_keras.layers.preprocessing",
+    "PretrainedBase": "tl_keras.bases",
+    "ServingOptions": "tl_keras.export.options",
+    "Speed": "tl_keras.training.options",
+    "TextClassifier": "tl_keras.models.text_classifier",
+    "TransferModel": "tl_keras.models.transfer_model",
+    "TwoPhaseHistory": "tl_keras.training.history",
+    "adapt_batchnorm": "tl_keras.adaptation",
+    "build_model": "tl_keras.models.build",
+    "build_text_model": "tl_keras.models.text",
+    "calibrate": "tl_keras.evaluation.calibration",
+    "check_export": "tl_keras.export.check",
+    "check_gate": "tl_keras.export.gate",
+    "evaluate_classifier": "tl_keras.evaluation.classifier_report",
+    "export_saved_model": "tl_keras.export.saved_model",
+    "export_tflite": "tl_keras.export.tflite",
+    "extract_features": "tl_keras.training.features",
+    "find_label_issues": "tl_keras.evaluation.label_issues",
+    "fit_two_phase": "tl_keras.training.two_phase",
+    "format_models": "tl_keras.library",
+    "format_ranking": "tl_keras.selection.ranking",
+    "freeze_base": "tl_keras.training.freezing",
+    "get_base": "tl_keras.models.parts",
+    "image_dataset": "tl_keras.data.image_dataset",
+    "list_bases": "tl_keras.bases",
+    "list_models": "tl_keras.library",
+    "load_base": "tl_keras.bases",
+    "load_word_vectors": "tl_keras.models.vectors",
+    "rank_bases": "tl_keras.selection.ranking",
+    "register_base": "tl_keras.bases",
+    "text_dataset": "tl_keras.data.text_dataset",
+    "trust": "tl_keras.io.safe_loading",
+    "trusted_roots": "tl_keras.io.safe_loading",
+    "unfreeze_base": "tl_keras.training.freezing",
+    "unregister_base": "tl_keras.bases",
+}
+# Public submodules, imported on first use (matplotlib only when a plot is drawn).
+_SUBMODULES = ("cli", "demo", "library", "plots")
+# The modules that register serializable classes with Keras (`.keras` loading).
+_SERIALIZABLES = ("tl_keras.layers.hub_layer", "tl_keras.layers.new_words",
+                  "tl_keras.layers.preprocessing", "tl_keras.layers.text_preprocessor",
+                  "tl_keras.layers.token_pooling", "tl_keras.bases.base_model",
+                  "tl_keras.models.image_classifier", "tl_keras.models.text_classifier",
+                  "tl_keras.training.losses")
 
-_compat.check_versions()
+__all__ = sorted(_PUBLIC) + ["register_serializables"]
 
-# Imported here, not on first use: this registers tl_keras's serializable
-# classes, so `keras.saving.load_model` reads a tl_keras model after
-# `import tl_keras` alone.
-from tl_keras.adaptation import adapt_batchnorm  # noqa: E402
-from tl_keras.bases import PretrainedBase  # noqa: E402
-from tl_keras.bases import list_bases  # noqa: E402
-from tl_keras.bases import load_base  # noqa: E402
-from tl_keras.bases import register_base  # noqa: E402
-from tl_keras.bases import unregister_base  # noqa: E402
-from tl_keras.data.image_dataset import image_dataset  # noqa: E402
-from tl_keras.data.text_dataset import text_dataset  # noqa: E402
-from tl_keras.errors import DownloadError  # noqa: E402
-from tl_keras.errors import GateError  # noqa: E402
-from tl_keras.evaluation.calibration import calibrate  # noqa: E402
-from tl_keras.evaluation.label_issues import find_label_issues  # noqa: E402
-from tl_keras.evaluation.test_report import evaluate_classifier  # noqa: E402
-from tl_keras.export.check import check_export  # noqa: E402
-from tl_keras.export.saved_model import export_saved_model  # noqa: E402
-from tl_keras.export.tflite import export_tflite  # noqa: E402
-from tl_keras.layers.hub_layer import HubLayer  # noqa: E402
-from tl_keras.layers.preprocessing import Preprocessing  # noqa: E402
-from tl_keras.library import format_models  # noqa: E402
-from tl_keras.library import list_models  # noqa: E402
-from tl_keras.models.build import build_model  # noqa: E402
-from tl_keras.models.image_classifier import ImageClassifier  # noqa: E402
-from tl_keras.models.parts import get_base  # noqa: E402
-from tl_keras.models.text import build_text_model  # noqa: E402
-from tl_keras.models.text_classifier import TextClassifier  # noqa: E402
-from tl_keras.models.transfer_model import TransferModel  # noqa: E402
-from tl_keras.models.vectors import load_word_vectors  # noqa: E402
-from tl_keras.selection.ranking import format_ranking  # noqa: E402
-from tl_keras.selection.ranking import rank_bases  # noqa: E402
-from tl_keras.training.feature_cache import FeatureCache  # noqa: E402
-from tl_keras.training.features import extract_features  # noqa: E402
-from tl_keras.training.freezing import freeze_base  # noqa: E402
-from tl_keras.training.freezing import unfreeze_base  # noqa: E402
-from tl_keras.training.history import TwoPhaseHistory  # noqa: E402
-from tl_keras.training.options import Caching  # noqa: E402
-from tl_keras.training.options import Distribution  # noqa: E402
-from tl_keras.training.options import FineTuning  # noqa: E402
-from tl_keras.training.options import Speed  # noqa: E402
-from tl_keras.training.two_phase import fit_two_phase  # noqa: E402
+_ready = False
 
-_LAZY_SUBMODULES = ("cli", "demo", "plots")
+
+def _check_environment():
+    """Once, before the first heavy import: Keras's backend, then the versions."""
+    global _ready
+    if _ready:
+        return
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ImportError(
+            "tl_keras needs the TensorFlow backend of Keras 3 (it exports TensorFlow "
+            "SavedModels). Set KERAS_BACKEND=tensorflow before importing keras. "
+            f"Received: keras backend={keras.backend.backend()!r}"
+        )
+    from tl_keras import compat
+
+    compat.check_versions()  # a clear error (older) or one warning (newer)
+    _ready = True
+    register_serializables()
+
+
+def register_serializables():
+    """Registers tl_keras's layers, models and losses with Keras, so that
+    `keras.saving.load_model` reads a `.keras` file holding them. Using any
+    tl_keras name does it; call it alone before `load_model` otherwise."""
+    _check_environment()
+    for module in _SERIALIZABLES:
+        _importlib.import_module(module)
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
+    if name in _PUBLIC:
+        _check_environment()
+        value = getattr(_importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        if name != "cli":
+            _check_environment()
         return _importlib.import_module(f"tl_keras.{name}")
     raise AttributeError(f"module 'tl_keras' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(_PUBLIC) | set(_SUBMODULES))
 
 
-__all__ = [
-    "Caching", "Distribution", "DownloadError", "FeatureCache", "FineTuning", "GateError",
-    "HubLayer",
-    "ImageClassifier", "Preprocessing", "PretrainedBase", "Speed", "TextClassifier",
-    "TransferModel", "TwoPhaseHistory",
-    "adapt_batchnorm", "build_model", "build_text_model", "calibrate", "check_export",
-    "evaluate_classifier", "export_saved_model", "find_label_issues",
-    "export_tflite", "extract_features", "fit_two_phase", "format_models", "format_ranking",
-    "freeze_base", "get_base", "image_dataset", "list_bases", "list_models", "load_base",
-    "load_word_vectors", "rank_bases", "register_base", "text_dataset", "unfreeze_base",
-    "unregister_base",
-]
+if "keras" in _sys.modules:  # Keras is loaded already: registering costs little
+    register_serializables()

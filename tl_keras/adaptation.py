@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import say
+from tl_keras.log import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.freezing import leaf_layers

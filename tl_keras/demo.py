@@ -17,6 +17,8 @@ import time
 import keras
 import numpy as np
 
+from tl_keras.log import say
+
 SOURCE_CLASSES = ("disk", "square", "triangle", "plus", "diamond", "h_stripes",
                   "v_stripes", "checker")
 TARGET_CLASSES = ("ring", "frame", "x_cross", "ellipse", "half_disk")
@@ -160,9 +162,6 @@ def run_demo(output_dir="saved_models", *, source_per_class=750, target_per_clas
     """
     import tl_keras as tlk
     from tl_keras.plots import plot_history
-
-    def say(message):
-        print(message, flush=True)
 
     size = 32
     say(f"== Problem B (source): {len(SOURCE_CLASSES)} procedurally drawn classes, "

@@ -11,7 +11,8 @@ class DownloadError(OSError):
 
 class GateError(ValueError):
     """The weights that would ship miss the accuracy an export was gated on
-    (`export_saved_model(min_accuracy=...)`); nothing was written.
+    (`tl_keras.check_gate(report, min_accuracy)`, called before the export, so
+    nothing was written).
 
     The message gives the figure, the threshold and the data it was measured on.
     """

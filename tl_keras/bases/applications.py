@@ -15,7 +15,7 @@ from tl_keras.bases.base_model import as_pretrained_base
 from tl_keras.bases.registry import get_entry
 from tl_keras.bases.registry import is_registered
 from tl_keras.errors import DownloadError
-from tl_keras.export.layout import is_local
+from tl_keras.io.layout import is_local
 
 SOURCE = "keras.applications"
 

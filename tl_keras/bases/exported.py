@@ -15,11 +15,10 @@ import os
 import keras
 
 from tl_keras.bases.base_model import as_pretrained_base
-from tl_keras.console import say
-from tl_keras.export import layout
-from tl_keras.library.governance import is_approved
-from tl_keras.library.governance import resolve_reference
-from tl_keras.library.governance import retired_note
+from tl_keras.io import layout
+from tl_keras.io.library_records import resolve_reference
+from tl_keras.io.library_records import retired_note
+from tl_keras.log import say
 
 SOURCE = "exported"
 
@@ -62,7 +61,7 @@ def load(base, *, weights=None, input_shape=None, trainable=False, **kwargs):
     if newer and not layout.is_version_dir(base):
         say(f"Skipped version(s) {newer} of {os.fspath(base)}: no saved_model.pb (broken or "
             f"unfinished exports); using version {layout.version_of(version_dir)}.")
-    model = layout.load_keras_model(version_dir, trusted=is_approved(version_dir))
+    model = layout.load_keras_model(version_dir)
     card = layout.read_model_card(version_dir)
     name = card.get("name") or layout.model_name(os.path.dirname(os.path.abspath(version_dir)))
     version = layout.version_of(version_dir)

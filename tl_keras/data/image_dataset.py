@@ -10,7 +10,6 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import say
 from tl_keras.data import fingerprints
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
@@ -30,6 +29,7 @@ from tl_keras.data.splits import split_by_order
 from tl_keras.data.tfds import load_tfds
 from tl_keras.data.tfrecords import image_sides_from_tfrecords
 from tl_keras.data.tfrecords import is_tfrecord_source
+from tl_keras.log import say
 
 AUTOTUNE = tf.data.AUTOTUNE
 

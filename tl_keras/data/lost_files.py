@@ -10,7 +10,7 @@ import os
 
 import tensorflow as tf
 
-from tl_keras.console import say
+from tl_keras.log import say
 
 
 class ScannedFiles:

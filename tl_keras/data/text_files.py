@@ -10,7 +10,10 @@ import csv
 import io
 import os
 
+import numpy as np
 import tensorflow as tf
+
+from tl_keras.log import say
 
 
 def read_table(path, *, text_column="text", label_column="label", encoding="utf-8",
@@ -132,3 +135,74 @@ def _check_not_a_header(first, labels, text_column, path, delimiter):
             f"column {text_column!r}. Its columns: {[c.strip() for c in first if c.strip()]}. "
             f"Pass text_column= and label_column=, or header=False if it is data. "
             f"Received: text_column={text_column!r}, delimiter={delimiter!r}")
+
+
+def read_texts(source, *, text_column="text", label_column="label", encoding="utf-8",
+               delimiter=None, header="auto", verbose="auto"):
+    """`(texts, labels, keys, class_names)` of a table, a folder of class folders
+    or `(texts, labels)` arrays, as `text_dataset` reads them: labels are class
+    indices, keys the file paths of a folder's texts (else None). Skipped rows
+    are reported once."""
+    if isinstance(source, (tuple, list)):
+        if len(source) != 2 or len(source[0]) != len(source[1]):
+            raise ValueError("Expected (texts, labels) of the same length. "
+                             f"Received: {len(source)} items")
+        texts, labels, keys = [str(t) for t in source[0]], list(source[1]), None
+        skipped = []
+    else:
+        path = os.fspath(source)
+        if tf.io.gfile.isdir(path):
+            texts, labels, keys, skipped = _read_folder(path, encoding)
+        elif tf.io.gfile.exists(path):
+            texts, labels, skipped = read_table(
+                path, text_column=text_column, label_column=label_column,
+                encoding=encoding, delimiter=delimiter, header=header)
+            keys = None
+        else:
+            raise ValueError(f"Expected a CSV file, a folder of class folders, 'tfds:NAME' "
+                             f"or (texts, labels). Received: source={path!r}")
+    if skipped:
+        lines = [f"Skipped {len(skipped)} of {len(skipped) + len(texts)} rows of {source} "
+                 "(training goes on without them):"]
+        lines += [f"  {reason}" for reason in skipped[:20]]
+        if len(skipped) > 20:
+            lines.append(f"  ... and {len(skipped) - 20} more")
+        say("\n".join(lines), verbose)
+    class_names = sorted_class_names(labels)
+    if len(class_names) < 2:
+        raise ValueError(f"Expected at least two classes. Received: labels {class_names}")
+    index = {name: i for i, name in enumerate(class_names)}
+    y = np.asarray([index[str(label)] for label in labels], dtype="int32")
+    return texts, y, keys, class_names
+
+
+def sorted_class_names(labels):
+    """The distinct labels as strings, numbers in numeric order first."""
+    return sorted({str(label) for label in labels},
+                  key=lambda v: (not v.lstrip("-").isdigit(),
+                                 int(v) if v.lstrip("-").isdigit() else 0, v))
+
+
+def _read_folder(path, encoding):
+    gfile = tf.io.gfile
+    names = sorted(d for d in (e.rstrip("/") for e in gfile.listdir(path))
+                   if gfile.isdir(os.path.join(path, d)) and not d.startswith("."))
+    texts, labels, keys, skipped = [], [], [], []
+    for name in names:
+        folder = os.path.join(path, name)
+        for file in sorted(gfile.listdir(folder)):
+            if not file.endswith(".txt"):
+                continue
+            try:
+                with gfile.GFile(os.path.join(folder, file), "rb") as f:
+                    text = f.read().decode(encoding)
+            except UnicodeDecodeError:
+                skipped.append(f"{name}/{file} (not {encoding})")
+                continue
+            if not text.strip():
+                skipped.append(f"{name}/{file} (empty)")
+                continue
+            texts.append(text)
+            labels.append(name)
+            keys.append(f"{name}/{file}")
+    return texts, labels, keys, skipped

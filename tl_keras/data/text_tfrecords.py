@@ -19,7 +19,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import say
+from tl_keras.data import fingerprints
+from tl_keras.data.splits import SIDES
+from tl_keras.data.text_files import read_texts
+from tl_keras.data.text_files import sorted_class_names
 from tl_keras.data.tfrecords import LABELS_FILE
 from tl_keras.data.tfrecords import bytes_feature
 from tl_keras.data.tfrecords import check_shards
@@ -27,6 +30,7 @@ from tl_keras.data.tfrecords import int64_feature
 from tl_keras.data.tfrecords import records_on_side
 from tl_keras.data.tfrecords import shard_files
 from tl_keras.data.tfrecords import write_shards
+from tl_keras.log import say
 
 
 def _feature_kinds(files):
@@ -55,8 +59,6 @@ def _check_columns(files, text_column, label_column):
 
 
 def _class_names(files, label_column, kind, verbose):
-    from tl_keras.data.text_dataset import sorted_class_names
-
     labels_file = os.path.join(os.path.dirname(files[0]), LABELS_FILE)
     if kind == "int64" and tf.io.gfile.exists(labels_file):
         with tf.io.gfile.GFile(labels_file, "r") as f:
@@ -80,8 +82,6 @@ def _class_names(files, label_column, kind, verbose):
 def text_sides_from_tfrecords(pattern, *, text_column, label_column, batch_size,
                               validation_split, test_split, seed, verbose):
     """`({side: dataset}, class_names)` for `tl_keras.text_dataset` from shards."""
-    from tl_keras.data import fingerprints
-    from tl_keras.data.splits import SIDES
 
     files = shard_files(pattern)
     kind = _check_columns(files, text_column, label_column)
@@ -157,7 +157,6 @@ def write_text_tfrecords(source, output_dir, *, shards=4, text_column="text",
     >>> len(paths), class_names
     (2, ['neg', 'pos'])
     """
-    from tl_keras.data.text_dataset import read_texts
 
     check_shards(shards)  # before reading the source
     texts, labels, _, class_names = read_texts(

@@ -18,8 +18,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import say
 from tl_keras.data.splits import hash_position
+from tl_keras.log import say
 
 ENCODED = "image/encoded"
 LABEL = "image/class/label"

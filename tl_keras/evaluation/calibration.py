@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 
-from tl_keras.console import say
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import expected_calibration_error
 from tl_keras.evaluation.scores import frozen_features
+from tl_keras.log import say
 
 KIND = "temperature_scaling"
 

@@ -5,9 +5,9 @@ import collections
 
 import numpy as np
 
-from tl_keras.console import say
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import frozen_features
+from tl_keras.log import say
 
 LabelIssues = collections.namedtuple(
     "LabelIssues", "indices files given suggested self_confidence ranking probabilities")

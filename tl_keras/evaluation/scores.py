@@ -16,7 +16,7 @@ def labels_and_probabilities(model, data, batch_size=256):
     `data` is a batched `tf.data.Dataset` of `(inputs, labels)` (or with sample
     weights) or a tuple `(x, y)` of arrays; labels are class indices or one-hot.
     """
-    from tl_keras.console import no_retracing_warnings
+    from tl_keras.log import no_retracing_warnings
     from tl_keras.training.worker_loop import predict
     from tl_keras.training.worker_loop import predict_batch
 

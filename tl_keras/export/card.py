@@ -8,9 +8,9 @@ import keras
 import tensorflow as tf
 
 from tl_keras.bases.licenses import license_of
-from tl_keras.data.image_files import DEFAULT_RESIZE
-from tl_keras.export.layout import model_name
+from tl_keras.data import fingerprints
 from tl_keras.export.signatures import is_text_model
+from tl_keras.io.layout import model_name
 from tl_keras.layers.hub_handles import is_hub_handle
 from tl_keras.layers.hub_layer import HubLayer
 from tl_keras.layers.text_preprocessor import TextPreprocessor
@@ -53,11 +53,12 @@ SIGNATURE_DOCS = {
 }
 
 
-def model_card(model, export_dir, version, class_names, history=None, metrics=None, *,
-               signatures=("serving_default",), top_k=5, resize=DEFAULT_RESIZE,
-               test_report=None, review=None):
-    """Returns the model card of an export as a JSON-ready dict."""
+def model_card(model, export_dir, version, class_names, card, serving, *,
+               signatures=("serving_default",)):
+    """Returns the model card of an export as a JSON-ready dict, from the model,
+    a `ModelCard` (`card`) and the `ServingOptions` (`serving`)."""
     card_metrics = {}
+    history = card.history
     if history is not None:
         kept = getattr(history, "kept_epoch", None)  # the epoch whose weights ship
         for key, values in history.history.items():
@@ -68,7 +69,7 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
             finite = [v for v in values if v is not None and not math.isnan(v)]
             if finite:
                 card_metrics[key] = float(finite[-1])
-    card_metrics.update({k: float(v) for k, v in (metrics or {}).items()})
+    card_metrics.update({k: float(v) for k, v in (card.metrics or {}).items()})
     base_card, lineage = _base_card(model)
     if isinstance(model, TransferModel):
         activation = model.activation
@@ -86,13 +87,16 @@ def model_card(model, export_dir, version, class_names, history=None, metrics=No
         "output": {"units": int(model.output_shape[-1]), "activation": activation},
         "classes": class_names,
         "metrics": card_metrics,
-        "test": test_report,
-        **(review or {}),
+        "test": card.test_report,
+        "training_data": None if card.training_data is None else
+        fingerprints.describe(card.training_data, class_names),
+        "intended_use": card.intended_use,
+        "limitations": card.limitations,
         "parameters": int(model.count_params()),
         "signatures": {name: SIGNATURE_DOCS[name](class_names, input_name(model))
                        for name in signatures},
-        "top_k": top_k,
-        "resize": resize,
+        "top_k": serving.top_k,
+        "resize": serving.resize,
         "serving_op_packages": op_packages(model),
         "keras_file_loads": external_modules(model),
         "versions": {

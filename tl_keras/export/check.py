@@ -21,9 +21,9 @@ import numpy as np
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import load_images
 from tl_keras.export import keras_free_probe
-from tl_keras.export import layout
 from tl_keras.export.warmup import sample_jpeg
-from tl_keras.library.governance import is_approved
+from tl_keras.io import layout
+from tl_keras.log import say
 
 TOLERANCE = 1e-4
 
@@ -134,8 +134,7 @@ def check_export(path, *, verbose=True):
     if version_dir is not None:
         with tempfile.TemporaryDirectory() as work_dir:
             _check_serving(version_dir, work_dir, report)
-    if verbose:
-        print(report)
+    say(str(report), verbose)
     return report
 
 
@@ -207,7 +206,6 @@ def _check_serving(version_dir, work_dir, report):
 
 
 def _sample_calls(card, work_dir, text):
-
     if text:
         texts = ["a short sample text", "another one"]
         return {"serving_default": {"texts": ("value", texts)}}, {"texts": texts}
@@ -232,7 +230,7 @@ def _compare_with_keras(version_dir, card, samples, outputs, report, text):
         report.note(f"no {layout.KERAS_MODEL}: predictions not compared with a Keras model")
         return
     try:
-        model = layout.load_keras_model(version_dir, trusted=is_approved(version_dir))
+        model = layout.load_keras_model(version_dir)
     except ValueError as error:
         if "safe mode" not in str(error):
             raise

@@ -1,37 +1,37 @@
 """SavedModel export in TF Serving's versioned layout, with a model card.
 
 The layout (version directories, labels, card, Keras model, temporaries) is
-`tl_keras.export.layout`'s; this module writes a version into it.
+`tl_keras.io.layout`'s; this module writes a version into it.
 """
 
+import dataclasses
 import os
 import warnings
 
 import keras
 
-from tl_keras.cluster import written_by_chief
-from tl_keras.data import fingerprints
-from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
-from tl_keras.errors import GateError
-from tl_keras.export import layout
 from tl_keras.export import staging
 from tl_keras.export.card import model_card
+from tl_keras.export.gate import check_gate
+from tl_keras.export.options import CARD_FIELDS
+from tl_keras.export.options import SERVING_FIELDS
+from tl_keras.export.options import ModelCard
+from tl_keras.export.options import ServingOptions
 from tl_keras.export.signatures import add_signatures
 from tl_keras.export.signatures import check_signatures
 from tl_keras.export.signatures import is_text_model
 from tl_keras.export.signatures import mark_classify_method
 from tl_keras.export.warmup import warmup_possible
 from tl_keras.export.warmup import write_warmup_requests
+from tl_keras.io import layout
+from tl_keras.io.cluster import written_by_chief
 from tl_keras.models.parts import class_names_of
 from tl_keras.models.transfer_model import check_class_names
 
 
-def export_saved_model(model, export_dir, *, class_names=None, version=None,
-                       history=None, metrics=None, test_report=None, min_accuracy=None,
-                       training_data=None, intended_use=None, limitations=None,
-                       top_k=5, signatures=None, resize=DEFAULT_RESIZE, warmup="auto",
-                       verbose="auto"):
+def export_saved_model(model, export_dir, *, class_names=None, version=None, card=None,
+                       serving=None, verbose="auto", **deprecated):
     """Exports `model` as a SavedModel version that TF Serving serves as it is.
 
     Writes `export_dir/<version>/` atomically: everything goes to a temporary
@@ -55,76 +55,58 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     also holds `assets/labels.txt`, `model_card.json`, TF Serving warmup
     requests in `assets.extra/`, and `keras/model.keras` (for reuse as a base).
 
+    A release gate is a step of its own, before the export:
+    `tl_keras.check_gate(report, min_accuracy)` raises and nothing is written.
+
     Args:
-        model: a Keras image classifier (from `tl_keras.build_model`).
+        model: a Keras classifier (from `tl_keras.build_model` or
+            `build_text_model`, or a plain `keras.Model`).
         export_dir: the model's directory, such as `"saved_models/flowers"`.
         class_names: names of the output classes, in output order (two names
             for a single sigmoid unit: negative, positive). Defaults to `None`:
             the model's own `class_names`.
         version: the integer version to write. Defaults to `None`: one more
             than the highest existing version (1 for a new model).
-        history: a `TwoPhaseHistory` or `keras.callbacks.History` whose final
-            values go into the model card's metrics. Defaults to `None`.
-        metrics: a dict of extra metrics for the model card. Defaults to
-            `None`.
-        test_report: the model's evaluation on a test set nothing selected on
-            (`tl_keras.evaluate_classifier(model, test)`), written to the card
-            under `"test"`. Defaults to `None`.
-        min_accuracy: the gate: the export is refused, before anything is
-            written, when `test_report`'s accuracy is below it. Defaults to
-            `None`: no gate.
-        training_data: the training data, for the card's `training_data`:
-            its fingerprint and its examples per class (known for datasets
-            from `tl_keras.image_dataset` / `text_dataset` and arrays).
-            Defaults to `None`.
-        intended_use: what the model is for, in words, for the card's
-            reviewer. Defaults to `None`.
-        limitations: what it is not for, or known weaknesses. Defaults to
-            `None`.
-        top_k: how many `classes` and `scores` to return. Defaults to `5`
-            (all classes when fewer).
-        signatures: the signatures to write, a subset of `serving_default`,
-            `serving_bytes`, `classify`, `features`. Defaults to `None`: all
-            that apply (`classify` needs class names).
-        resize: how `serving_bytes` and `classify` fit images to the input
-            size: `"crop"`, `"stretch"` or `"pad"`, as in
-            `tl_keras.image_dataset`. Defaults to `"crop"`.
-        warmup: write TF Serving warmup requests: `True` (needs
-            `tensorflow-serving-api`: `pip install "tl_keras[serving]"`),
-            `False`, or `"auto"`: when that package is installed, else one line
-            says how to add them. Defaults to `"auto"`.
-        verbose: print that line (`0` silences it). Defaults to `"auto"`.
+        card: a `tl_keras.ModelCard`: history, metrics, the test report, the
+            training data's fingerprint, intended use and limitations.
+            Defaults to `None`: the card holds what the model tells.
+        serving: a `tl_keras.ServingOptions`: `top_k`, `signatures`, `resize`
+            and `warmup`. Defaults to `None`: `ServingOptions()`.
+        verbose: log the export's lines (`0` silences them). Defaults to `"auto"`.
+        **deprecated: the keywords of earlier releases (`history=`, `metrics=`,
+            `test_report=`, `training_data=`, `intended_use=`, `limitations=`,
+            `top_k=`, `signatures=`, `resize=`, `warmup=`, `min_accuracy=`),
+            still taken for one release with a `DeprecationWarning` naming the
+            new form.
 
     Returns:
         The path of the written version directory.
 
     Raises:
         ValueError: class names that do not match the output, a bad version,
-            an `export_dir` that is a file, or `min_accuracy` without a
-            `test_report`.
-        tl_keras.GateError: the test accuracy is below `min_accuracy`
-            (nothing written).
+            an `export_dir` that is a file, or an unknown keyword.
+        tl_keras.GateError: (deprecated `min_accuracy=` only) the test accuracy
+            is below it; nothing written.
         FileExistsError: if `version` already exists.
 
     Example:
 
-    >>> path = tl_keras.export_saved_model(model, "saved_models/flowers",
-    ...                                    class_names=class_names)
+    >>> path = tl_keras.export_saved_model(
+    ...     model, "saved_models/flowers", class_names=class_names,
+    ...     card=tl_keras.ModelCard(history=history, test_report=report))
     >>> path
     'saved_models/flowers/1'
     """
+    card, serving, min_accuracy = _with_deprecated(card, serving, deprecated)
     export_dir = layout.check_export_dir(export_dir)
-    check_gate(test_report, min_accuracy)
+    check_gate(card.test_report, min_accuracy)
     units = model.output_shape[-1]
     if class_names is None:
         class_names = class_names_of(model)
     class_names = check_class_names(class_names, units)
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ValueError("Expected `top_k` to be a positive integer. "
-                         f"Received: top_k={top_k!r}")
-    check_resize(resize)
-    warmup = warmup_possible(warmup, verbose)
-    chosen = check_signatures(model, class_names, signatures)
+    check_resize(serving.resize)
+    warmup = warmup_possible(serving.warmup, verbose)
+    chosen = check_signatures(model, class_names, serving.signatures)
     if class_names is None:
         warnings.warn(
             "Exporting without class names: serving returns `probabilities` only (no "
@@ -137,35 +119,49 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None,
     with written_by_chief(export_dir) as target, staging.staged_version(
             target, version, renumber=_renumber(target) if automatic else None) as staged:
         version_dir = staged.path
-        _write_saved_model(model, version_dir, class_names, chosen, top_k, resize)
+        _write_saved_model(model, version_dir, class_names, chosen, serving)
         layout.write_labels(version_dir, class_names)
         if warmup:
             write_warmup_requests(version_dir, layout.model_name(export_dir),
                                   model.input_shape[1:], chosen, text=is_text_model(model))
         layout.write_model_card(version_dir, model_card(
-            model, export_dir, version, class_names, history, metrics, signatures=chosen,
-            top_k=top_k, resize=resize, test_report=test_report,
-            review={"training_data": None if training_data is None else
-                    fingerprints.describe(training_data, class_names),
-                    "intended_use": intended_use, "limitations": limitations}))
+            model, export_dir, version, class_names, card, serving, signatures=chosen))
         layout.save_keras_model(model, version_dir)
     return os.path.join(export_dir, str(staged.version))
 
 
-def check_gate(test_report, min_accuracy):
-    """Raises `GateError` when the test accuracy misses `min_accuracy`."""
-    if min_accuracy is None:
-        return
-    if test_report is None:
-        raise ValueError("min_accuracy is checked on the test set's figures: pass "
-                         "test_report=tl_keras.evaluate_classifier(model, test). "
-                         f"Received: min_accuracy={min_accuracy}, test_report=None")
-    accuracy = test_report["accuracy"]
-    if not accuracy >= min_accuracy:
-        raise GateError(
-            f"The test accuracy {accuracy:.4f} (on {test_report['examples']:,} examples) "
-            f"is below the gate's {min_accuracy}: nothing was exported. Received: "
-            f"min_accuracy={min_accuracy}")
+def _with_deprecated(card, serving, deprecated):
+    """The card and serving options, with the keywords of earlier releases folded
+    in (each with a `DeprecationWarning` naming its new form)."""
+    if card is not None and not isinstance(card, ModelCard):
+        raise ValueError("Expected `card` to be a tl_keras.ModelCard(...). "
+                         f"Received: card={card!r}")
+    if serving is not None and not isinstance(serving, ServingOptions):
+        raise ValueError("Expected `serving` to be a tl_keras.ServingOptions(...). "
+                         f"Received: serving={serving!r}")
+    unknown = sorted(set(deprecated) - set(CARD_FIELDS) - set(SERVING_FIELDS)
+                     - {"min_accuracy"})
+    if unknown:
+        raise TypeError(f"export_saved_model() got unexpected keyword argument(s) "
+                        f"{unknown}. Received: {unknown}")
+    card, serving = card or ModelCard(), serving or ServingOptions()
+    moved = {"card": {k: v for k, v in deprecated.items() if k in CARD_FIELDS},
+             "serving": {k: v for k, v in deprecated.items() if k in SERVING_FIELDS}}
+    for where, fields in moved.items():
+        if fields:
+            new = "ModelCard" if where == "card" else "ServingOptions"
+            shown = ", ".join(f"{k}=..." for k in fields)
+            warnings.warn(f"export_saved_model({shown}) is deprecated: pass "
+                          f"{where}=tl_keras.{new}({shown}).", DeprecationWarning,
+                          stacklevel=3)
+    card = dataclasses.replace(card, **moved["card"])
+    serving = dataclasses.replace(serving, **moved["serving"])
+    min_accuracy = deprecated.get("min_accuracy")
+    if min_accuracy is not None:
+        warnings.warn("export_saved_model(min_accuracy=...) is deprecated: call "
+                      "tl_keras.check_gate(test_report, min_accuracy) before the export.",
+                      DeprecationWarning, stacklevel=3)
+    return card, serving, min_accuracy
 
 
 def _renumber(export_dir):
@@ -181,9 +177,10 @@ def _renumber(export_dir):
     return renumber
 
 
-def _write_saved_model(model, path, class_names, signatures, top_k, resize):
+def _write_saved_model(model, path, class_names, signatures, serving):
     archive = keras.export.ExportArchive()
     archive.track(model)
-    add_signatures(archive, model, class_names, signatures, top_k=top_k, resize=resize)
+    add_signatures(archive, model, class_names, signatures, top_k=serving.top_k,
+                   resize=serving.resize)
     archive.write_out(path, verbose=False)
     mark_classify_method(path)

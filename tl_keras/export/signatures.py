@@ -150,6 +150,6 @@ def mark_classify_method(saved_model_dir):
             meta_graph.signature_def["classify"].method_name = CLASSIFY_METHOD
             changed = True
     if changed:
-        from tl_keras.export.layout import write_file
+        from tl_keras.io.layout import write_file
 
         write_file(path, proto.SerializeToString())

@@ -33,8 +33,8 @@ import uuid
 
 import tensorflow as tf
 
-from tl_keras.export.layout import SAVED_MODEL
-from tl_keras.export.layout import is_local
+from tl_keras.io.layout import SAVED_MODEL
+from tl_keras.io.layout import is_local
 
 try:
     import fcntl

@@ -10,9 +10,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import say
-from tl_keras.export.layout import WARMUP_FILE
 from tl_keras.export.signatures import IMAGE_KEY
+from tl_keras.io.layout import WARMUP_FILE
+from tl_keras.log import say
 
 _INSTALL = 'pip install "tl_keras[serving]" (tensorflow-serving-api)'
 

@@ -13,9 +13,9 @@ import keras
 import tensorflow as tf
 
 from tl_keras import compat
+from tl_keras.io import safe_loading
 from tl_keras.layers.hub_handles import TF1_MODULE_PROTO
 from tl_keras.layers.hub_handles import resolve_handle
-from tl_keras.library import safe_loading
 
 
 def _call_accepts_training(function):

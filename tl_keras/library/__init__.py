@@ -12,16 +12,16 @@ Serving's configuration).
   may load under Keras's safe mode (`safe_loading.py`).
 """
 
+from tl_keras.io.library_records import audit_log
+from tl_keras.io.library_records import library_state
+from tl_keras.io.library_records import resolve_reference
+from tl_keras.io.safe_loading import trust
+from tl_keras.io.safe_loading import trusted_roots
 from tl_keras.library.governance import approve
-from tl_keras.library.governance import audit_log
-from tl_keras.library.governance import library_state
 from tl_keras.library.governance import promote
-from tl_keras.library.governance import resolve_reference
 from tl_keras.library.governance import retire
 from tl_keras.library.listing import format_models
 from tl_keras.library.listing import list_models
-from tl_keras.library.safe_loading import trust
-from tl_keras.library.safe_loading import trusted_roots
 from tl_keras.library.serving_config import serving_config
 from tl_keras.library.serving_config import write_serving_config
 

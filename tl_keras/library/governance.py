@@ -24,47 +24,12 @@ import uuid
 
 import tensorflow as tf
 
-from tl_keras.export import layout
-
-LIBRARY_DIR = ".tl_keras_library"
-ACTIONS = ("approve", "promote", "retire")
-
-
-def _events_dir(root):
-    return os.path.join(os.fspath(root), LIBRARY_DIR, "events")
-
-
-def audit_log(root="saved_models"):
-    """Every decision taken on the library at `root`, oldest first: a list of
-    dicts with `time`, `user`, `action`, `model`, `version` and the action's
-    own fields (`label`; `by` and `why`)."""
-    directory = _events_dir(root)
-    if not tf.io.gfile.isdir(directory):
-        return []
-    events = []
-    for name in sorted(tf.io.gfile.listdir(directory)):
-        if name.endswith(".json"):
-            with tf.io.gfile.GFile(os.path.join(directory, name), "r") as f:
-                events.append(json.loads(f.read()))
-    return events
-
-
-def library_state(root="saved_models"):
-    """`{model: {"labels": {label: version}, "retired": [versions], "approvals":
-    {version: [{by, why, time}]}}}` from the audit log."""
-    state = {}
-    for event in audit_log(root):
-        model = state.setdefault(event["model"], {"labels": {}, "retired": [],
-                                                  "approvals": {}})
-        version = event["version"]
-        if event["action"] == "approve":
-            model["approvals"].setdefault(version, []).append(
-                {"by": event["by"], "why": event["why"], "time": event["time"]})
-        elif event["action"] == "promote":
-            model["labels"][event["label"]] = version
-        elif event["action"] == "retire" and version not in model["retired"]:
-            model["retired"].append(version)
-    return state
+from tl_keras.io import layout
+from tl_keras.io.library_records import audit_log  # noqa: F401 (public here too)
+from tl_keras.io.library_records import events_dir
+from tl_keras.io.library_records import library_state
+from tl_keras.io.library_records import resolve_reference  # noqa: F401 (public here too)
+from tl_keras.io.library_records import retired_note  # noqa: F401 (public here too)
 
 
 def approve(root, name, version, *, by, why):
@@ -162,7 +127,7 @@ def _record(root, action, name, version, **fields):
     now = datetime.datetime.now(datetime.timezone.utc)
     event = {"time": now.isoformat(timespec="microseconds"), "user": _user(),
              "action": action, "model": name, "version": int(version), **fields}
-    directory = _events_dir(root)
+    directory = events_dir(root)
     tf.io.gfile.makedirs(directory)
     file = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:12]}.json"
     with tf.io.gfile.GFile(os.path.join(directory, file), "w") as f:
@@ -175,58 +140,3 @@ def _user():
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in a container without /etc/passwd
         return os.environ.get("USER", "unknown")
-
-
-def is_approved(version_dir):
-    """Whether the version at `version_dir` (`ROOT/NAME/VERSION`) has an approval
-    in its library's audit log."""
-    version_dir = os.fspath(version_dir).rstrip("/")
-    model_dir, _, version = version_dir.rpartition("/")
-    root, _, name = model_dir.rpartition("/")
-    if not version.isdigit():
-        return False
-    approvals = library_state(root or ".").get(name, {}).get("approvals", {})
-    return int(version) in approvals
-
-
-def resolve_reference(path):
-    """`ROOT/NAME@LABEL` as the version directory the label points at; any other
-    path as it is.
-
-    Raises:
-        ValueError: a label the model does not have (the message lists its labels).
-
-    Example:
-
-    >>> tl_keras.library.resolve_reference("saved_models/flowers@stable")
-    'saved_models/flowers/1'
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        return path
-    path = os.fspath(path)
-    head, _, last = path.rstrip("/").rpartition("/")
-    if "@" not in last:
-        return path
-    name, _, label = last.partition("@")
-    root = head or "."
-    labels = library_state(root).get(name, {}).get("labels", {})
-    if label not in labels:
-        raise ValueError(f"Model {name!r} in {root!r} has no label {label!r}. Its labels: "
-                         f"{sorted(labels)} (tl-keras library promote {name} VERSION "
-                         f"--label {label}). Received: {path!r}")
-    return os.path.join(root, name, str(labels[label])) if head else \
-        os.path.join(name, str(labels[label]))
-
-
-def retired_note(version_dir):
-    """A line saying that `version_dir` is a retired version, or None."""
-    version_dir = os.fspath(version_dir).rstrip("/")
-    model_dir, _, version = version_dir.rpartition("/")
-    if not version.isdigit():
-        return None
-    root, _, name = model_dir.rpartition("/")
-    retired = library_state(root or ".").get(name, {}).get("retired", [])
-    if int(version) in retired:
-        return (f"Version {version} of {name!r} is retired in its library: it is no longer "
-                "served (tl-keras library log says when and by whom).")
-    return None

@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from tl_keras.export import layout
+from tl_keras.io import layout
 from tl_keras.library.governance import library_state
 
 

@@ -15,11 +15,11 @@ import numpy as np
 import tensorflow as tf
 
 from tl_keras.bases import kerashub
-from tl_keras.console import say
 from tl_keras.layers.hub_handles import is_hub_handle
 from tl_keras.layers.hub_handles import is_saved_model_dir
 from tl_keras.layers.hub_layer import HubLayer
 from tl_keras.layers.new_words import NewWordEmbedding
+from tl_keras.log import say
 from tl_keras.models.heads import check_head_arguments
 from tl_keras.models.text_classifier import ENCODERS
 from tl_keras.models.text_classifier import TextClassifier

@@ -21,8 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.cluster import is_chief
-from tl_keras.console import say
+from tl_keras.io.cluster import is_chief
+from tl_keras.log import say
 
 STATE = "state.json"
 WEIGHTS = "model.weights.h5"

@@ -10,7 +10,7 @@ and restored when phase 2 did not improve on it.
 
 import numpy as np
 
-from tl_keras.console import say
+from tl_keras.log import say
 
 KEEP_BEST = (True, False, "each_phase")
 

@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import plural
-from tl_keras.console import say
+from tl_keras.log import plural
+from tl_keras.log import say
 from tl_keras.training.feature_cache import head_batch_size
 from tl_keras.training.feature_pass import Features
 from tl_keras.training.losses import compile_model

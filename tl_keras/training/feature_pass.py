@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import fit_verbose
+from tl_keras.log import fit_verbose
 from tl_keras.training.worker_loop import predict_batch
 
 Features = collections.namedtuple("Features", "x y sample_weight")

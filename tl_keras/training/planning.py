@@ -9,8 +9,8 @@ import dataclasses
 import keras
 import numpy as np
 
-from tl_keras.console import fit_verbose
-from tl_keras.console import say
+from tl_keras.log import fit_verbose
+from tl_keras.log import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.activation_cache import split_at_cut

@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import plural
-from tl_keras.console import say
+from tl_keras.log import plural
+from tl_keras.log import say
 from tl_keras.models.parts import get_base
 from tl_keras.training.backup import RunBackup
 from tl_keras.training.best_of_phases import keep_the_better_phase

@@ -5,8 +5,8 @@ import math
 import keras
 import numpy as np
 
-from tl_keras.console import plural
-from tl_keras.console import say
+from tl_keras.log import plural
+from tl_keras.log import say
 
 CONVERGENCE_PATIENCE = 5  # epochs without a better validation loss before it stops
 # ... and at least this many optimizer steps: on 80 examples an epoch is 3 steps,

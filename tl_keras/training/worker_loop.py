@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tl_keras.console import no_retracing_warnings
+from tl_keras.log import no_retracing_warnings
 
 
 def across_workers():

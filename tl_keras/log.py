@@ -1,21 +1,68 @@
-"""What tl_keras prints: every line goes through `say`, which `verbose=0` silences."""
+"""What tl_keras says: every line goes through the `tl_keras` logger.
+
+`say(line, verbose)` logs one line at INFO on `logging.getLogger("tl_keras")`
+(`verbose=0` leaves it out). The logger comes with one handler of its own that
+prints the bare line to standard output, as tl_keras always has; records also
+propagate, so `caplog`, a server's handlers or a notebook's capture see them.
+
+- silence tl_keras: `logging.getLogger("tl_keras").setLevel(logging.WARNING)`;
+- route its lines through your own handlers only:
+  `logging.getLogger("tl_keras").removeHandler(tl_keras.log.DEFAULT_HANDLER)`.
+
+A user warning goes through `warnings` (shown once per place), not here.
+"""
 
 import contextlib
 import logging
 import sys
 
+LOGGER_NAME = "tl_keras"
+
+
+class _StandardOutputHandler(logging.StreamHandler):
+    """Prints the bare message to the current `sys.stdout` (looked up at each
+    line, so a notebook's or a test's replaced stream receives it)."""
+
+    def __init__(self):
+        super().__init__(sys.stdout)
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):  # logging.StreamHandler sets it; sys.stdout always wins
+        pass
+
+
+DEFAULT_HANDLER = _StandardOutputHandler()
+logger = logging.getLogger(LOGGER_NAME)
+if not any(isinstance(h, _StandardOutputHandler) for h in logger.handlers):
+    logger.addHandler(DEFAULT_HANDLER)
+if logger.level == logging.NOTSET:  # INFO unless the application set a level
+    logger.setLevel(logging.INFO)
+
 
 def say(message, verbose="auto"):
-    """Prints one line of tl_keras's own output, unless `verbose` is `0`/`False`.
+    """Logs one line of tl_keras's own output at INFO, unless `verbose` is `0`/`False`.
 
     Args:
-        message: the line to print.
+        message: the line.
         verbose: the caller's `verbose` argument (`"auto"`, `0`, `1`, `2`,
             `True` or `False`). Defaults to `"auto"`.
     """
     if verbose in (0, False):
         return
-    print(message, file=sys.stdout, flush=True)
+    logger.info(message)
+
+
+def quiet_tensorflow():
+    """Keeps TensorFlow's Python-side log lines (absl) out of the output; its C++
+    log level is set before TensorFlow loads (`TF_CPP_MIN_LOG_LEVEL`)."""
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 def fit_verbose(verbose):

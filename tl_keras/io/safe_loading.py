@@ -12,8 +12,12 @@ handle is trusted:
 - this process already loaded that handle from your own code
   (`HubLayer(handle)` or `load_base(handle)`): you chose it;
 - the `.keras` file itself is read under `trusted_loading()`: `load_base` and
-  `check_export` of a version in a trusted root, or of an approved version of
-  a library model (see `tl_keras.library.approve`).
+  `check_export` of a version in a trusted root.
+
+Only the loading process decides, as Keras's rule for `TFSMLayer` is: nothing
+written beside a model (a library approval, its card, an event file) makes it
+trusted, since whoever can write the model can write those too. An approval is
+a governance record (who may serve what), not a licence to run a graph.
 
 `keras.config.enable_unsafe_deserialization()` or `safe_mode=False` turns the
 check off, as for every unsafe Keras object. Trust lasts for the process only:
@@ -52,8 +56,8 @@ def trust(*roots):
 
     Example:
 
-    >>> tl_keras.library.trust("saved_models")  # or "gs://our-team/models"
-    >>> tl_keras.library.trusted_roots()[-1].endswith("saved_models")
+    >>> tl_keras.trust("saved_models")  # or "gs://our-team/models"
+    >>> tl_keras.trusted_roots()[-1].endswith("saved_models")
     True
     """
     if not roots or any(not isinstance(r, (str, os.PathLike)) or not os.fspath(r)
@@ -108,9 +112,10 @@ def refusal(handle):
         "Refused to load the SavedModel of a HubLayer under Keras's safe mode: loading "
         "a SavedModel runs its TensorFlow graph, which can read and write files on "
         "this machine (Keras's TFSMLayer refuses the same). If you trust it, call "
-        f"`tl_keras.library.trust({root!r})` (or set {TRUSTED_ROOTS_VARIABLE}={root}) to "
-        "trust the modules and library models under that directory, approve the "
-        "library version that holds it, or trust everything with "
+        f"`tl_keras.trust({root!r})` (or set {TRUSTED_ROOTS_VARIABLE}={root}) to "
+        "trust the modules and library models under that directory (an approval in "
+        "a model library does not: whoever can write a model can write its "
+        "approval), or trust everything with "
         "`keras.config.enable_unsafe_deserialization()` or "
         f"`keras.saving.load_model(..., safe_mode=False)`. Received: handle={handle!r}"
     )

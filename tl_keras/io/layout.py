@@ -20,8 +20,11 @@ ask this module for paths, versions, labels and cards. Every path goes through
 import json
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
+
+from tl_keras.io import safe_loading
 
 gfile = tf.io.gfile
 
@@ -199,16 +202,13 @@ def save_keras_model(model, version_dir):
     model.save(path)  # Keras writes `scheme://` paths through tf.io.gfile
 
 
-def load_keras_model(version_dir, *, trusted=False):
+def load_keras_model(version_dir):
     """The Keras model of an exported version, loaded with `safe_mode=True`.
 
-    TF Hub modules inside it load when their handles are trusted, when the
-    version lies under a trusted root, or when `trusted` (an approved version):
-    see `tl_keras.library.trust`."""
-    import keras
-
-    from tl_keras.library import safe_loading
-
-    with safe_loading.trusted_loading(trusted or safe_loading.is_trusted(version_dir)):
+    TF Hub modules inside it load when this process trusts their handles or
+    the version's directory (`tl_keras.trust`, `TL_KERAS_TRUSTED_ROOTS`, a
+    handle it loaded itself). Nothing stored beside the model (an approval,
+    its card) makes it trusted."""
+    with safe_loading.trusted_loading(safe_loading.is_trusted(version_dir)):
         return keras.saving.load_model(keras_model_path(version_dir), compile=False,
                                        safe_mode=True)

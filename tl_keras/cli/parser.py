@@ -273,20 +273,6 @@ def _add_speed_options(command):
                               "run again after an interruption resumes it")
 
 
-def training_options(args):
-    """`fit_two_phase`'s option objects from the command's arguments."""
-    from tl_keras.training.options import Distribution
-    from tl_keras.training.options import FineTuning
-    from tl_keras.training.options import Speed
-
-    return dict(
-        fine_tuning=FineTuning(learning_rate=args.fine_tune_learning_rate,
-                               schedule=args.fine_tune_schedule, lora_rank=args.lora_rank),
-        speed=Speed(mixed_precision=args.mixed_precision,
-                    jit_compile=True if args.xla else "auto"),
-        distribution=Distribution(strategy=args.strategy, backup_dir=args.backup_dir))
-
-
 def _positive_int(text):
     """An argparse type: an integer of at least 1."""
     try:

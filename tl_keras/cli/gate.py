@@ -4,6 +4,8 @@ set's report, and the gate."""
 
 import sys
 
+import tl_keras as tlk
+from tl_keras.evaluation.classifier_report import summary_line
 from tl_keras.training.cached_training import unknown_length_is_expected
 
 
@@ -30,8 +32,6 @@ def split_sides(parts):
 def final_figures(model, train, val, test, args):
     """Calibrates (on the validation data, when asked), then evaluates the weights
     about to ship: `(metrics for the card, test report or None, result lines)`."""
-    import tl_keras as tlk
-    from tl_keras.evaluation.test_report import summary_line
 
     if args.calibrate and val is not None:
         try:
@@ -53,16 +53,15 @@ def final_figures(model, train, val, test, args):
 def gated_export(model, data, args, export_dir, history, command):
     """Calibration, the figures, the gate, then the export: `(path or None when
     the gate failed and nothing was written, result lines)`."""
-    import tl_keras as tlk
 
     train, val, test = data
     metrics, report, result = final_figures(model, train, val, test, args)
     if not passes_the_gate(metrics, report, args.assert_accuracy_at_least, result, command):
         return None, result
-    return tlk.export_saved_model(model, export_dir, history=history, metrics=metrics,
-                                  test_report=report, training_data=train,
-                                  intended_use=args.intended_use,
-                                  limitations=args.limitations), result
+    card = tlk.ModelCard(history=history, metrics=metrics, test_report=report,
+                         training_data=train, intended_use=args.intended_use,
+                         limitations=args.limitations)
+    return tlk.export_saved_model(model, export_dir, card=card), result
 
 
 def shipped_metrics(model, train, val):
@@ -81,10 +80,16 @@ def passes_the_gate(metrics, report, threshold, lines, command):
     """`--assert-accuracy-at-least`, on the weights that would ship, before anything
     is written: the test accuracy when there is a test set, else the validation
     (or training) accuracy. Prints why when it fails."""
+
     if threshold is None:
         return True
     if report is not None:
         accuracy, where = report["accuracy"], "test"
+        try:
+            tlk.check_gate(report, threshold)
+            return True
+        except tlk.GateError:
+            pass
     else:
         accuracy = metrics.get("val_accuracy", metrics.get("train_accuracy", float("nan")))
         where = "validation" if "val_accuracy" in metrics else "training"

@@ -3,13 +3,28 @@ export, and make_image_classifier's options."""
 
 import os
 
-from tl_keras.cli_evaluation import check_test_split
-from tl_keras.cli_evaluation import gated_export
-from tl_keras.cli_evaluation import split_sides
-from tl_keras.cli_parser import training_options
-from tl_keras.cli_paths import class_names_of
-from tl_keras.cli_paths import default_export_dir
-from tl_keras.cli_paths import export_dir_for_the_run
+import numpy as np
+import tensorflow as tf
+
+import tl_keras as tlk
+from tl_keras.bases.registry import get_entry
+from tl_keras.bases.registry import is_registered
+from tl_keras.bases.registry import list_bases
+from tl_keras.cli.gate import check_test_split
+from tl_keras.cli.gate import gated_export
+from tl_keras.cli.gate import split_sides
+from tl_keras.cli.paths import class_names_of
+from tl_keras.cli.paths import default_export_dir
+from tl_keras.cli.paths import export_dir_for_the_run
+from tl_keras.io.cluster import is_chief
+from tl_keras.io.cluster import task
+from tl_keras.io.layout import check_export_dir
+from tl_keras.plots import plot_confusion_matrix
+from tl_keras.plots import plot_history
+from tl_keras.training.losses import SparseCrossentropyWithSmoothing
+from tl_keras.training.options import Distribution
+from tl_keras.training.options import FineTuning
+from tl_keras.training.options import Speed
 
 
 def train(args):
@@ -28,13 +43,6 @@ def train(args):
     Returns:
         The exit status: 0 exported, 1 the gate failed (nothing written).
     """
-    import tl_keras as tlk
-    from tl_keras.bases import get_entry
-    from tl_keras.bases.registry import is_registered
-    from tl_keras.cluster import is_chief
-    from tl_keras.cluster import task
-    from tl_keras.export.layout import check_export_dir
-    from tl_keras.plots import plot_history
 
     # Everything that can be checked is checked before any work.
     _check_epochs(args)
@@ -95,7 +103,6 @@ def train(args):
     print(f"Exported to {path} (classes: {', '.join(class_names)})")
     print(f"Training curves: {curves}")
     if val is not None:
-        from tl_keras.plots import plot_confusion_matrix
 
         matrix = os.path.join(path, "confusion_matrix.png")
         plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
@@ -125,7 +132,6 @@ def _compile_as_asked(model, args):
     each phase's learning rate)."""
     import keras
 
-    from tl_keras.training.losses import SparseCrossentropyWithSmoothing
 
     if args.optimizer == "adam" and not args.label_smoothing:
         return  # fit_two_phase's own choice
@@ -152,9 +158,7 @@ def _summaries(args):
 
 def _extra_outputs(model, class_names, args):
     """`--labels-output` and `--tflite-output`, beside the export."""
-    import tensorflow as tf
 
-    import tl_keras as tlk
 
     if args.labels_output:
         with tf.io.gfile.GFile(args.labels_output, "w") as f:
@@ -205,11 +209,7 @@ def train_text(args):
     Returns:
         The exit status: 0 exported.
     """
-    import numpy as np
 
-    import tl_keras as tlk
-    from tl_keras.export.layout import check_export_dir
-    from tl_keras.plots import plot_history
 
     _check_epochs(args)
     split = _validation_split(args)
@@ -263,9 +263,6 @@ def _number_or_name(value):
 def alpha_for(names, alpha, flag):
     """{name: {"alpha": alpha} for a base that takes it, else {}}; `--alpha` given
     and taken by none of `names` is an error, before any work."""
-    from tl_keras.bases.registry import get_entry
-    from tl_keras.bases.registry import is_registered
-    from tl_keras.bases.registry import list_bases
 
     takes = {name: is_registered(name) and "alpha" in get_entry(name).feature_size_args
              for name in names}
@@ -276,3 +273,13 @@ def alpha_for(names, alpha, flag):
                          f"{','.join(names)} --alpha {alpha}")
     return {name: {"alpha": alpha} if alpha is not None and takes[name] else {}
             for name in names}
+
+
+def training_options(args):
+    """`fit_two_phase`'s option objects from the command's arguments."""
+    return dict(
+        fine_tuning=FineTuning(learning_rate=args.fine_tune_learning_rate,
+                               schedule=args.fine_tune_schedule, lora_rank=args.lora_rank),
+        speed=Speed(mixed_precision=args.mixed_precision,
+                    jit_compile=True if args.xla else "auto"),
+        distribution=Distribution(strategy=args.strategy, backup_dir=args.backup_dir))

@@ -3,11 +3,12 @@
 import json
 import os
 
+from tl_keras import library
+from tl_keras.io import layout
+
 
 def library_command(args):
     """Runs one `tl-keras library` action; returns the exit status."""
-    from tl_keras import library
-    from tl_keras.export import layout
 
     root = args.root
     action = args.library_command

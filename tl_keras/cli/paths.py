@@ -5,14 +5,17 @@ work."""
 import contextlib
 import os
 
+import tensorflow as tf
+
+from tl_keras.data import tfrecords
+from tl_keras.data.image_folder import class_folders
+
 
 @contextlib.contextmanager
 def export_dir_for_the_run(export_dir):
     """Creates the export directory before training, so a directory that cannot be
     written fails in a second, not after the training; removes it again when the
     run ends without an export and it was made for it (and is still empty)."""
-    import tensorflow as tf
-
     existed = tf.io.gfile.isdir(export_dir)
     try:
         tf.io.gfile.makedirs(export_dir)
@@ -34,13 +37,8 @@ def export_dir_for_the_run(export_dir):
 
 def class_names_of(data):
     """The classes of a folder of class folders or of TFRecord shards, checked."""
-    from tl_keras.data.image_folder import class_folders
-    from tl_keras.data.tfrecords import class_names_of
-    from tl_keras.data.tfrecords import is_tfrecord_source
-    from tl_keras.data.tfrecords import shard_files
-
-    if is_tfrecord_source(data):
-        return class_names_of(shard_files(data))
+    if tfrecords.is_tfrecord_source(data):
+        return tfrecords.class_names_of(tfrecords.shard_files(data))
     return class_folders(data)
 
 

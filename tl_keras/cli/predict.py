@@ -1,0 +1,90 @@
+"""`tl-keras predict`: an exported model's top classes for images or texts."""
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from tl_keras.data.image_files import DEFAULT_RESIZE
+from tl_keras.data.image_files import load_images
+from tl_keras.data.image_folder import scan_files
+from tl_keras.io import layout
+from tl_keras.io.library_records import resolve_reference
+from tl_keras.io.library_records import retired_note
+
+
+def predict(args):
+    version_dir = layout.resolve_version_dir(resolve_reference(args.model_dir))
+    if version_dir is not None and retired_note(version_dir):
+        print(retired_note(version_dir))
+    if version_dir is None:
+        raise ValueError(
+            "Expected an exported model: saved_models/NAME (its latest version) or a "
+            f"version directory with saved_model.pb. Received: model_dir={args.model_dir!r}"
+        )
+    serve = tf.saved_model.load(version_dir).signatures["serving_default"]
+    if "texts" in serve.structured_input_signature[1]:  # a text model: texts in
+        return _predict_texts(serve, version_dir, args)
+    paths, skipped, missing = scan_files(args.images)
+    if missing:
+        raise FileNotFoundError(f"Image files or folders not found. Received: {missing}")
+    for path, reason in skipped:
+        print(f"{path}: skipped: {reason}", file=sys.stderr)
+    if not paths:
+        print("tl-keras predict: error: no readable image among the "
+              f"{len(skipped)} file(s) given", file=sys.stderr)
+        return 1
+    newer = [v for v in layout.broken_versions(args.model_dir)
+             if v > layout.version_of(version_dir)]
+    if newer and not layout.is_version_dir(args.model_dir):
+        print(f"Skipped version(s) {newer}: no saved_model.pb (broken or unfinished "
+              "exports).")
+    height, width = serve.structured_input_signature[1]["images"].shape[1:3]
+    resize = layout.read_model_card(version_dir).get("resize", DEFAULT_RESIZE)
+    print(f"Model: {version_dir}")
+    for start in range(0, len(paths), 32):
+        batch = paths[start:start + 32]
+        outputs = serve(images=tf.constant(load_images(batch, (height, width), resize)))
+        for index, path in enumerate(batch):
+            print(f"{path}: {_ranked(outputs, index, args.top)}")
+    return 0
+
+
+def _ranked(outputs, index, top):
+    """`"cat 0.910, dog 0.090"`: the top classes of one example of a signature's outputs."""
+    if "classes" in outputs:
+        classes = [c.decode() for c in outputs["classes"][index].numpy()[:top]]
+        scores = outputs["scores"][index].numpy()[:top]
+    else:
+        probabilities = outputs["probabilities"][index].numpy()
+        order = np.argsort(-probabilities)[:top]
+        classes, scores = [str(i) for i in order], probabilities[order]
+    return ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
+
+
+def _predict_texts(serve, version_dir, args):
+    """`predict` for a text model: each non-empty line of the files given (`-`:
+    standard input) is one text."""
+    texts = []
+    for name in args.images:
+        if name == "-":
+            texts += sys.stdin.read().splitlines()
+            continue
+        if not tf.io.gfile.exists(name) or tf.io.gfile.isdir(name):
+            raise FileNotFoundError(f"Expected text files (a text per line) for a text "
+                                    f"model. Received: {name}")
+        with tf.io.gfile.GFile(name, "rb") as f:
+            texts += f.read().decode("utf-8-sig", errors="replace").splitlines()
+    texts = [text.strip() for text in texts if text.strip()]
+    if not texts:
+        print("tl-keras predict: error: no text in the files given (a text per line)",
+              file=sys.stderr)
+        return 1
+    print(f"Model: {version_dir} (texts)")
+    for start in range(0, len(texts), 32):
+        batch = texts[start:start + 32]
+        outputs = serve(texts=tf.constant(batch))
+        for index, text in enumerate(batch):
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            print(f"{shown}: {_ranked(outputs, index, args.top)}")
+    return 0
