@@ -35,17 +35,17 @@ def export_dir_for_the_run(export_dir):
             tf.io.gfile.rmtree(export_dir)
 
 
-def class_names_of(data):
+def data_class_names(data):
     """The classes of a folder of class folders or of TFRecord shards, checked."""
     if tfrecords.is_tfrecord_source(data):
-        return tfrecords.class_names_of(tfrecords.shard_files(data))
+        return tfrecords.shard_class_names(tfrecords.shard_files(data))
     return class_folders(data)
 
 
 def default_export_dir(data):
     """`saved_models/<data folder>`, or the folder above a `train` folder
     (`pets/train` -> `saved_models/pets`)."""
-    if "tfrecord" in data.rsplit("/", 1)[-1]:  # shards: the folder that holds them
+    if tfrecords.is_tfrecord_source(data) and not tf.io.gfile.isdir(data):  # shards
         data = data.rsplit("/", 1)[0] if "/" in data else "."
     folder = os.path.normpath(os.path.abspath(data)) if "://" not in data else data
     name = folder.rstrip("/").rsplit("/", 1)[-1]

@@ -13,7 +13,7 @@ from tl_keras.bases.registry import list_bases
 from tl_keras.cli.gate import check_test_split
 from tl_keras.cli.gate import gated_export
 from tl_keras.cli.gate import split_sides
-from tl_keras.cli.paths import class_names_of
+from tl_keras.cli.paths import data_class_names
 from tl_keras.cli.paths import default_export_dir
 from tl_keras.cli.paths import export_dir_for_the_run
 from tl_keras.io.cluster import is_chief
@@ -49,13 +49,13 @@ def train(args):
     _check_head_and_optimizer(args)
     split = _validation_split(args, args.validation_data)
     test_split = check_test_split(args)
-    class_names = class_names_of(args.data)
+    class_names = data_class_names(args.data)
     for flag, folder in (("--validation-data", args.validation_data),
                          ("--test-data", args.test_data)):
-        if folder is not None and class_names_of(folder) != class_names:
+        if folder is not None and data_class_names(folder) != class_names:
             raise ValueError(
                 f"The {flag[2:-5]} folder's classes differ from the training folder's: "
-                f"{class_names_of(folder)} vs {class_names}. Received: {flag} {folder}")
+                f"{data_class_names(folder)} vs {class_names}. Received: {flag} {folder}")
     export_dir = check_export_dir(args.export or default_export_dir(args.data))
     weights = None if args.weights.lower() == "none" else args.weights
     kwargs = alpha_for([args.base], args.alpha, "base")[args.base]

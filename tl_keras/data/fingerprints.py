@@ -27,13 +27,13 @@ def register(dataset, *identity, labels=None):
     return dataset
 
 
-def describe(data, class_names=None):
+def data_card(data, class_names=None):
     """What a model card says of a dataset: `{"fingerprint", "examples",
     "per_class"}` (None where unknown: a TFRecord or TFDS pipeline's counts).
 
     Example:
 
-    >>> sorted(tl_keras.data.fingerprints.describe(val, class_names))
+    >>> sorted(tl_keras.data.fingerprints.data_card(val, class_names))
     ['examples', 'fingerprint', 'per_class']
     """
     digest = fingerprint(data)

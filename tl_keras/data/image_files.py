@@ -100,14 +100,6 @@ def decode_rgb(data, target_size=None):
     return image
 
 
-def jpeg_ratio(shape, target_size):
-    """The largest of `JPEG_RATIOS` (or 1) that keeps the short side at least
-    `_JPEG_MARGIN` times the target's longest side."""
-    short = min(int(shape[0]), int(shape[1]))
-    needed = _JPEG_MARGIN * max(target_size)
-    return next((ratio for ratio in JPEG_RATIOS if short >= needed * ratio), 1)
-
-
 def _decode_jpeg_for(data, target_size):
     shape = tf.image.extract_jpeg_shape(data)
     short = tf.minimum(shape[0], shape[1])

@@ -8,7 +8,6 @@ import tensorflow as tf
 from tl_keras.data.image_files import IMAGE_EXTENSIONS
 from tl_keras.data.image_files import image_problem
 from tl_keras.data.image_files import unsupported_format
-from tl_keras.data.splits import side_of
 
 ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names skipped")
 
@@ -109,12 +108,6 @@ def scan_files(paths):
             else:
                 readable.append(candidate)
     return readable, skipped, missing
-
-
-def in_validation(relative_path, validation_split, seed=0):
-    """Whether a file goes to validation: a stable hash of its path in [0, 1)
-    (`tl_keras.data.splits`)."""
-    return side_of(relative_path, validation_split, 0.0, seed) == "validation"
 
 
 def skipped_report(directory, skipped, total, *, limit=20):

@@ -14,7 +14,6 @@ pass over the labels when it must look. Records with an empty text are
 skipped. The split is the stable one of every source, keyed by the text.
 """
 
-import os
 
 import numpy as np
 import tensorflow as tf
@@ -23,12 +22,13 @@ from tl_keras.data import fingerprints
 from tl_keras.data.splits import SIDES
 from tl_keras.data.text_files import read_texts
 from tl_keras.data.text_files import sorted_class_names
-from tl_keras.data.tfrecords import LABELS_FILE
 from tl_keras.data.tfrecords import bytes_feature
 from tl_keras.data.tfrecords import check_shards
 from tl_keras.data.tfrecords import int64_feature
+from tl_keras.data.tfrecords import read_labels_file
 from tl_keras.data.tfrecords import records_on_side
 from tl_keras.data.tfrecords import shard_files
+from tl_keras.data.tfrecords import shard_stats
 from tl_keras.data.tfrecords import write_shards
 from tl_keras.log import say
 
@@ -59,10 +59,9 @@ def _check_columns(files, text_column, label_column):
 
 
 def _class_names(files, label_column, kind, verbose):
-    labels_file = os.path.join(os.path.dirname(files[0]), LABELS_FILE)
-    if kind == "int64" and tf.io.gfile.exists(labels_file):
-        with tf.io.gfile.GFile(labels_file, "r") as f:
-            return [line.strip() for line in f.read().splitlines() if line.strip()]
+    names = read_labels_file(files) if kind == "int64" else None
+    if names is not None:
+        return names
     say(f"Reading the class names from the records' {label_column!r} (one pass"
         f"{'; write labels.txt beside the shards to skip it' if kind == 'int64' else ''}).",
         verbose)
@@ -98,8 +97,7 @@ def text_sides_from_tfrecords(pattern, *, text_column, label_column, batch_size,
     if kind == "bytes":
         table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.constant(class_names), tf.range(len(class_names), dtype=tf.int64)), -1)
-    stats = [(path, tf.io.gfile.stat(path).length, tf.io.gfile.stat(path).mtime_nsec)
-             for path in files]
+    stats = shard_stats(files)
 
     def pair(example):
         label = example[label_column]

@@ -14,6 +14,7 @@ else from one pass over the records' `image/class/text`.
 """
 
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -34,27 +35,71 @@ _FEATURES = {
 }
 
 
+# File names of TFRecord shards: by extension, or TFDS's `NAME-00000-of-00008`.
+TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".tfrec")
+_TFDS_SHARD = re.compile(r"(-(\d{5}|\*)-of-(\d{5}|\*)|-?\*)$")
+
+
 def is_tfrecord_source(source):
     """Whether `source` names TFRecord shards: a path or glob whose file name
-    holds `tfrecord` (`gs://bucket/train-*.tfrecord`, `data/train.tfrecords`)."""
-    return isinstance(source, str) and "tfrecord" in source.rsplit("/", 1)[-1]
+    ends in `.tfrecord`, `.tfrecords` or `.tfrec` (a TFDS shard's
+    `.tfrecord-00000-of-00008` too), or a directory that holds such files.
+
+    Example:
+
+    >>> is_tfrecord_source("gs://bucket/train-*.tfrecord"), is_tfrecord_source("pets/")
+    (True, False)
+    """
+    if not isinstance(source, str):
+        return False
+    name = source.rstrip("/").rsplit("/", 1)[-1].lower()
+    stem = _TFDS_SHARD.sub("", name)
+    if stem.endswith(TFRECORD_EXTENSIONS):
+        return True
+    if any(c in source for c in "*?[") or not tf.io.gfile.isdir(source):
+        return False
+    return any(_TFDS_SHARD.sub("", entry.lower()).endswith(TFRECORD_EXTENSIONS)
+               for entry in tf.io.gfile.listdir(source))
+
+
+def shard_pattern(source):
+    """The glob of a TFRecord source: a directory's shards, else `source` itself."""
+    if not any(c in source for c in "*?[") and tf.io.gfile.isdir(source):
+        return source.rstrip("/") + "/*.tfrec*"
+    return source
+
+
+def shard_stats(files):
+    """`[(path, length, mtime_nsec)]` of the shards, for the data's fingerprint:
+    one `stat` call a shard (each is a request on a bucket)."""
+    return [(path, stat.length, stat.mtime_nsec)
+            for path, stat in ((path, tf.io.gfile.stat(path)) for path in files)]
+
+
+def read_labels_file(files):
+    """The class names in `labels.txt` beside the first shard, or None."""
+    labels_file = os.path.join(os.path.dirname(files[0]), LABELS_FILE)
+    if not tf.io.gfile.exists(labels_file):
+        return None
+    with tf.io.gfile.GFile(labels_file, "r") as f:
+        return [line.strip() for line in f.read().splitlines() if line.strip()]
 
 
 def shard_files(pattern):
-    """The shards `pattern` matches, sorted, or a ValueError naming the pattern."""
-    files = sorted(tf.io.gfile.glob(pattern))
+    """The shards `pattern` (a glob, or a directory of shards) matches, sorted, or
+    a ValueError naming the pattern."""
+    files = sorted(tf.io.gfile.glob(shard_pattern(pattern)))
     if not files:
         raise ValueError(f"No TFRecord file matches the pattern. Received: source={pattern!r}")
     return files
 
 
-def class_names_of(files, verbose="auto"):
+def shard_class_names(files, verbose="auto"):
     """The class names: `labels.txt` beside the first shard, else the records'
     `image/class/text` (one pass over their labels), else `"0"`, `"1"`, ..."""
-    labels_file = os.path.join(os.path.dirname(files[0]), LABELS_FILE)
-    if tf.io.gfile.exists(labels_file):
-        with tf.io.gfile.GFile(labels_file, "r") as f:
-            return [line.strip() for line in f.read().splitlines() if line.strip()]
+    names = read_labels_file(files)
+    if names is not None:
+        return names
     say(f"No {LABELS_FILE} beside the shards: reading the class names from the records "
         "(one pass; write labels.txt to skip it).", verbose)
     spec = {LABEL: tf.io.FixedLenFeature([], tf.int64),
@@ -131,12 +176,11 @@ def image_sides_from_tfrecords(pattern, *, image_size, batch_size, validation_sp
     from tl_keras.data.splits import SIDES
 
     files = shard_files(pattern)
-    class_names = class_names_of(files, verbose)
+    class_names = shard_class_names(files, verbose)
     say(f"Reading {len(files)} TFRecord file(s) of {len(class_names)} classes from "
         f"{pattern}, split by record (validation_split={validation_split}, "
         f"test_split={test_split}); undecodable images are skipped.", verbose)
-    stats = [(path, tf.io.gfile.stat(path).length, tf.io.gfile.stat(path).mtime_nsec)
-             for path in files]
+    stats = shard_stats(files)
 
     def load(encoded, label):
         return resize_image(decode_rgb(encoded, image_size), image_size, resize), label

@@ -17,6 +17,8 @@ import numpy as np
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import expected_calibration_error
 from tl_keras.evaluation.scores import frozen_features
+from tl_keras.evaluation.scores import log_loss
+from tl_keras.evaluation.scores import two_columns
 from tl_keras.log import say
 
 KIND = "temperature_scaling"
@@ -75,7 +77,7 @@ def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
     temperature = (earlier["temperature"] if earlier else 1.0) / scale
     record = {
         "kind": KIND, "temperature": float(temperature), "examples": int(len(labels)),
-        "validation_loss": [_nll(before_p, labels), _nll(after_p, labels)],
+        "validation_loss": [log_loss(labels, before_p), log_loss(labels, after_p)],
         "validation_ece": [expected_calibration_error(labels, before_p),
                            expected_calibration_error(labels, after_p)],
     }
@@ -133,23 +135,17 @@ def _output_layer(model):
 
 def _probabilities(logits, binary):
     if binary:
-        p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-        return np.stack([1.0 - p, p], axis=1)
+        return two_columns(1.0 / (1.0 + np.exp(-logits[:, 0])))
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
-
-
-def _nll(probabilities, labels):
-    true = probabilities[np.arange(len(labels)), labels]
-    return float(-np.mean(np.log(np.clip(true, 1e-300, 1.0))))
 
 
 def _best_scale(logits, labels, binary, low=1e-2, high=1e2, steps=80):
     """The `1/T` in [low, high] that minimises the NLL of `labels`: a golden-
     section search on log scale (the NLL is convex in `1/T`)."""
     def loss(log_scale):
-        return _nll(_probabilities(logits * math.exp(log_scale), binary), labels)
+        return log_loss(labels, _probabilities(logits * math.exp(log_scale), binary))
 
     a, b = math.log(low), math.log(high)
     ratio = (math.sqrt(5) - 1) / 2

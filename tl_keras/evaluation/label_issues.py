@@ -7,6 +7,7 @@ import numpy as np
 
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import frozen_features
+from tl_keras.evaluation.scores import two_columns
 from tl_keras.log import say
 
 LabelIssues = collections.namedtuple(
@@ -95,8 +96,7 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
         head.compile(keras.optimizers.Adam(learning_rate), _loss(model))
         fit(head, x=x[kept], y=_targets(y[kept], model), epochs=epochs,
             batch_size=batch_size, verbose=0)
-        p = np.asarray(predict(head, x[held]), dtype="float64")
-        probabilities[held] = np.concatenate([1 - p, p], 1) if p.shape[1] == 1 else p
+        probabilities[held] = two_columns(predict(head, x[held]))
     issues = _confident_learning(probabilities, y, files)
     say(f"Label issues: {len(issues.indices):,} of {len(y):,} training examples look "
         f"mislabelled (held-out predictions of {folds} heads; the confident-learning "

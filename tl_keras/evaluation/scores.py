@@ -73,20 +73,15 @@ def expected_calibration_error(labels, probabilities, bins=DEFAULT_BINS):
     """The expected calibration error: the top class's confidence against its
     accuracy, in `bins` equal-width confidence bins, weighted by their counts
     (Guo et al., 2017). 0 is perfectly calibrated."""
-    confidence, correct = confidence_and_correct(labels, probabilities)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
-    return float(error)
+    mean_confidence, accuracy, counts = reliability_bins(labels, probabilities, bins)
+    filled = counts > 0
+    weights = counts[filled] / counts.sum()
+    return float(np.sum(weights * np.abs(accuracy[filled] - mean_confidence[filled])))
 
 
 def reliability_bins(labels, probabilities, bins=DEFAULT_BINS):
     """Per bin: `(mean confidence, accuracy, count)`, as arrays (NaN where empty),
-    for a reliability diagram."""
+    for a reliability diagram and the calibration error."""
     confidence, correct = confidence_and_correct(labels, probabilities)
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
@@ -104,7 +99,8 @@ def confidence_and_correct(labels, probabilities):
 
 
 def log_loss(labels, probabilities):
-    """Mean negative log-likelihood of the true classes."""
+    """Mean negative log-likelihood of the true classes (probabilities clipped at
+    1e-300, so a confident mistake costs its real, large loss)."""
     probabilities = two_columns(probabilities)
     true = probabilities[np.arange(len(labels)), labels]
-    return float(-np.mean(np.log(np.clip(true, 1e-12, 1.0))))
+    return float(-np.mean(np.log(np.clip(true, 1e-300, 1.0))))

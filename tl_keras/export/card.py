@@ -89,7 +89,7 @@ def model_card(model, export_dir, version, class_names, card, serving, *,
         "metrics": card_metrics,
         "test": card.test_report,
         "training_data": None if card.training_data is None else
-        fingerprints.describe(card.training_data, class_names),
+        fingerprints.data_card(card.training_data, class_names),
         "intended_use": card.intended_use,
         "limitations": card.limitations,
         "parameters": int(model.count_params()),

@@ -154,15 +154,6 @@ def write_labels(version_dir, class_names):
     write_file(path, "".join(f"{name}\n" for name in class_names))
 
 
-def read_labels(version_dir):
-    """The class names of an exported version, or None."""
-    path = os.path.join(version_dir, LABELS_FILE)
-    if not gfile.exists(path):
-        return None
-    with gfile.GFile(path, "r") as f:
-        return [line.rstrip("\n") for line in f.read().splitlines() if line.strip()]
-
-
 def write_model_card(version_dir, card):
     write_file(os.path.join(version_dir, MODEL_CARD), json.dumps(card, indent=2))
 

@@ -12,7 +12,7 @@ from tl_keras.bases.registry import is_registered
 from tl_keras.data import fingerprints
 from tl_keras.log import say
 from tl_keras.models.build import build_model
-from tl_keras.selection.scores import SCORES
+from tl_keras.selection.transferability import SCORES
 from tl_keras.training.feature_cache import default_feature_cache
 
 

@@ -74,12 +74,7 @@ def steps_per_epoch(fit_args):
     return cardinality if cardinality > 0 else None
 
 
-def describe(schedule, rate):
+def describe_schedule(schedule, rate):
     if schedule == "constant":
         return f"at learning rate {rate:g}"
     return f"at learning rate {rate:g}, warmed up then decayed on a cosine"
-
-
-def learning_rate_now(optimizer):
-    """The optimizer's current learning rate as a float (for history and tests)."""
-    return float(np.asarray(keras.ops.convert_to_numpy(optimizer.learning_rate)))

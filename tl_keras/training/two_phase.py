@@ -35,7 +35,7 @@ from tl_keras.training.planning import RunState
 from tl_keras.training.planning import make_plan
 from tl_keras.training.precision import mixed_precision_for
 from tl_keras.training.schedules import EpochCosine
-from tl_keras.training.schedules import describe
+from tl_keras.training.schedules import describe_schedule
 from tl_keras.training.schedules import phase2_learning_rate
 from tl_keras.training.schedules import steps_per_epoch
 from tl_keras.training.watching import run_watched
@@ -212,7 +212,7 @@ def _fine_tune(model, plan, run, watchers):
     compile_model(model, plan.compile_args, phase2_learning_rate(
         plan.fine_tune_learning_rate, plan.schedule, plan.fine_tune_epochs, steps))
     say(f"Phase 2/2: {what}: {plural(plan.fine_tune_epochs, 'epoch')} "
-        f"{describe(plan.schedule, plan.fine_tune_learning_rate)} "
+        f"{describe_schedule(plan.schedule, plan.fine_tune_learning_rate)} "
         f"({_count(model.trainable_weights)} trainable parameters).", plan.verbose)
     if plan.cut is not None:
         return fine_tune_on_activations(model, plan, run, watchers)

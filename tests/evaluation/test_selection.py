@@ -1,0 +1,110 @@
+"""Choosing what to transfer (rank_bases, LogME) and adapting without labels."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+import tl_keras as tlk
+from tests.fixtures.images import colour_base
+from tests.fixtures.images import colour_task
+from tests.fixtures.images import weights_by_path
+from tl_keras.selection.transferability import knn_accuracy
+from tl_keras.selection.transferability import linear_probe_accuracy
+from tl_keras.selection.transferability import logme
+
+
+def _evidence(features, target, alpha, beta):
+    """The log evidence of Bayesian linear regression, written out directly
+    (no SVD): log p(y | F, alpha, beta), per example."""
+    n, d = features.shape
+    a = alpha * np.eye(d) + beta * features.T @ features
+    mean = beta * np.linalg.solve(a, features.T @ target)
+    residual = ((target - features @ mean) ** 2).sum()
+    value = (d / 2 * np.log(alpha) + n / 2 * np.log(beta) - 0.5 * np.linalg.slogdet(a)[1]
+             - beta / 2 * residual - alpha / 2 * mean @ mean - n / 2 * np.log(2 * np.pi))
+    return value / n
+
+
+def test_logme_is_the_maximum_evidence_averaged_over_classes():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(24, 3))
+    labels = (features[:, 0] + 0.3 * rng.normal(size=24) > 0).astype(int)
+    grid = np.exp(np.linspace(np.log(1e-3), np.log(1e3), 121))
+    by_hand = np.mean([max(_evidence(features, (labels == c).astype(float), a, b)
+                           for a, b in itertools.product(grid, grid)) for c in (0, 1)])
+    assert logme(features, labels) == pytest.approx(by_hand, abs=2e-3)
+    # Features that carry the labels score higher than noise.
+    noise = rng.normal(size=(24, 3))
+    assert logme(features, labels) > logme(noise, labels)
+    assert knn_accuracy(features, labels) > knn_accuracy(noise, labels)
+    assert linear_probe_accuracy(features, labels) >= 0.75
+
+
+@pytest.mark.parametrize("method", ["logme", "knn", "linear"])
+def test_rank_bases_puts_a_useful_base_above_a_blind_one(method, capsys):
+    images, labels = colour_task()
+    with tlk.FeatureCache() as cache:
+        ranking = tlk.rank_bases((images, labels), [
+            ("blind", colour_base("blind", sees_colour=False)),
+            ("useful", colour_base("useful", sees_colour=True))], method=method,
+            feature_cache=cache)
+    assert [r["name"] for r in ranking] == ["useful", "blind"]
+    assert ranking[0]["feature_dim"] == 8 and ranking[0]["method"] == method
+    table = tlk.format_ranking(ranking)
+    assert table.splitlines()[1].split()[:2] == ["1", "useful"]
+    assert "useful: " + method in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"Unknown method.*Received: method='leep'"):
+        tlk.rank_bases((images, labels), ["mobilenet"], method="leep")
+
+
+def test_adapt_batchnorm_changes_statistics_and_nothing_else():
+    images, labels = colour_task()
+    model = tlk.build_model(colour_base("source", sees_colour=True, batchnorm=True),
+                            num_classes=2, dropout=0.0)
+    model.predict(images, verbose=0)
+    shifted = images * 0.5 + 100  # a new camera: washed out, brighter
+    before, predicted = weights_by_path(model), model.predict(shifted, verbose=0)
+    norm = [layer for layer in model.base.layers
+            if isinstance(layer, keras.layers.BatchNormalization)][0]
+    tlk.adapt_batchnorm(model, shifted, batch_size=8, name="new camera", verbose=0)
+    after = weights_by_path(model)
+    moving = {norm.moving_mean.path, norm.moving_variance.path}
+    assert all(not np.array_equal(before[p], after[p]) for p in moving)
+    assert all(np.array_equal(before[p], after[p]) for p in before if p not in moving)
+    # The moving mean is the target domain's mean of the layer's input.
+    conv = keras.Model(model.base.input, model.base.layers[2].output)
+    np.testing.assert_allclose(norm.moving_mean.numpy(),
+                               conv.predict(shifted, verbose=0).mean(axis=(0, 1, 2)),
+                               rtol=1e-4, atol=1e-5)
+    assert not np.allclose(model.predict(shifted, verbose=0), predicted)
+    assert norm.trainable is False  # frozen again, as it was
+    assert model.adaptations[0]["method"] == "adabn"
+    assert model.adaptations[0]["examples"] == 24
+    restored = tlk.ImageClassifier.from_config(model.get_config())
+    assert restored.adaptations == model.adaptations  # kept in the config
+    # Relative to the source: the same data as source and target moves nothing.
+    adapted = weights_by_path(model)
+    tlk.adapt_batchnorm(model, shifted, source_data=shifted, batch_size=8, verbose=0)
+    for path, value in weights_by_path(model).items():
+        np.testing.assert_allclose(value, adapted[path], rtol=1e-5, atol=1e-6)
+    assert model.adaptations[1]["method"] == "adabn, relative to the source"
+    with pytest.raises(ValueError, match="has no BatchNormalization layer"):
+        tlk.adapt_batchnorm(tlk.build_model(colour_base("plain", sees_colour=True),
+                                            num_classes=2), shifted)
+
+
+@pytest.mark.slow
+def test_cli_rank_prints_a_table_and_a_plot(tmp_path, capsys):
+    from tests.fixtures.images import write_image_folders
+    from tl_keras.cli import main
+
+    data = write_image_folders(tmp_path / "colours", per_class=4, size=32)
+    status = main(["rank", "--data", str(data), "--bases", "mobilenet_v3_small,vgg16",
+                   "--weights", "none", "--image-size", "32", "--method", "knn",
+                   "--plot", str(tmp_path / "rank.png")])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert out.count("mobilenet_v3_small") == 2 and "rank  base" in out  # line + table
+    assert (tmp_path / "rank.png").stat().st_size > 0

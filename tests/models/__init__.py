@@ -1,0 +1,1 @@
+"""Tests of tl_keras's models."""
