@@ -77,7 +77,7 @@ _PUBLIC = {
     "unregister_base": "tl_keras.bases",
 }
 # Public submodules, imported on first use (matplotlib only when a plot is drawn).
-_SUBMODULES = ("cli", "demo", "library", "plots")
+_SUBMODULES = ("cli", "demo", "library", "log", "plots")
 # The modules that register serializable classes with Keras (`.keras` loading).
 _SERIALIZABLES = ("tl_keras.layers.hub_layer", "tl_keras.layers.new_words",
                   "tl_keras.layers.preprocessing", "tl_keras.layers.text_preprocessor",
@@ -126,7 +126,7 @@ def __getattr__(name):
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        if name != "cli":
+        if name not in ("cli", "log"):  # the light ones: no TensorFlow
             _check_environment()
         return _importlib.import_module(f"tl_keras.{name}")
     raise AttributeError(f"module 'tl_keras' has no attribute {name!r}")

@@ -122,7 +122,7 @@ def test_a_hub_layer_in_a_keras_file_loads_under_safe_mode_only_when_trusted(
     images = random_images(3, seed=2)
     expected = model.predict(images, verbose=0)
     _as_a_new_process(monkeypatch)
-    with pytest.raises(ValueError, match=r"(?s)safe mode.*tl_keras.library.trust\(.*"
+    with pytest.raises(ValueError, match=r"(?s)safe mode.*tl_keras.trust\(.*"
                                          r"enable_unsafe_deserialization.*Received: "
                                          r"handle="):
         keras.saving.load_model(path)

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -57,9 +58,9 @@ def test_assert_accuracy_at_least_fails_the_run(tmp_path, capsys):
     status = main(["train", "--data", str(data), "--base", "mobilenet_v3_small",
                    "--weights", "none", "--image-size", "32", "--epochs", "1",
                    "--fine-tune-epochs", "0", "--export", str(tmp_path / "out"),
-                   "--assert-accuracy-at-least", "1.01"])
+                   "--assert-accuracy-at-least", "1.0"])
     assert status == 1
-    assert "below --assert-accuracy-at-least 1.01: nothing was exported" in \
+    assert "below --assert-accuracy-at-least 1.0: nothing was exported" in \
         capsys.readouterr().err
     assert not os.path.exists(tmp_path / "out")  # the gate comes before the export
 
@@ -154,3 +155,17 @@ def test_make_image_classifier_options_are_checked_before_any_work(tmp_path, cap
     assert status == 2
     assert message in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "out")
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--assert-accuracy-at-least", "95", r"expected a fraction in \[0, 1\] \(0.95 for 95%\)"),
+    ("--image-size", "0", "expected an integer of at least 1"),
+])
+def test_a_flag_out_of_range_is_refused_before_any_work(tmp_path, capsys, flag, value,
+                                                        message):
+    """Issue 34, rows 6 and 13: `--image-size 0` trained at 224 px; an accuracy of 95
+    (meant 95%) was accepted and failed after training."""
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--data", str(tmp_path), flag, value])
+    assert exit.value.code == 2
+    assert re.search(message, capsys.readouterr().err)

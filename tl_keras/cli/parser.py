@@ -32,7 +32,7 @@ def build_parser(version="unknown"):
                             "directory)")
     train.add_argument("--weights", default="imagenet",
                        help="imagenet, none, or the path to a weights file (default: imagenet)")
-    train.add_argument("--image-size", type=int, default=None,
+    train.add_argument("--image-size", type=_positive_int, default=None,
                        help="square input size in pixels (default: the base's own)")
     train.add_argument("--epochs", type=int, default=None,
                        help="phase 1 epochs (default: until the validation loss stops "
@@ -129,7 +129,7 @@ def build_parser(version="unknown"):
     rank.add_argument("--method", default="logme", choices=["logme", "knn", "linear"])
     rank.add_argument("--weights", default="imagenet",
                       help="weights of named bases: imagenet or none (default: imagenet)")
-    rank.add_argument("--image-size", type=int, default=224,
+    rank.add_argument("--image-size", type=_positive_int, default=224,
                       help="size the images are read at; a candidate with a fixed size "
                            "of its own (an export) gets them resized to it (default: 224)")
     rank.add_argument("--alpha", type=float, default=None,
@@ -210,10 +210,11 @@ def _add_evaluation_options(command, what):
                          help="what the model is for, in words (the card's intended_use)")
     command.add_argument("--limitations", default=None,
                          help="what it is not for, or known weaknesses (the card's)")
-    command.add_argument("--assert-accuracy-at-least", type=float, default=None,
-                         help="exit non-zero, exporting nothing, when the accuracy of the "
-                              "weights that would ship is lower: on the test data when "
-                              "there is one, else the validation data")
+    command.add_argument("--assert-accuracy-at-least", type=_fraction, default=None,
+                         help="a fraction in [0, 1] (0.95, not 95): exit non-zero, "
+                              "exporting nothing, when the accuracy of the weights that "
+                              "would ship is lower: on the test data when there is one, "
+                              "else the validation data")
 
 
 def _add_make_image_classifier_options(command):
@@ -282,4 +283,16 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(
             f"expected an integer of at least 1. Received: {text!r}")
+    return value
+
+
+def _fraction(text):
+    """An argparse type: a number in [0, 1] (an accuracy: 0.95, not 95)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction in [0, 1] (0.95 for 95%). Received: {text!r}")
     return value

@@ -25,8 +25,7 @@ def check_gate(test_report, min_accuracy):
 
     Example:
 
-    >>> report = tl_keras.evaluate_classifier(model, test)
-    >>> tl_keras.check_gate(report, min_accuracy=0.9)
+    >>> tl_keras.check_gate({"accuracy": 0.93, "examples": 200}, min_accuracy=0.9)
     0.93
     """
     if min_accuracy is None:

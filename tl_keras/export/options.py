@@ -32,9 +32,11 @@ class ModelCard:
 
     Example:
 
+    >>> report = tl_keras.evaluate_classifier(model, test)
     >>> card = tl_keras.ModelCard(history=history, test_report=report,
-    ...                           intended_use="sorting product photos")
+    ...                           intended_use="sorting flower photos")
     >>> tl_keras.export_saved_model(model, "saved_models/flowers", card=card)
+    'saved_models/flowers/1'
     """
 
     history: object = None
@@ -77,8 +79,9 @@ class ServingOptions:
 
     Example:
 
-    >>> tl_keras.export_saved_model(model, "saved_models/flowers",
-    ...                             serving=tl_keras.ServingOptions(top_k=3))
+    >>> serving = tl_keras.ServingOptions(top_k=3, warmup=False)
+    >>> serving.resize
+    'crop'
     """
 
     top_k: int = 5

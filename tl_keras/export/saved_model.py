@@ -93,7 +93,7 @@ def export_saved_model(model, export_dir, *, class_names=None, version=None, car
 
     >>> path = tl_keras.export_saved_model(
     ...     model, "saved_models/flowers", class_names=class_names,
-    ...     card=tl_keras.ModelCard(history=history, test_report=report))
+    ...     card=tl_keras.ModelCard(history=history))
     >>> path
     'saved_models/flowers/1'
     """

@@ -5,6 +5,9 @@ arguments, a cache that cannot be honoured) raises here, before any work.
 """
 
 import dataclasses
+from typing import Callable
+from typing import Optional
+from typing import Union
 
 import keras
 import numpy as np
@@ -13,12 +16,16 @@ from tl_keras.log import fit_verbose
 from tl_keras.log import say
 from tl_keras.models.parts import get_base
 from tl_keras.models.transfer_model import TransferModel
+from tl_keras.training.activation_cache import CutModels
 from tl_keras.training.activation_cache import split_at_cut
+from tl_keras.training.backup import RunBackup
 from tl_keras.training.best_of_phases import check_keep_best
+from tl_keras.training.feature_cache import FeatureCache
 from tl_keras.training.feature_cache import default_feature_cache
 from tl_keras.training.freezing import fine_tune_index
 from tl_keras.training.freezing import fine_tuning_units
 from tl_keras.training.freezing import freeze_base
+from tl_keras.training.inputs import TrainingData
 from tl_keras.training.inputs import balanced_class_weight
 from tl_keras.training.inputs import check_counts
 from tl_keras.training.inputs import prepare_training_data
@@ -47,26 +54,26 @@ class Plan:
     """Everything `fit_two_phase` decided before any training (fixed for the run;
     what changes while it runs is in `RunState`)."""
 
-    data: object  # a tl_keras.training.inputs.TrainingData
-    fit_args: dict
-    compile_args: object
+    data: TrainingData
+    fit_args: dict  # `model.fit`'s arguments: x, y, validation_data, callbacks, ...
+    compile_args: Callable[[], dict]  # fresh loss and metric objects for each compile
     epochs: int
     fine_tune_epochs: int
-    fine_tune_index: object
+    fine_tune_index: Optional[int]  # the base layer where phase 2 unfreezes from
     learning_rate: float
     fine_tune_learning_rate: float
     batch_size: int
-    cache: object  # a FeatureCache when phase 1 runs on cached features, else None
-    no_cache_reason: object
-    store: object  # the FeatureCache for features and activations
-    cut: object  # CutModels when phase 2 runs on cached activations, else None
-    no_cut_reason: object
+    cache: Optional[FeatureCache]  # when phase 1 runs on cached features
+    no_cache_reason: Optional[str]  # why it does not
+    store: FeatureCache  # the cache of features and activations
+    cut: Optional[CutModels]  # when phase 2 runs on cached activations
+    no_cut_reason: Optional[str]  # why it does not
     converge: bool  # phase 1 runs until the validation loss stops improving
-    keep_best: object  # False, "each_phase", or "across_phases" (True: the better phase)
-    verbose: object
+    keep_best: Union[bool, str]  # False, "each_phase" or "across_phases"
+    verbose: Union[int, str, bool]  # `fit`'s verbose; 0 also silences the lines
     schedule: str = "constant"  # phase 2's learning-rate schedule
-    precision: object = None  # the mixed policy both phases compute in, or None
-    lora_rank: object = None  # phase 2 as LoRA adapters of this rank, or None
+    precision: Optional[str] = None  # the mixed policy ("mixed_float16", ...) of both phases
+    lora_rank: Optional[int] = None  # phase 2 as LoRA adapters of this rank
 
 
 @dataclasses.dataclass
@@ -74,10 +81,10 @@ class RunState:
     """What a run learns as it goes: its backup, where it resumed, how many
     epochs phase 1 ran, and the activations phase 1 computed for phase 2."""
 
-    backup: object = None  # a RunBackup when the run backs up each epoch
+    backup: Optional[RunBackup] = None  # when the run backs up each epoch
     resumed_epochs: int = 0  # epochs of the current phase done before a resume
     epochs_run: int = 0  # phase 1's epochs, once it ran
-    activations: object = None  # (train, validation, batch, hit) at the cut
+    activations: Optional[tuple] = None  # (train, validation, batch, hit) at the cut
 
 
 def _reaching_weights(layers, index, fine_tune_at, base_name, verbose):
