@@ -225,3 +225,16 @@ def test_tfds_not_found_error_is_what_tfds_raises_for_an_unknown_name():
 
     with pytest.raises(compat.tfds_not_found_error(tfds)):
         tfds.builder("no_such_dataset_anywhere")
+
+
+def test_the_folder_above_the_splits_is_refused_not_trained_as_two_classes(tmp_path):
+    """Issue 34, row 4: `--data cats_and_dogs_filtered` (the parent of `train/` and
+    `validation/`) trained a `train` vs `validation` classifier."""
+    make_folder(tmp_path / "pets" / "train", per_class=2)
+    make_folder(tmp_path / "pets" / "validation", per_class=2)
+    with pytest.raises(ValueError, match=r"each hold the same class folders \['cats', "
+                                         r"'dogs'\].*Pass one split, such as '.*pets/train'"):
+        tlk.image_dataset(str(tmp_path / "pets"), image_size=16)
+    train, _, names = tlk.image_dataset(str(tmp_path / "pets" / "train"), image_size=16,
+                                        validation_split=0)
+    assert names == ["cats", "dogs"]

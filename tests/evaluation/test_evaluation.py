@@ -14,6 +14,7 @@ import tl_keras as tlk
 from tests.fixtures.images import random_images
 from tl_keras.cli import main
 from tl_keras.data.splits import side_of
+from tl_keras.evaluation import calibration
 from tl_keras.evaluation.scores import expected_calibration_error
 
 
@@ -182,7 +183,9 @@ def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
     assert card["test"]["examples"] == expected
     assert f"Test ({expected} examples): accuracy {card['test']['accuracy']:.3f}" in \
         test_line[0]
-    assert card["adaptations"][-1]["kind"] == "temperature_scaling"  # on by default
+    # On by default, and not applied on 3 validation images (issue 34, row 1).
+    assert "Calibration: not applied (3 validation examples, fewer than the 20" in out
+    assert not [a for a in card["adaptations"] if a["kind"] == "temperature_scaling"]
     assert card["intended_use"] == "sorting red from blue"
     training = card["training_data"]  # what a reviewer asks: which data, how many each
     train_count = sum(side_of(f"{c}/{i}.png", 0.2, 0.25) == "train"
@@ -192,6 +195,31 @@ def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
     license = card["base"]["license"]  # Keras documents no license for MobileNetV3's
     assert license["license"] == "unknown: check before use"
     assert "MobileNetV3Small" in license["source"] and "ImageNet" in license["note"]
+
+
+@pytest.mark.slow
+def test_calibration_is_not_applied_where_it_cannot_help(capsys):
+    """Issue 34, row 1: on 11 validation images the default calibration fitted a
+    temperature of 100 and every prediction became ~0.50."""
+    model, val, test = _overconfident_model()
+    weights = [w.copy() for w in model.get_weights()]
+    record = tlk.calibrate(model, (val[0][:11], val[1][:11]))
+    assert record["applied"] is False and record["temperature"] == 1.0
+    assert "Calibration: not applied (11 validation examples, fewer than the 20" in \
+        capsys.readouterr().out
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    assert not model.adaptations
+    # An already calibrated model (labels drawn from its own probabilities): the fit
+    # would only add noise, so it is not applied either.
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (200, 3))
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(3, p=row) for row in probabilities])
+    figures = {"validation_ece": [0.04, 0.04]}
+    assert "does not lower the loss on the other fifth" in calibration._why_not_apply(
+        logits, labels, False, figures)
+    record = tlk.calibrate(model, val)  # 150 examples of an overconfident model: applied
+    assert record["applied"] and record["temperature"] > 5
 
 
 def test_the_reliability_diagram_draws_both_curves_of_a_calibrated_model(tmp_path):

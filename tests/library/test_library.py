@@ -73,6 +73,19 @@ def test_bad_decisions_are_refused_and_not_logged(root, call, message):
     assert library.audit_log(root) == []
 
 
+def test_a_never_approved_version_cannot_get_a_label(root, capsys):
+    """Issue 34, row 9: `library promote` of a never-approved version set `@stable`,
+    which loaded and predicted, while `serving-config` left the model out."""
+    with pytest.raises(ValueError, match=r"Version 1 of 'cats' has no approval.*"
+                                         r"tl-keras library approve cats 1"):
+        library.promote(root, "cats", 1)
+    assert main(["library", "promote", "cats", "1", "--root", str(root)]) == 2
+    assert "has no approval" in capsys.readouterr().err
+    assert library.audit_log(root) == []
+    library.approve(root, "cats", 1, by="ana", why="ok")
+    assert library.promote(root, "cats", 1)["label"] == "stable"
+
+
 def test_a_retired_version_cannot_be_promoted_or_approved(root):
     library.retire(root, "cats", 3)
     with pytest.raises(ValueError, match="is retired"):
@@ -89,6 +102,8 @@ library.promote(sys.argv[1], sys.argv[2], int(sys.argv[3]), label=sys.argv[4])
 
 
 def test_two_people_deciding_at_once_lose_neither_change(root):
+    library.approve(root, "cats", 1, by="ana", why="ok")
+    library.approve(root, "birds", 1, by="ana", why="ok")
     processes = [subprocess.Popen([sys.executable, "-c", _PROMOTE, str(root), name, "1",
                                    label], cwd=ROOT_DIR)
                  for name, label in (("cats", "stable"), ("birds", "canary"))]
@@ -154,6 +169,7 @@ def test_a_label_loads_the_version_it_points_at_and_a_retired_one_is_said(tmp_pa
     model = small_image_classifier(class_names=["a", "b"])
     for _ in range(2):
         tlk.export_saved_model(model, str(tmp_path / "cats"), warmup=False, verbose=0)
+    library.approve(tmp_path, "cats", 1, by="ana", why="ok")
     library.promote(tmp_path, "cats", 1, label="stable")
     base = tlk.load_base(f"{tmp_path}/cats@stable")
     assert base.lineage[0]["version"] == 1  # the label's version, not the latest (2)

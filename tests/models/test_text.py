@@ -289,6 +289,10 @@ def test_cli_train_text(tmp_path, capsys):
     assert rows[0].endswith("(texts)") and len(rows) == 3
     assert rows[1].startswith("good great movie: ") and rows[2].startswith("awful bad plot: ")
     assert all(row.split(": ")[1].split()[0] in ("neg", "pos") for row in rows[1:])
+    # Issue 34, row 5: a JPEG given to a text model was read as 884 lines of texts.
+    (tmp_path / "cat.jpg").write_bytes(tf.io.encode_jpeg(tf.zeros([8, 8, 3], "uint8")).numpy())
+    assert main(["predict", str(tmp_path / "out"), str(tmp_path / "cat.jpg")]) == 2
+    assert "cat.jpg is a JPEG image" in capsys.readouterr().err
 
 
 @pytest.mark.compat

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import tl_keras as tlk
+from tests.fixtures.images import make_folder
 from tests.fixtures.images import random_images
 from tests.fixtures.images import weights_by_path
 from tl_keras.training.freezing import leaf_layers
@@ -218,3 +219,21 @@ def test_bad_counts_and_rates():
         tlk.fit_two_phase(model, data, epochs=-1)
     with pytest.raises(ValueError, match="Received: FineTuning.learning_rate=0"):
         tlk.fit_two_phase(model, data, fine_tuning=tlk.FineTuning(learning_rate=0))
+
+
+def test_a_class_count_or_class_names_mismatch_is_refused_before_training(tmp_path):
+    """Issue 34, row 3: a 3-output model trained on 2-class data without a word."""
+    make_folder(tmp_path / "pets", per_class=6)
+    train, val, class_names = tlk.image_dataset(str(tmp_path / "pets"), image_size=32,
+                                                validation_split=0.3, verbose=0)
+    base = tlk.load_base("mobilenet_v2", weights=None, input_shape=(32, 32, 3))
+    three = tlk.build_model(base, num_classes=3)
+    before = weights_by_path(three)
+    with pytest.raises(ValueError, match=r"3 output unit\(s\), for 3 classes, but the data "
+                                         r"hold 2 classes \['cats', 'dogs'\]"):
+        tlk.fit_two_phase(three, train, val, epochs=1, fine_tune_epochs=0, verbose=0)
+    assert all(np.array_equal(before[k], v) for k, v in weights_by_path(three).items())
+    swapped = tlk.build_model(base, num_classes=2, class_names=["dogs", "cats"])
+    with pytest.raises(ValueError, match=r"class names \['dogs', 'cats'\] differ from the "
+                                         r"data's \['cats', 'dogs'\]"):
+        tlk.fit_two_phase(swapped, train, val, epochs=1, fine_tune_epochs=0, verbose=0)

@@ -74,7 +74,12 @@ def _predict_texts(serve, version_dir, args):
             raise FileNotFoundError(f"Expected text files (a text per line) for a text "
                                     f"model. Received: {name}")
         with tf.io.gfile.GFile(name, "rb") as f:
-            texts += f.read().decode("utf-8-sig", errors="replace").splitlines()
+            content = f.read()
+        kind = _binary_kind(content)
+        if kind:
+            raise ValueError(f"Expected text files (a text per line) for a text model; "
+                             f"{name} is {kind}. Received: {name}")
+        texts += content.decode("utf-8-sig", errors="replace").splitlines()
     texts = [text.strip() for text in texts if text.strip()]
     if not texts:
         print("tl-keras predict: error: no text in the files given (a text per line)",
@@ -88,3 +93,15 @@ def _predict_texts(serve, version_dir, args):
             shown = text if len(text) <= 60 else text[:57] + "..."
             print(f"{shown}: {_ranked(outputs, index, args.top)}")
     return 0
+
+
+_MAGIC = {b"\xff\xd8\xff": "a JPEG image", b"\x89PNG": "a PNG image", b"GIF8": "a GIF image",
+          b"BM": "a BMP image", b"%PDF": "a PDF", b"PK\x03\x04": "a ZIP archive"}
+
+
+def _binary_kind(content):
+    """What a binary file is (`"a JPEG image"`, `"binary"`), or None for text."""
+    for magic, kind in _MAGIC.items():
+        if content.startswith(magic):
+            return kind
+    return "binary (it holds NUL bytes)" if b"\x00" in content[:8192] else None

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 _REGISTERED = weakref.WeakKeyDictionary()
 _LABELS = weakref.WeakKeyDictionary()
+_CLASS_NAMES = weakref.WeakKeyDictionary()
 
 
 def register(dataset, *identity, labels=None):
@@ -25,6 +26,21 @@ def register(dataset, *identity, labels=None):
         _LABELS[dataset] = np.bincount(np.asarray(labels, dtype="int64")) if len(
             labels) else np.zeros(0, "int64")
     return dataset
+
+
+def remember_class_names(dataset, class_names):
+    """Records the classes a tl_keras dataset was read with (kept here, weakly,
+    never on the dataset), so training can check them against the model."""
+    if isinstance(dataset, tf.data.Dataset) and class_names:
+        _CLASS_NAMES[dataset] = list(class_names)
+    return dataset
+
+
+def known_class_names(dataset):
+    """The class names `dataset` was read with (a tl_keras dataset), or None."""
+    if isinstance(dataset, tf.data.Dataset):
+        return _CLASS_NAMES.get(dataset)
+    return None
 
 
 def data_card(data, class_names=None):

@@ -131,7 +131,9 @@ def image_dataset(source, *, image_size, batch_size=32, validation_split=0.2, se
 
 def with_sides(sides, class_names):
     """`(train, validation, class_names)`, or with a test side `(train, validation,
-    test, class_names)`, from `{side: dataset}`."""
+    test, class_names)`, from `{side: dataset}`; each side remembers its classes."""
+    for dataset in sides.values():
+        fingerprints.remember_class_names(dataset, class_names)
     if "test" in sides:
         return sides["train"], sides.get("validation"), sides["test"], class_names
     return sides["train"], sides.get("validation"), class_names

@@ -35,7 +35,29 @@ def class_folders(directory):
                 f"Class folder {name!r} holds no images ({', '.join(IMAGE_EXTENSIONS)}). "
                 f"Add images or remove the folder. Received: source={directory!r}"
             )
+    _check_not_a_parent_of_splits(directory, names)
     return names
+
+
+def _check_not_a_parent_of_splits(directory, names):
+    """Refuses a folder whose "classes" each hold the same class folders and no
+    image of their own (`cats_and_dogs_filtered/` with `train/` and
+    `validation/`): a classifier of the splits is never what was meant."""
+    inner = []
+    for name in names:
+        folder = os.path.join(directory, name)
+        entries = [e.rstrip("/") for e in tf.io.gfile.listdir(folder) if not e.startswith(".")]
+        folders = sorted(e for e in entries if tf.io.gfile.isdir(os.path.join(folder, e)))
+        if len(folders) < 2 or len(folders) != len(entries):
+            return
+        inner.append(folders)
+    if all(folders == inner[0] for folders in inner):
+        split = next((n for n in names if n.lower() in ("train", "training")), names[0])
+        raise ValueError(
+            f"The class folders {names} each hold the same class folders {inner[0]} "
+            "and no image of their own: this looks like the folder above the splits. "
+            f"Pass one split, such as {os.path.join(directory, split)!r}. "
+            f"Received: source={directory!r}")
 
 
 def _image_files(folder, *, unsupported=None):

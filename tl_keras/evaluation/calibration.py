@@ -22,6 +22,10 @@ from tl_keras.evaluation.scores import two_columns
 from tl_keras.log import say
 
 KIND = "temperature_scaling"
+# Fewer validation examples than this fit a temperature to their own noise (11
+# images fitted T = 100 and turned every prediction into ~0.50): not applied.
+MIN_EXAMPLES = 20
+CHECK_FOLDS = 5  # the temperature must lower the loss on folds it was not fitted on
 
 
 def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
@@ -33,6 +37,11 @@ def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
     accuracy, does not change; the confidence does: an overconfident model's
     probabilities come down to its accuracy. A line says the temperature and
     the validation figures before and after. Calibrating again composes.
+
+    It is applied only where it helps: with fewer than 20 validation examples,
+    when a temperature fitted on 4/5 of them does not lower the loss on the
+    other fifth (5 folds), or when the fit makes the validation calibration
+    error worse, the model is left as it is and a line says why.
 
     Fit it on the validation data, not the test data, so that a test split's
     expected calibration error (`tl_keras.evaluate_classifier`) stays honest.
@@ -46,9 +55,10 @@ def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
         verbose: print the line (`0` silences it). Defaults to `"auto"`.
 
     Returns:
-        The record added to `model.adaptations`: `{"kind":
-        "temperature_scaling", "temperature", "examples", "validation_loss":
-        [before, after], "validation_ece": [before, after]}`.
+        The record: `{"kind": "temperature_scaling", "applied", "temperature",
+        "examples", "validation_loss": [before, after], "validation_ece":
+        [before, after]}`, added to `model.adaptations` when applied; when not,
+        `"applied": False`, `"temperature": 1.0` and `"reason"`.
 
     Raises:
         ValueError: a model that is not a tl_keras classifier, or validation
@@ -57,7 +67,7 @@ def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
     Example:
 
     >>> record = tl_keras.calibrate(model, val)
-    Calibration: temperature ... fitted on ... validation examples: ...
+    Calibration: ...
     >>> record["temperature"] > 0
     True
     """
@@ -70,23 +80,57 @@ def calibrate(model, validation_data, *, batch_size=32, verbose="auto"):
     scale = _best_scale(logits, labels, binary)
     before_p = _probabilities(logits, binary)
     after_p = _probabilities(logits * scale, binary)
+    figures = {
+        "examples": int(len(labels)),
+        "validation_loss": [log_loss(labels, before_p), log_loss(labels, after_p)],
+        "validation_ece": [expected_calibration_error(labels, before_p),
+                           expected_calibration_error(labels, after_p)],
+    }
+    reason = _why_not_apply(logits, labels, binary, figures)
+    if reason is not None:
+        say(f"Calibration: not applied ({reason}); the probabilities are the model's "
+            "own.", verbose)
+        return {"kind": KIND, "applied": False, "temperature": 1.0, "reason": reason,
+                **figures}
     kernel, bias = (np.asarray(v.numpy(), dtype="float64") for v in (last.kernel, last.bias))
     last.kernel.assign((kernel * scale).astype(last.kernel.dtype))
     last.bias.assign((bias * scale).astype(last.bias.dtype))
     earlier = calibration_of(model)
     temperature = (earlier["temperature"] if earlier else 1.0) / scale
-    record = {
-        "kind": KIND, "temperature": float(temperature), "examples": int(len(labels)),
-        "validation_loss": [log_loss(labels, before_p), log_loss(labels, after_p)],
-        "validation_ece": [expected_calibration_error(labels, before_p),
-                           expected_calibration_error(labels, after_p)],
-    }
+    record = {"kind": KIND, "applied": True, "temperature": float(temperature), **figures}
     model.record_adaptation(record)
     loss, ece = record["validation_loss"], record["validation_ece"]
     say(f"Calibration: temperature {1 / scale:.3g} fitted on {len(labels):,} validation "
         f"examples: expected calibration error {ece[0]:.3f} -> {ece[1]:.3f}, loss "
         f"{loss[0]:.3f} -> {loss[1]:.3f} (accuracy unchanged).", verbose)
     return record
+
+
+def _why_not_apply(logits, labels, binary, figures):
+    """Why the fitted temperature would not help, or None when it does."""
+    count = len(labels)
+    if count < MIN_EXAMPLES:
+        return (f"{count} validation examples, fewer than the {MIN_EXAMPLES} a temperature "
+                "needs not to fit their noise")
+    ece_before, ece_after = figures["validation_ece"]
+    if ece_after > ece_before:
+        return (f"the fitted temperature raises the validation calibration error, "
+                f"{ece_before:.3f} -> {ece_after:.3f}")
+    order = np.random.default_rng(0).permutation(count)
+    plain = fitted = 0.0
+    for fold in range(CHECK_FOLDS):
+        held, kept = order[fold::CHECK_FOLDS], np.delete(order, np.s_[fold::CHECK_FOLDS])
+        if len(np.unique(labels[kept])) < 2:
+            continue
+        scale = _best_scale(logits[kept], labels[kept], binary)
+        plain += log_loss(labels[held], _probabilities(logits[held], binary)) * len(held)
+        fitted += log_loss(labels[held], _probabilities(logits[held] * scale, binary)) \
+            * len(held)
+    if not fitted < plain:
+        return (f"a temperature fitted on 4/5 of the validation examples does not lower "
+                f"the loss on the other fifth ({plain / count:.3f} -> {fitted / count:.3f}, "
+                f"{CHECK_FOLDS} folds)")
+    return None
 
 
 def calibration_of(model):

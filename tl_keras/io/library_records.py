@@ -85,6 +85,7 @@ def resolve_reference(path):
 
     Example:
 
+    >>> event = tl_keras.library.approve("saved_models", "flowers", 1, by="ana", why="ok")
     >>> event = tl_keras.library.promote("saved_models", "flowers", 1, label="stable")
     >>> tl_keras.library.resolve_reference("saved_models/flowers@stable")
     'saved_models/flowers/1'

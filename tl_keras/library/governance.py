@@ -67,9 +67,13 @@ def approve(root, name, version, *, by, why):
 def promote(root, name, version, *, label="stable"):
     """Points `label` of model `name` at `version` (TF Serving's version label).
 
+    A label points at an approved version only: `models.config` serves approved
+    versions alone, so a label on another would load through `NAME@LABEL` but
+    never be served.
+
     Raises:
-        ValueError: an unknown model or version, a retired version, or a label
-            that is not a simple name (letters, digits, `_`, `-`).
+        ValueError: an unknown model or version, a retired or never-approved
+            version, or a label that is not a simple name (letters, digits, `_`, `-`).
 
     Example:
 
@@ -82,6 +86,12 @@ def promote(root, name, version, *, label="stable"):
         raise ValueError("Expected a label of letters, digits, `_` or `-`, not starting "
                          f"with a digit (TF Serving's rule). Received: label={label!r}")
     _check_version(root, name, version, "promote")
+    if not library_state(root).get(name, {}).get("approvals", {}).get(version):
+        raise ValueError(
+            f"Version {version} of {name!r} has no approval: a label points at an approved "
+            "version only (models.config serves approved versions alone). Approve it "
+            f"first: tl-keras library approve {name} {version} --by WHO --why WHY. "
+            f"Received: promote({name!r}, {version}, label={label!r})")
     return _record(root, "promote", name, version, label=label)
 
 

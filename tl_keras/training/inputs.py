@@ -26,6 +26,7 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
             that do not fit the model, an unbatched or empty dataset.
     """
     input_rank = len(model.input_shape)
+    _check_class_count(model, train_data, units, activation)
     fit_args = {}
     if isinstance(train_data, tf.data.Dataset):
         shape, sample_labels, sample_inputs = _dataset_sample(train_data, "train_data",
@@ -68,6 +69,28 @@ def prepare_training_data(model, train_data, validation_data, batch_size, units,
         validation_fingerprint = fingerprints.fingerprint(validation_data)
     return TrainingData(fit_args, kind, all_labels, fingerprints.fingerprint(train_data),
                         validation_fingerprint)
+
+
+def _check_class_count(model, train_data, units, activation):
+    """Refuses data read with classes other than the model's: a model of 3 outputs
+    on 2 classes trains (the third class is never seen) and says nothing."""
+    names = fingerprints.known_class_names(train_data)
+    if names is None:
+        return
+    expected = 2 if units == 1 and activation == "sigmoid" else units
+    own = list(getattr(model, "class_names", None) or [])
+    if len(names) != expected:
+        raise ValueError(
+            f"The model has {units} output unit(s), for {expected} classes, but the data "
+            f"hold {len(names)} classes {names}. Build the model with "
+            f"num_classes={len(names)} (tl_keras.build_model(..., num_classes="
+            f"{len(names)}, class_names=class_names)). Received: train_data with "
+            f"{len(names)} classes, a model with {units} output unit(s)")
+    if own and own != names:
+        raise ValueError(
+            f"The model's class names {own} differ from the data's {names}: its outputs "
+            "would be trained to mean other classes. Build the model with the data's "
+            f"class_names. Received: model.class_names={own}, data classes={names}")
 
 
 def _warn_about_unit_pixels(images):
