@@ -38,8 +38,9 @@ def test_a_whole_run_on_ram(capsys):
     model = tlk.build_model("mobilenet_v2", num_classes=2, weights=None,
                             input_shape=(32, 32, 3), class_names=class_names)
     tlk.fit_two_phase(model, train, val, epochs=1, fine_tune_epochs=1, verbose=0)
-    path = tlk.export_saved_model(model, f"{library}/pets", warmup=False)
+    path = tlk.export_saved_model(model, f"{library}/pets")  # the defaults: warmup too
     assert path == f"{library}/pets/1"
+    assert tf.io.gfile.exists(f"{path}/assets.extra/tf_serving_warmup_requests")
     assert sorted(tf.io.gfile.listdir(f"{library}/pets")) == ["1"]  # no staging left
     card = json.loads(tf.io.gfile.GFile(f"{path}/model_card.json").read())
     assert card["name"] == "pets" and card["classes"] == ["cats", "dogs"]

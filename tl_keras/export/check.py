@@ -73,12 +73,10 @@ def run_keras_free(version_dir, calls, work_dir, op_packages=()):
 def _local_copy(source, target):
     """Copies a directory tree (any filesystem tf.io.gfile knows) to `target`."""
     gfile = layout.gfile
-    for directory, _, names in gfile.walk(source):
-        for name in names:
-            path = os.path.join(directory, name.rstrip("/"))
-            copy = target + path[len(source):]
-            gfile.makedirs(os.path.dirname(copy))
-            gfile.copy(path, copy, overwrite=True)
+    for path in layout.files_under(source):
+        copy = target + path[len(source):]
+        gfile.makedirs(os.path.dirname(copy))
+        gfile.copy(path, copy, overwrite=True)
     return target
 
 

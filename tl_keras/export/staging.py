@@ -34,6 +34,7 @@ import uuid
 import tensorflow as tf
 
 from tl_keras.io.layout import SAVED_MODEL
+from tl_keras.io.layout import files_under
 from tl_keras.io.layout import is_local
 
 try:
@@ -106,9 +107,7 @@ def _copied_pb_last(tmp_dir, final_dir):
     gfile = tf.io.gfile
     if gfile.exists(final_dir):
         return False
-    files = []
-    for directory, _, names in gfile.walk(tmp_dir):
-        files += [os.path.join(directory, name.rstrip("/")) for name in names]
+    files = files_under(tmp_dir)
     files.sort(key=lambda path: os.path.basename(path) == SAVED_MODEL)  # the .pb last
     for source in files:
         target = final_dir + source[len(tmp_dir):]
@@ -167,8 +166,7 @@ def _remove_old_remote_temporaries(export_dir):
         if not entry.startswith(TEMPORARY_PREFIX):
             continue
         path = os.path.join(export_dir, entry)
-        times = [gfile.stat(os.path.join(directory, name)).mtime_nsec
-                 for directory, _, names in gfile.walk(path) for name in names]
+        times = [gfile.stat(file).mtime_nsec for file in files_under(path)]
         if times and min(times) > 0 and time.time() - max(times) / 1e9 > FOREIGN_AGE_SECONDS:
             remove_tree(path)
 
@@ -183,9 +181,8 @@ def remove_tree(path):
     try:
         gfile.rmtree(path)
     except tf.errors.NotFoundError:
-        for directory, _, names in gfile.walk(path):
-            for name in names:
-                gfile.remove(os.path.join(directory, name.rstrip("/")))
+        for file in files_under(path):
+            gfile.remove(file)
 
 
 def _abandoned(tmp_dir):

@@ -35,6 +35,21 @@ LABELS_FILE = os.path.join("assets", "labels.txt")
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
+# === Files ===
+
+def files_under(directory):
+    """Every file under `directory`, on any filesystem `tf.io.gfile` knows, sorted.
+
+    Only files that exist: a listing can name what is not there (`ram://` lists
+    a directory `assets` with its sibling `assets.extra`'s suffix, `.extra`).
+    """
+    files = []
+    for root, _, names in gfile.walk(os.fspath(directory)):
+        listed = (os.path.join(root, name.rstrip("/")) for name in names)
+        files += [path for path in listed if gfile.exists(path) and not gfile.isdir(path)]
+    return sorted(files)
+
+
 # === Versions ===
 
 def is_version_dir(path):
