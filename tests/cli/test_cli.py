@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.fixtures import REPO_ROOT
 from tests.fixtures.images import write_image_folders
 from tl_keras.cli import main
 
@@ -166,6 +167,34 @@ def test_a_flag_out_of_range_is_refused_before_any_work(tmp_path, capsys, flag, 
     """Issue 34, rows 6 and 13: `--image-size 0` trained at 224 px; an accuracy of 95
     (meant 95%) was accepted and failed after training."""
     with pytest.raises(SystemExit) as exit:
-        main(["train", "--data", str(tmp_path), flag, value])
+        main(["train", "--data", str(tmp_path), "--base", "mobilenet_v2", flag, value])
     assert exit.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_ctrl_c_is_one_line_with_the_resume_hint(tmp_path, capsys, monkeypatch):
+    """Issue 34, row 12: Ctrl-C during `train` printed a 47-line traceback."""
+    import tl_keras.cli.train
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tl_keras.cli.train, "train", interrupted)
+    assert main(["train", "--data", str(tmp_path), "--base", "mobilenet_v2"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "tl-keras train: interrupted; nothing more was written. Give --backup-dir DIR to "
+        "train, and the same command run again resumes after the last finished epoch."]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """Issue 34, row 16: `tl-keras library show NAME 1 | head` gave BrokenPipeError."""
+    read, write = os.pipe()
+    os.close(read)  # the reader (`head`) is gone before anything is written
+    try:
+        done = subprocess.run([sys.executable, "-m", "tl_keras", "bases"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=300, cwd=REPO_ROOT)
+    finally:
+        os.close(write)
+    assert done.returncode == 141, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr

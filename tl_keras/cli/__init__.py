@@ -60,3 +60,15 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, FileExistsError, DownloadError) as error:
         print(f"tl-keras {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `tl-keras ... | head`: the reader left; so do we, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes
+        return 141
+    except KeyboardInterrupt:  # Ctrl-C: one line, not Python's traceback
+        resume = (" Give --backup-dir DIR to train, and the same command run again "
+                  "resumes after the last finished epoch."
+                  if args.command in ("train", "train-text") and not getattr(
+                      args, "backup_dir", None) else "")
+        print(f"tl-keras {args.command}: interrupted; nothing more was written.{resume}",
+              file=sys.stderr)
+        return 130
