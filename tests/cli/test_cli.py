@@ -198,3 +198,36 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
         os.close(write)
     assert done.returncode == 141, done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+@pytest.mark.parametrize("flag, kind, message", [
+    ("--labels-output", "dir", "--labels-output .* is a directory: pass a file name"),
+    ("--tflite-output", "dir", "--tflite-output .* is a directory: pass a file name"),
+    ("--summaries-dir", "file", "--summaries-dir .* is a file"),
+])
+def test_output_paths_are_checked_before_any_work(tmp_path, capsys, flag, kind, message):
+    """Issue 34, row 11: `--labels-output` at a directory trained, wrote version 1,
+    then failed with a traceback."""
+    data = write_image_folders(tmp_path / "colours", per_class=2)
+    target = tmp_path / "target"
+    target.mkdir() if kind == "dir" else target.write_text("")
+    status = main(["train", "--data", str(data), "--base", "mobilenet_v2", "--weights",
+                   "none", "--image-size", "32", "--export", str(tmp_path / "out"),
+                   flag, str(target)])
+    assert status == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not os.path.exists(tmp_path / "out")  # refused before the work
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--encoding", "nonsense", "expected a text encoding such as utf-8"),
+    ("--sequence-length", "0", "expected an integer of at least 1"),
+])
+def test_train_text_flags_out_of_range_are_refused_at_once(tmp_path, capsys, flag, value,
+                                                           message):
+    """Issue 34, row 15: `--encoding nonsense` gave a LookupError, `--sequence-length 0`
+    a 200-line TensorFlow traceback after training started."""
+    with pytest.raises(SystemExit) as exit:
+        main(["train-text", "--data", str(tmp_path / "t.csv"), "--vectors", "v.txt",
+              flag, value])
+    assert exit.value.code == 2 and message in capsys.readouterr().err

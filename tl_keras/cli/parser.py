@@ -75,12 +75,18 @@ def build_parser(version="unknown"):
                       help="a CSV file with a header, or a folder of .txt files per class")
     text.add_argument("--vectors", required=True,
                       help="word vectors file (GloVe, word2vec) or a TF Hub text embedding")
-    text.add_argument("--text-column", default="text")
-    text.add_argument("--label-column", default="label")
-    text.add_argument("--encoding", default="utf-8")
-    text.add_argument("--encoder", default="conv", choices=["conv", "average", "bilstm"])
-    text.add_argument("--max-tokens", type=int, default=20000)
-    text.add_argument("--sequence-length", type=int, default=200)
+    text.add_argument("--text-column", default="text",
+                      help="the CSV column holding the texts (default: text)")
+    text.add_argument("--label-column", default="label",
+                      help="the CSV column holding the labels (default: label)")
+    text.add_argument("--encoding", default="utf-8", type=_encoding,
+                      help="the files' text encoding (default: utf-8)")
+    text.add_argument("--encoder", default="conv", choices=["conv", "average", "bilstm"],
+                      help="what reads the word vectors of a text (default: conv)")
+    text.add_argument("--max-tokens", type=_positive_int, default=20000,
+                      help="the vocabulary's size at most (default: 20000)")
+    text.add_argument("--sequence-length", type=_positive_int, default=200,
+                      help="tokens read of each text (default: 200)")
     text.add_argument("--epochs", type=int, default=None,
                       help="phase 1 epochs (default: as for train)")
     text.add_argument("--fine-tune-epochs", type=int, default=5)
@@ -151,7 +157,7 @@ def build_parser(version="unknown"):
                               ".txt files per class), as train-text reads them")
     records.add_argument("--text-column", default="text", help="with --text")
     records.add_argument("--label-column", default="label", help="with --text")
-    records.add_argument("--encoding", default="utf-8", help="with --text")
+    records.add_argument("--encoding", default="utf-8", type=_encoding, help="with --text")
 
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
@@ -296,3 +302,14 @@ def _fraction(text):
         raise argparse.ArgumentTypeError(
             f"expected a fraction in [0, 1] (0.95 for 95%). Received: {text!r}")
     return value
+
+
+def _encoding(text):
+    """An argparse type: a text encoding Python knows (`utf-8`, `latin-1`, ...)."""
+    import codecs
+
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"expected a text encoding such as utf-8 or latin-1. Received: {text!r}") from None

@@ -52,3 +52,25 @@ def default_export_dir(data):
     if name.lower() in ("train", "training") and os.path.basename(os.path.dirname(folder)):
         name = os.path.basename(os.path.dirname(folder))
     return os.path.join("saved_models", os.path.splitext(name)[0])
+
+
+def check_output_paths(args):
+    """Refuses, before any work, an output file that is a directory, a directory
+    that is a file, or a file whose folder cannot be made: a run must never train
+    for an hour and then fail to write what it was asked for."""
+    for flag in ("labels_output", "tflite_output"):
+        path = getattr(args, flag, None)
+        if not path:
+            continue
+        shown = f"--{flag.replace('_', '-')} {path}"
+        if tf.io.gfile.isdir(path):
+            name = "labels.txt" if "labels" in flag else "model.tflite"
+            raise ValueError(f"{shown} is a directory: pass a file name (such as "
+                             f"{os.path.join(path, name)}). Received: {shown}")
+        folder = os.path.dirname(path)
+        if folder and tf.io.gfile.exists(folder) and not tf.io.gfile.isdir(folder):
+            raise ValueError(f"The folder of {shown} is a file. Received: {shown}")
+    summaries = getattr(args, "summaries_dir", None)
+    if summaries and tf.io.gfile.exists(summaries) and not tf.io.gfile.isdir(summaries):
+        raise ValueError(f"--summaries-dir {summaries} is a file: TensorBoard writes a "
+                         f"directory. Received: --summaries-dir {summaries}")

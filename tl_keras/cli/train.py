@@ -13,6 +13,7 @@ from tl_keras.bases.registry import list_bases
 from tl_keras.cli.gate import check_test_split
 from tl_keras.cli.gate import gated_export
 from tl_keras.cli.gate import split_sides
+from tl_keras.cli.paths import check_output_paths
 from tl_keras.cli.paths import data_class_names
 from tl_keras.cli.paths import default_export_dir
 from tl_keras.cli.paths import export_dir_for_the_run
@@ -47,6 +48,7 @@ def train(args):
     # Everything that can be checked is checked before any work.
     _check_epochs(args)
     _check_head_and_optimizer(args)
+    check_output_paths(args)
     split = _validation_split(args, args.validation_data)
     test_split = check_test_split(args)
     class_names = data_class_names(args.data)
@@ -212,6 +214,7 @@ def train_text(args):
 
 
     _check_epochs(args)
+    check_output_paths(args)
     split = _validation_split(args)
     test_split = check_test_split(args)
     export_dir = check_export_dir(args.export or default_export_dir(args.data))
