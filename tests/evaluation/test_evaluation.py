@@ -326,3 +326,19 @@ def test_export_saved_model_gated_on_the_test_accuracy_writes_nothing_below_it(t
         card = json.load(f)
     assert card["test"]["accuracy"] == again["accuracy"]
     assert card["test"]["confusion_matrix"] == again["confusion_matrix"]
+
+
+@pytest.mark.parametrize("call, received", [
+    (lambda model: tlk.evaluate_classifier(model, "pets/test"), "Received: data='pets/test'"),
+    (lambda model: tlk.calibrate(model, None), "Received: validation_data=None"),
+    (lambda model: tlk.evaluate_classifier(model, tf.data.Dataset.from_tensor_slices(
+        np.zeros((2, 32, 32, 3), "float32")).batch(2)), "Received: data=<"),
+])
+def test_unlabelled_or_wrong_data_is_refused_with_what_to_pass(call, received):
+    """Issue 34, row 17: a folder path gave `IndexError: string index out of range`,
+    None gave "Unbatching a tensor is only supported for rank >= 1"."""
+    model = tlk.build_model(tlk.load_base("mobilenet_v2", weights=None,
+                                          input_shape=(32, 32, 3)), num_classes=2)
+    with pytest.raises(ValueError, match=r"Expected labelled data: a batched tf.data.Dataset "
+                                         r"of \(inputs, labels\).*" + re.escape(received)):
+        call(model)

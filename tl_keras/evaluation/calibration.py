@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from tl_keras.evaluation.scores import check_labelled_data
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import expected_calibration_error
 from tl_keras.evaluation.scores import frozen_features
@@ -153,8 +154,10 @@ def uncalibrated(model, probabilities):
 
 def validation_logits(model, data, batch_size=32):
     """`(logits, labels)`: the output layer's pre-activations on `data`, from the
-    feature vector (through the default feature cache) and the head."""
+    feature vectors (one pass of the base, through a feature cache that keeps
+    nothing) and the head."""
     last = _output_layer(model)
+    check_labelled_data(data, "validation_data")
     hidden, labels = frozen_features(model, data, batch_size)
     if labels is None:
         raise ValueError("Expected validation data with labels. Received: inputs only")

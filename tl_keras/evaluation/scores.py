@@ -9,6 +9,25 @@ import numpy as np
 DEFAULT_BINS = 15
 
 
+def check_labelled_data(data, arg="data"):
+    """Refuses, before any work, what is not labelled data: a batched
+    `tf.data.Dataset` of `(inputs, labels)` or a tuple `(x, y)` of arrays."""
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        spec = data.element_spec
+        if isinstance(spec, tuple) and len(spec) >= 2:
+            return
+    elif isinstance(data, (tuple, list)) and len(data) >= 2:
+        return
+    shown = repr(data) if len(repr(data)) <= 80 else repr(data)[:77] + "..."
+    raise ValueError(
+        "Expected labelled data: a batched tf.data.Dataset of (inputs, labels), as "
+        "tl_keras.image_dataset or text_dataset return (train, val, test, class_names = "
+        "tl_keras.image_dataset('folder', test_split=0.1)), or a tuple (x, y) of arrays. "
+        f"Received: {arg}={shown}")
+
+
 def labels_and_probabilities(model, data, batch_size=256):
     """`(labels, probabilities)` of `model` on `data`, with probabilities of shape
     `[n, classes]` (one sigmoid unit becomes two columns).
@@ -20,6 +39,7 @@ def labels_and_probabilities(model, data, batch_size=256):
     from tl_keras.training.worker_loop import predict
     from tl_keras.training.worker_loop import predict_batch
 
+    check_labelled_data(data)
     if isinstance(data, (tuple, list)):
         x, y = data[0], np.asarray(data[1])
         probabilities = predict(model, x if hasattr(x, "shape") else np.asarray(x),
