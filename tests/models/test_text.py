@@ -250,6 +250,19 @@ def test_text_dataset_reads_headerless_tsv_and_messy_csv(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"looks like a header, without a column 'text'. "
                                          r"Its columns: \['review', 'sentiment'\]"):
         tlk.text_dataset(str(tmp_path / "named.csv"))
+    # Issue 34, row 18: the SMS spam file (`v1,v2,,,`: the label first, then the text,
+    # then empty columns) skipped 5,567 of 5,573 rows as "missing label", then failed
+    # on "6 texts". Now it says the columns at once, as a wrong column name does.
+    spam = ["v1,v2,,,"] + [f"{'spam' if i % 5 == 0 else 'ham'},message {i},,," for i in
+                           range(30)] + ["ham,a message, with a comma,,"]
+    (tmp_path / "spam.csv").write_text("\n".join(spam) + "\n")
+    with pytest.raises(ValueError, match=r"32 of 32 rows of spam.csv were unreadable .*"
+                                         r"line 1 \(missing label\).*first row, \['v1', "
+                                         r"'v2'\], names no column 'text'"):
+        tlk.text_dataset(str(tmp_path / "spam.csv"))
+    train, _, names = tlk.text_dataset(str(tmp_path / "spam.csv"), text_column="v2",
+                                       label_column="v1", validation_split=0, verbose=0)
+    assert names == ["ham", "spam"] and sum(int(x.shape[0]) for x, _ in train) == 31
 
 
 def test_text_dataset_tfds_offline_with_mock_data():

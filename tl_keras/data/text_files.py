@@ -71,6 +71,15 @@ def read_table(path, *, text_column="text", label_column="label", encoding="utf-
         texts.append(row[text_index].strip())
         labels.append(row[label_index].strip())
     if not has_header and header == "auto":
+        if len(skipped) > len(texts):  # read without a header, most rows made no sense
+            raise ValueError(
+                f"{len(skipped):,} of {len(skipped) + len(texts):,} rows of "
+                f"{os.path.basename(path)} were unreadable as text (first field) and "
+                f"label (last field), e.g. {skipped[0]}: its first row, "
+                f"{[c.strip() for c in first if c.strip()]}, names no column "
+                f"{text_column!r}. Pass text_column= and label_column= (names or "
+                f"positions; --text-column and --label-column). Received: "
+                f"text_column={text_column!r}, label_column={label_column!r}")
         _check_not_a_header(first, labels, text_column, path, delimiter)
     return texts, labels, skipped
 
