@@ -108,3 +108,13 @@ def test_cli_rank_prints_a_table_and_a_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("mobilenet_v3_small") == 2 and "rank  base" in out  # line + table
     assert (tmp_path / "rank.png").stat().st_size > 0
+
+
+def test_an_unknown_base_name_is_refused_before_any_base_is_scored(capsys):
+    """Issue 34, row 20: `rank --bases mobilenet,resnet51` scored the first base
+    before rejecting the second name."""
+    images, labels = colour_task()
+    with pytest.raises(ValueError, match=r"Unknown base.*Did you mean one of \['resnet50'.*"
+                                         r"Received: base='resnet51'"):
+        tlk.rank_bases((images, labels), ["mobilenet_v2", "resnet51"], weights=None)
+    assert "mobilenet_v2:" not in capsys.readouterr().out  # nothing was scored

@@ -92,18 +92,28 @@ def load_base(base, *, weights="imagenet", input_shape=None, trainable=False, **
                              f"Received: weights={weights!r}, kwargs={kwargs}")
         model = base
     else:
-        source = next((source for source in SOURCES if source.claims(base)), None)
-        if source is None:
-            if isinstance(base, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(base)):
-                raise ValueError(exported.directory_problem(base))
-            raise ValueError(unknown_base_message(base))
-        model = source.load(base, weights=weights, input_shape=input_shape,
-                            trainable=trainable, **kwargs)
+        model = source_of(base).load(base, weights=weights, input_shape=input_shape,
+                                     trainable=trainable, **kwargs)
     model.trainable = trainable
     return model
 
 
+def source_of(base):
+    """The source (a module of `SOURCES`) that loads `base`, without loading it:
+    for checking a list of bases before any work.
+
+    Raises:
+        ValueError: no source knows `base` (the message lists close names).
+    """
+    source = next((source for source in SOURCES if source.claims(base)), None)
+    if source is None:
+        if isinstance(base, (str, os.PathLike)) and tf.io.gfile.isdir(os.fspath(base)):
+            raise ValueError(exported.directory_problem(base))
+        raise ValueError(unknown_base_message(base))
+    return source
+
+
 __all__ = [
     "BaseEntry", "PretrainedBase", "SOURCES", "get_entry", "identity_of", "list_bases",
-    "load_base", "register_base", "unregister_base",
+    "load_base", "register_base", "source_of", "unregister_base",
 ]

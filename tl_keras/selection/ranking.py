@@ -8,6 +8,7 @@ import numpy as np
 
 from tl_keras.bases import exported
 from tl_keras.bases import load_base
+from tl_keras.bases import source_of
 from tl_keras.bases.registry import is_registered
 from tl_keras.data import fingerprints
 from tl_keras.log import say
@@ -65,6 +66,10 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
     candidates = list(candidates)
     if not candidates:
         raise ValueError("Expected at least one candidate base. Received: candidates=[]")
+    for candidate in candidates:  # every name known before the first is scored
+        base = candidate[1] if isinstance(candidate, tuple) else candidate
+        if isinstance(base, (str, os.PathLike)):
+            source_of(base)
     shape = input_shape or _image_shape(data)
     store = feature_cache or default_feature_cache()
     fingerprint = fingerprints.fingerprint(data)
