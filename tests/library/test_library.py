@@ -62,12 +62,15 @@ def test_decisions_are_replayed_from_an_append_only_log(root):
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda r: library.approve(r, "dogs", 1, by="a", why="b"), "No model 'dogs'.*'birds'"),
+    (lambda r: library.approve(r, "dogs", 1, by="a", why="b"),
+     r"No model 'dogs'.*Its models: \['birds', 'cats'\]\."),  # not models.config (row 21)
     (lambda r: library.promote(r, "cats", 9), r"has versions \[1, 2, 3\]"),
     (lambda r: library.promote(r, "cats", 1, label="2nd"), "not starting with a digit"),
     (lambda r: library.approve(r, "cats", 1, by="", why="x"), "who approves"),
 ])
 def test_bad_decisions_are_refused_and_not_logged(root, call, message):
+    (root / "models.config").write_text("")  # TF Serving's files beside the models
+    (root / "notes").mkdir()
     with pytest.raises(ValueError, match=message):
         call(root)
     assert library.audit_log(root) == []

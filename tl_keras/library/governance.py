@@ -116,9 +116,11 @@ def _check_version(root, name, version, action):
     model_dir = os.path.join(os.fspath(root), name)
     versions = layout.list_versions(model_dir)
     if not versions:
-        models = sorted(e.rstrip("/") for e in tf.io.gfile.listdir(os.fspath(root))
-                        if not e.startswith(".")) if tf.io.gfile.isdir(os.fspath(root)) \
-            else []
+        root_dir = os.fspath(root)
+        models = sorted(e.rstrip("/") for e in tf.io.gfile.listdir(root_dir)
+                        if not e.startswith(".") and layout.list_versions(
+                            os.path.join(root_dir, e.rstrip("/")))) \
+            if tf.io.gfile.isdir(root_dir) else []
         raise ValueError(f"No model {name!r} in the library at {os.fspath(root)!r}. Its "
                          f"models: {models}. Received: name={name!r}")
     if isinstance(version, bool) or not isinstance(version, int) or version not in versions:
