@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import urllib.error
 
 import keras
@@ -6,6 +8,7 @@ import pytest
 
 import tl_keras as tlk
 from tl_keras.bases import get_entry
+from tl_keras.cli import main
 
 ISSUE_NAMES = (
     ["vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "resnet50_v2",
@@ -108,7 +111,6 @@ def test_bad_input_shapes_and_reserved_arguments():
 
 
 def test_a_registered_builder_of_your_own_is_a_base(capsys):
-    from tl_keras.cli import main
 
     def tiny_cnn(*, weights, input_shape, width=8):
         inputs = keras.Input(input_shape)
@@ -145,7 +147,6 @@ def test_a_registered_builder_of_your_own_is_a_base(capsys):
 
 @pytest.mark.slow
 def test_cli_bases_shows_the_feature_size_for_the_arguments(capsys):
-    from tl_keras.cli import main
 
     assert main(["bases", "--alpha", "0.25"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
@@ -174,8 +175,6 @@ def test_sources_are_asked_in_order_once(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_importing_tl_keras_changes_no_environment_variable():
     import json
-    import subprocess
-    import sys
 
     program = ("import json, os; before = dict(os.environ); import tl_keras; "
                "print(json.dumps([k for k in set(before) | set(os.environ) "
@@ -204,3 +203,14 @@ def test_each_source_refuses_weights_it_cannot_honour(tmp_path):
     with pytest.raises(ValueError, match="A keras.Model of your own keeps its weights"):
         tlk.load_base(model.base, weights=None)
     assert tlk.load_base(export).identity["source"] == "exported"  # the default works
+
+
+def test_offline_weights_error_says_the_default_size_file_works(monkeypatch):
+    import urllib.error
+
+    def no_network(url, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("keras.src.utils.file_utils.urlretrieve", no_network)
+    with pytest.raises(tlk.DownloadError, match=r"mobilenet_2_5_224_tf_no_top\.h5 works too"):
+        tlk.load_base("mobilenet", weights="imagenet", input_shape=(160, 160, 3), alpha=0.25)

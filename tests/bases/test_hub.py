@@ -17,7 +17,9 @@ from tests.fixtures.hub import write_file_writing_module
 from tests.fixtures.hub import write_image_feature_vector
 from tests.fixtures.hub import write_text_embedding
 from tests.fixtures.images import random_images
+from tests.fixtures.images import write_image_folders
 from tests.fixtures.keras_free import serve_without_keras
+from tl_keras.cli import main
 from tl_keras.io import safe_loading
 
 
@@ -309,3 +311,40 @@ def test_cache_dir_survives_a_restart(monkeypatch):
     assert not default_cache_dir().startswith("/tmp")
     monkeypatch.setenv("TFHUB_CACHE_DIR", "/data/hub")
     assert default_cache_dir() == "/data/hub"
+
+
+def test_a_hub_module_with_several_outputs(tmp_path):
+    from tests.fixtures.hub import write_two_output_module
+
+    path = write_two_output_module(tmp_path / "two")
+    inputs = np.ones((2, 4), "float32")
+    with pytest.raises(ValueError, match=r"returns 2 outputs \(0: \(2, 4\), 1: \(2, 1\)\)"
+                                         r".*output_key=<index>"):
+        tlk.HubLayer(path)(inputs)
+    np.testing.assert_allclose(tlk.HubLayer(path, output_key=1)(inputs), [[4.0], [4.0]])
+    np.testing.assert_allclose(tlk.HubLayer(path, output_key=0)(inputs), 2 * inputs)
+
+
+@pytest.mark.slow
+def test_a_hub_module_image_size_is_said_or_refused_in_one_line(tmp_path, capsys):
+    """Rows 21 and 22: a free-size module trained at 224 without a word; a wrong size
+    for a fixed-size module was Keras's "Could not automatically infer the output
+    shape" with ANSI codes."""
+    from tests.fixtures.hub import write_image_feature_vector
+
+    free = write_image_feature_vector(tmp_path / "free")
+    fixed = write_image_feature_vector(tmp_path / "fixed", size=32)
+    data = write_image_folders(tmp_path / "colours", size=32)
+    with pytest.raises(ValueError, match=r"This TF Hub module takes 32x32 images .*Received: "
+                                         r"input_shape=\(48, 48, 3\)"):
+        tlk.load_base(fixed, input_shape=(48, 48, 3))
+    status = main(["train", "--data", str(data), "--base", fixed, "--image-size", "48",
+                   "--epochs", "1", "--fine-tune-epochs", "0",
+                   "--export", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "\x1b[" not in err
+    assert "takes 32x32 images" in err
+    assert main(["train", "--data", str(data), "--base", free, "--epochs", "1",
+                 "--fine-tune-epochs", "0", "--export", str(tmp_path / "out")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Image size: 224x224, the base's own, or 224 for a base that")

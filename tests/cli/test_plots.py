@@ -1,10 +1,12 @@
 """Plots render headless to PNG with the content a user expects."""
 
+import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tl_keras as tlk
 from tl_keras import plots
@@ -40,7 +42,6 @@ except ImportError:
 
 @pytest.mark.slow
 def test_matplotlib_is_imported_only_when_plotting():
-    import subprocess
 
     done = subprocess.run([sys.executable, "-c", _WITHOUT_MATPLOTLIB], capture_output=True,
                           text=True, timeout=300)
@@ -170,3 +171,23 @@ def test_show_augmentation_changes_the_image_and_refuses_a_model_without_it():
                             num_classes=2)
     with pytest.raises(ValueError, match="a model without one"):
         plots.show_augmentation(model, image)
+
+
+def test_show_predictions_draws_across_classes_and_mistakes_first():
+    from tl_keras import plots
+
+    class ByColour(keras.Model):  # predicts the brightest channel; blue is never right
+        def call(self, x):
+            return tf.one_hot(tf.minimum(tf.argmax(tf.reduce_mean(x, axis=[1, 2]), -1), 1), 3)
+
+    x = np.zeros((30, 8, 8, 3), "float32")
+    y = np.repeat([0, 1, 2], 10)  # ordered by class, as a validation folder is
+    for i, label in enumerate(y):
+        x[i, ..., label] = 200
+    figure = plots.show_predictions(ByColour(), (x, y), ["red", "green", "blue"], n=6)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert sum("blue" in t for t in titles) == 2 and titles[0] == "red"
+    figure = plots.show_predictions(ByColour(), (x, y), ["red", "green", "blue"], n=3,
+                                    mistakes_first=True)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert all("(true: blue)" in t for t in titles)

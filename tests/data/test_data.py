@@ -2,10 +2,12 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tl_keras as tlk
 from tests.fixtures.images import make_folder
 from tests.fixtures.images import write_image
+from tests.fixtures.images import write_image_folders
 from tl_keras.data.image_folder import scan_image_folder
 from tl_keras.data.splits import side_of
 
@@ -238,3 +240,56 @@ def test_the_folder_above_the_splits_is_refused_not_trained_as_two_classes(tmp_p
     train, _, names = tlk.image_dataset(str(tmp_path / "pets" / "train"), image_size=16,
                                         validation_split=0)
     assert names == ["cats", "dogs"]
+
+
+def test_large_jpegs_are_downscaled_while_decoding(tmp_path):
+    from tl_keras.data.image_files import decode_rgb
+    from tl_keras.data.image_files import load_images
+    from tl_keras.data.image_files import resize_image
+
+    for (height, width), decoded_shape in (((1000, 1500), (500, 750, 3)),  # at 1/2
+                                           ((300, 300), (300, 300, 3))):  # in full
+        plain = tf.io.encode_jpeg(np.zeros((height, width, 3), "uint8"))
+        assert tuple(decode_rgb(plain, (224, 224)).shape) == decoded_shape
+    y, x = np.mgrid[0:1024, 0:1024]
+    pixels = np.stack([x % 256, y % 256, (x // 4) % 256], -1).astype("uint8")
+    data = tf.io.encode_jpeg(pixels, quality=95)
+    decoded = decode_rgb(data, (32, 32))
+    assert tuple(decoded.shape) == (128, 128, 3)  # 1/8 scale: 64x fewer pixels
+    full = resize_image(decode_rgb(data), (32, 32))
+    fast = resize_image(decoded, (32, 32))
+    assert float(tf.reduce_mean(tf.abs(full - fast))) < 8.0  # the same picture
+    path = tmp_path / "big.jpg"
+    path.write_bytes(data.numpy())
+    np.testing.assert_allclose(load_images([str(path)], (32, 32)), fast[None], atol=1e-4)
+
+
+def test_files_lost_after_the_scan_are_counted_and_named_at_the_end_of_each_pass(
+        tmp_path, capsys):
+    data = write_image_folders(tmp_path / "colours", per_class=3, size=16)
+    train, _, _ = tlk.image_dataset(data, image_size=16, batch_size=4, validation_split=0)
+    assert sum(int(x.shape[0]) for x, _ in train) == 6
+    assert "could not be read" not in capsys.readouterr().out
+    first, second = sorted(p for p in data.rglob("*.png"))[:2]
+    first.unlink()
+    second.write_bytes(b"overwritten: no longer an image")
+    for _ in range(2):  # every pass says it, after its last batch
+        assert sum(int(x.shape[0]) for x, _ in train) == 4
+        out = capsys.readouterr().out
+        assert "2 of 6 train images" in out and "left out of it" in out
+        assert f"{first.relative_to(data)}: deleted since the scan" in out
+        assert f"{second.relative_to(data)}: changed since the scan" in out
+
+
+def test_the_validation_split_of_a_folder_is_said_and_zero_reads_it_whole(tmp_path, capsys):
+    """Row 14: `image_dataset(test_dir, ...)` held 20% out without a word."""
+    data = write_image_folders(tmp_path / "test", per_class=10, size=32)
+    train, val, _ = tlk.image_dataset(str(data), image_size=32)
+    held_out = sum(len(y) for _, y in val)
+    line = capsys.readouterr().out
+    assert f"Found 20 images in 2 classes in {data}: {20 - held_out} for training, " \
+           f"{held_out} held out for validation (validation_split=0.2; 0 reads the " \
+           "folder whole)." in line
+    whole, none, _ = tlk.image_dataset(str(data), image_size=32, validation_split=0)
+    assert none is None and sum(len(y) for _, y in whole) == 20
+    assert f"Found 20 images in 2 classes in {data}, all read." in capsys.readouterr().out

@@ -10,6 +10,8 @@ import tl_keras as tlk
 from tests.fixtures.images import colour_base
 from tests.fixtures.images import colour_task
 from tests.fixtures.images import weights_by_path
+from tests.fixtures.images import write_image_folders
+from tl_keras.cli import main
 from tl_keras.selection.transferability import knn_accuracy
 from tl_keras.selection.transferability import linear_probe_accuracy
 from tl_keras.selection.transferability import logme
@@ -118,3 +120,71 @@ def test_an_unknown_base_name_is_refused_before_any_base_is_scored(capsys):
                                          r"Received: base='resnet51'"):
         tlk.rank_bases((images, labels), ["mobilenet_v2", "resnet51"], weights=None)
     assert "mobilenet_v2:" not in capsys.readouterr().out  # nothing was scored
+
+
+def test_ranking_two_bases_of_one_name_gives_distinct_rows_and_bars():
+    """Row 4: two loaded bases named alike were two rows "mobilenet" and two bars on
+    top of each other; with negative LogME the best had the shortest bar."""
+    from tests.fixtures.images import colour_base
+    from tests.fixtures.images import colour_task
+
+    images, labels = colour_task()
+    with tlk.FeatureCache() as cache:
+        ranking = tlk.rank_bases((images, labels), [colour_base("mobilenet", sees_colour=False),
+                                                    colour_base("mobilenet", sees_colour=True)],
+                                 feature_cache=cache, verbose=0)
+    names = [record["name"] for record in ranking]
+    assert sorted(names) == ["mobilenet", "mobilenet (2)"]
+    assert names[0] == "mobilenet (2)"  # the one that sees colour
+    negative = [dict(r, score=s) for r, s in zip(ranking, (-0.5, -2.0))]
+    for records in (ranking, negative):
+        figure = tlk.plots.plot_ranking(records)
+        bars = figure.axes[0].patches
+        assert len(bars) == 2 and bars[0].get_y() != bars[1].get_y()  # a row each
+        widths = {label.get_text(): bar.get_width() for bar, label
+                  in zip(bars, figure.axes[0].get_yticklabels())}
+        assert widths[records[0]["name"]] > widths[records[1]["name"]]  # best longest
+
+
+@pytest.mark.slow
+def test_rank_takes_alpha_for_the_mobilenet_just_trained(tmp_path, capsys):
+    """Row 5: without --alpha, ranking a MobileNet trained at alpha 0.25 (its weights
+    file) failed with "Shape mismatch"."""
+    data = write_image_folders(tmp_path / "colours", size=32)
+    weights = str(tmp_path / "mobilenet_025.weights.h5")
+    keras.applications.MobileNet(include_top=False, weights=None, alpha=0.25,
+                                 input_shape=(32, 32, 3)).save_weights(weights)
+    assert main(["rank", "--data", str(data), "--bases", "mobilenet", "--weights", weights,
+                 "--alpha", "0.25", "--image-size", "32"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    first = out[[line.split()[:1] for line in out].index(["rank"]) + 1].split()
+    assert first[:2] == ["1", "mobilenet"] and first[3] == "256"  # alpha 0.25's features
+
+
+def test_alpha_for_a_base_without_one_is_an_error_before_any_work(tmp_path, capsys):
+    """Row 13: `train --base resnet50 --alpha 0.25` was reported as a weights error."""
+    data = write_image_folders(tmp_path / "colours", size=32)
+    for command in (["train", "--data", str(data), "--base", "resnet50"],
+                    ["rank", "--data", str(data), "--bases", "resnet50,vgg16"]):
+        assert main([*command, "--alpha", "0.25", "--weights", "none"]) != 0
+        error = capsys.readouterr().err
+        assert "--alpha applies to the MobileNet bases only (mobilenet, mobilenet_v2" in error
+        assert "Received: --base" in error and "--alpha 0.25" in error
+    assert not (tmp_path / "saved_models").exists()
+
+
+@pytest.mark.slow
+def test_rank_scores_each_candidate_at_its_own_size(tmp_path, capsys):
+    """Row 6: an export with a fixed input size next to a named base aborted the
+    ranking ("pass input_shape=None", an API argument the CLI lacks)."""
+    from tests.fixtures.images import small_image_classifier
+
+    data = write_image_folders(tmp_path / "colours", size=40)
+    export = tlk.export_saved_model(small_image_classifier(size=32, class_names=["b", "r"]),
+                                    str(tmp_path / "saved_models" / "small"), verbose=0,
+                                    warmup=False)
+    assert main(["rank", "--data", str(data), "--bases", f"{export},mobilenet_v3_small",
+                 "--weights", "none", "--image-size", "40"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert sorted(row.split()[1] for row in rows[1:] if row.split()[0].isdigit()) == sorted(
+        [export, "mobilenet_v3_small"])

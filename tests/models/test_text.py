@@ -324,3 +324,34 @@ def test_text_model_round_trip_keeps_its_parts_and_identity(tmp_path):
     samples = tf.constant(["good great movie", "awful bad plot"])
     np.testing.assert_allclose(loaded.predict(samples, verbose=0),
                                model.predict(samples, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_a_text_model_predicts_lists_and_numpy_strings():
+    """Row 3: Keras's predict refuses a list of str ("Unrecognized data type") and a
+    NumPy array of str ("Invalid dtype: str96"); a text model takes both."""
+    words = ["great", "food", "awful", "service"]
+    vectors = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    model = tlk.build_text_model((words, vectors), 2, texts=["great food", "awful service"],
+                                 encoder="average", verbose=0)
+    texts = ["great food", "awful service", "food"]
+    expected = model.predict(tf.constant(texts), verbose=0)
+    for given in (texts, tuple(texts), np.array(texts), np.array(texts, dtype=object)):
+        np.testing.assert_allclose(model.predict(given, verbose=0), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch(np.array(texts)), expected, rtol=1e-6)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    loss, accuracy = model.evaluate(texts, np.array([0, 1, 0]), verbose=0)
+    assert np.isfinite(loss) and 0 <= accuracy <= 1
+
+
+def test_a_csv_field_over_the_csv_limit_skips_that_row_and_says_so(tmp_path, capsys):
+    """Row 8: a 200,000-character field raised `_csv.Error: field larger than field
+    limit` (a traceback in the CLI)."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,sentiment\ngreat food,pos\n\"" + "x" * 200_000 + "\",neg\n"
+                    "cold soup,neg\nlovely staff,pos\nrude waiter,neg\n", encoding="utf-8")
+    train, _, names = tlk.text_dataset(str(path), text_column="review",
+                                       label_column="sentiment", validation_split=0)
+    texts = [t.decode() for batch, _ in train for t in batch.numpy()]
+    assert sorted(texts) == ["cold soup", "great food", "lovely staff", "rude waiter"]
+    report = capsys.readouterr().out
+    assert "Skipped 1 of 5 rows" in report and "line 3 (field larger than field limit" in report

@@ -1,3 +1,4 @@
+
 import keras
 import numpy as np
 import pytest
@@ -237,3 +238,52 @@ def test_a_class_count_or_class_names_mismatch_is_refused_before_training(tmp_pa
     with pytest.raises(ValueError, match=r"class names \['dogs', 'cats'\] differ from the "
                                          r"data's \['cats', 'dogs'\]"):
         tlk.fit_two_phase(swapped, train, val, epochs=1, fine_tune_epochs=0, verbose=0)
+
+
+@pytest.mark.slow
+def test_progress_is_a_line_per_epoch_when_not_on_a_terminal(capsys):
+    model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3))
+    images, labels = random_images(8), np.array([0, 1] * 4)
+    tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=1,
+                      caching=tlk.Caching(features=False))
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out and "\r" not in out  # captured output is not a terminal
+    assert "Epoch 2/2" in out and out.count("1/1 - ") == 2  # a plain line per epoch
+    assert "1 epoch at learning rate" in out  # not "1 epochs"
+
+
+@pytest.mark.slow
+def test_pixels_in_zero_one_are_warned_about_once():
+    model = tlk.build_model("mobilenet_v3_small", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3))
+    images, labels = random_images(8) / 255.0, np.array([0, 1] * 4)
+    with pytest.warns(UserWarning, match=r"pixels in \[0, 1\].*takes RGB pixels in \[0, 255\]"):
+        tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=0, verbose=0)
+    with pytest.raises(ValueError, match="Nothing to train.*Received: epochs=0"):
+        tlk.fit_two_phase(model, (images, labels), epochs=0, fine_tune_epochs=0)
+
+
+def test_tensorflow_retracing_warning_is_dropped_while_tl_keras_trains():
+    """Row 15: a run compiles several models (the head, the top, one per ranked
+    base), which TensorFlow reports as the caller's retracing; other warnings pass."""
+    import logging
+
+    from tl_keras.log import no_retracing_warnings
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = tf.get_logger()
+    logger.addHandler(handler)
+    try:
+        with no_retracing_warnings():
+            logger.warning("5 out of the last 7 calls to <function f> triggered "
+                           "tf.function retracing. Tracing is expensive")
+            logger.warning("a warning of its own")
+        logger.warning("6 out of the last 8 calls to <function g> triggered "
+                       "tf.function retracing.")
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage()[:20] for r in records] == ["a warning of its own",
+                                                      "6 out of the last 8 "]

@@ -218,3 +218,26 @@ def test_sparse_crossentropy_with_smoothing_matches_keras_on_one_hot_labels():
     assert revived.label_smoothing == 0.2
     with pytest.raises(ValueError, match=r"label_smoothing` in \[0, 1\).*Received"):
         SparseCrossentropyWithSmoothing(1.0)
+
+
+@pytest.mark.slow
+def test_a_one_step_cosine_phase_2_already_learns():
+    """Row 23: the warm-up started at learning rate 0, so a phase 2 of one step
+    (one batch, fine_tune_epochs=1) changed no weight."""
+    from tests.fixtures.images import small_image_classifier
+    from tests.fixtures.images import weights_by_path
+    from tl_keras.training.schedules import phase2_learning_rate
+
+    for epochs, steps in ((1, 1), (3, 10)):
+        schedule = phase2_learning_rate(1e-3, "cosine", epochs, steps)
+        assert float(schedule(0)) > 0  # the first step learns
+        assert max(float(schedule(s)) for s in range(epochs * steps)) <= 1e-3 * (1 + 1e-6)
+    model = small_image_classifier(dropout=0.0)
+    images, labels = random_images(4, size=16), np.array([0, 1, 0, 1])
+    before = weights_by_path(model.base)
+    tlk.fit_two_phase(model, (images, labels), epochs=1, fine_tune_epochs=1, batch_size=4,
+                      fine_tune_at=0, verbose=0,
+                      fine_tuning=tlk.FineTuning(learning_rate=1e-2, schedule="cosine"))
+    kernels = [path for path in before if path.endswith("kernel")]
+    after = weights_by_path(model.base)
+    assert any(not np.array_equal(before[p], after[p]) for p in kernels)
