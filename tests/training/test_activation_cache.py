@@ -9,6 +9,7 @@ import pytest
 
 import tl_keras as tlk
 from tests.fixtures.images import random_images
+from tests.fixtures.images import red_task
 from tests.fixtures.images import small_image_classifier
 from tests.fixtures.images import weights_by_path
 
@@ -16,19 +17,11 @@ from tests.fixtures.images import weights_by_path
 pytestmark = pytest.mark.slow
 
 
-def _toy(n=16, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 2).astype("int32")
-    x = rng.uniform(0, 100, (n, size, size, 3)).astype("float32")
-    x[y == 1, ..., 0] += 120
-    return x, y
-
-
 def _fit(fine_tune_cache, feature_cache, verbose=0, **kwargs):
     keras.utils.set_random_seed(0)
     model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
                             dropout=0.0)
-    x, y = _toy()
+    x, y = red_task()
     history = tlk.fit_two_phase(
         model, (x, y), (x, y), epochs=2, fine_tune_epochs=3, batch_size=16,  # full batch
         fine_tune_at="block5_conv2",
@@ -89,7 +82,7 @@ def test_spilled_activations_leave_no_files_behind():
 @pytest.mark.compat
 def test_phase2_falls_back_and_says_why(build, fine_tune_at, reason, capsys):
     model = build()
-    x, y = _toy(8)
+    x, y = red_task(8)
     with tlk.FeatureCache() as cache:
         tlk.fit_two_phase(model, (x, y), epochs=1, fine_tune_epochs=2,
                           fine_tune_at=fine_tune_at, verbose=1,
@@ -152,7 +145,7 @@ def test_a_model_trained_on_cached_data_reloads_with_its_optimizer(fine_tune_epo
 
     keras.utils.set_random_seed(0)
     model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3))
-    x, y = _toy()
+    x, y = red_task()
     tlk.fit_two_phase(model, (x, y), (x, y), epochs=2, fine_tune_epochs=fine_tune_epochs,
                       batch_size=8, fine_tune_at="block5_conv2", verbose=0)
     # 2 steps an epoch: phase 1's head, then phase 2's top, each on its own optimizer.

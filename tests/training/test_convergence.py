@@ -5,16 +5,14 @@ import numpy as np
 import pytest
 
 import tl_keras as tlk
+from tests.fixtures.images import red_task
 
 # End to end (training, exporting, subprocesses): the full tier, `make test`.
 pytestmark = pytest.mark.slow
 
 
 def _task(n=32, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 2).astype("int32")
-    x = rng.uniform(0, 100, (n, size, size, 3)).astype("float32")
-    x[y == 1, ..., 0] += 120
+    x, y = red_task(n, size, seed)
     return (x[: n * 3 // 4], y[: n * 3 // 4]), (x[n * 3 // 4:], y[n * 3 // 4:])
 
 

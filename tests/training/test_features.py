@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import tl_keras as tlk
 from tests.fixtures.images import random_images
+from tests.fixtures.images import red_task
 from tl_keras.data import fingerprints
 
 
@@ -54,14 +55,6 @@ def test_extract_features_of_a_registry_base_applies_its_preprocessing():
     np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)
 
 
-def _toy(n=16, size=32, seed=0):
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 2).astype("int32")
-    x = rng.uniform(0, 100, (n, size, size, 3)).astype("float32")
-    x[y == 1, ..., 0] += 120
-    return x, y
-
-
 def _model(seed=0):
     keras.utils.set_random_seed(seed)
     return tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
@@ -71,7 +64,7 @@ def _model(seed=0):
 @pytest.mark.compat
 @pytest.mark.slow
 def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
-    x, y = _toy()
+    x, y = red_task()
     cached, plain = _model(), _model()
     kwargs = dict(epochs=3, fine_tune_epochs=0, batch_size=16, verbose=1)  # full batch
     history_cached = tlk.fit_two_phase(cached, (x, y), (x, y), **kwargs,
@@ -89,7 +82,7 @@ def test_cached_and_uncached_phase1_train_the_same_head(capsys, cache):
 
 @pytest.mark.slow
 def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes(cache):
-    x, y = _toy()
+    x, y = red_task()
     model = _model()
     fit = lambda data: tlk.fit_two_phase(model, data, epochs=2, fine_tune_epochs=0,  # noqa
                                          verbose=0, caching=tlk.Caching(store=cache))
@@ -107,7 +100,7 @@ def test_the_cache_is_reused_and_invalidated_by_base_or_data_changes(cache):
 
 
 def test_a_rebuilt_model_with_the_same_weights_reuses_the_features(cache):
-    x, y = _toy()
+    x, y = red_task()
     for _ in range(2):  # the same notebook cell, run twice
         model = _model(seed=7)
         tlk.fit_two_phase(model, (x, y), epochs=2, fine_tune_epochs=0, verbose=0,
@@ -117,7 +110,7 @@ def test_a_rebuilt_model_with_the_same_weights_reuses_the_features(cache):
 
 @pytest.mark.slow
 def test_after_a_cached_phase_the_full_model_evaluates_correctly(cache):
-    x, y = _toy(32)
+    x, y = red_task(32)
     model = _model()
     # (A metric object shared by the head and the full model once mixed their counts.)
     tlk.fit_two_phase(model, (x, y), epochs=3, fine_tune_epochs=0, verbose=0,
@@ -153,7 +146,7 @@ def test_folder_data_invalidated_when_a_file_changes(tmp_path, cache):
 
 @pytest.mark.slow
 def test_augmentation_falls_back_and_says_so(capsys, cache):
-    x, y = _toy(8)
+    x, y = red_task(8)
     keras.utils.set_random_seed(0)
     model = tlk.build_model("vgg16", num_classes=2, weights=None, input_shape=(32, 32, 3),
                             augmentation="default")
@@ -172,14 +165,14 @@ def test_the_cache_splits_the_model_by_its_own_parts(cache):
     head = model.head_model()
     # The head model is the model's own head: the same variables, not copies.
     assert {id(v) for v in head.weights} == {id(v) for v in model.head.weights}
-    x, _ = _toy(4)
+    x, _ = red_task(4)
     features = model.feature_model().predict(x, verbose=0)
     np.testing.assert_allclose(head.predict(features, verbose=0),
                                model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
 def test_large_features_spill_to_files_that_the_cache_removes(tmp_path):
-    x, y = _toy()
+    x, y = red_task()
     model = _model()
     cache = tlk.FeatureCache(memory_limit_bytes=0)
     features, hit = cache.features(model.feature_model(), (x, y), batch_size=8,
@@ -198,7 +191,7 @@ def test_the_cache_is_bounded():
     extractor = _model().feature_model()
     cache = tlk.FeatureCache(max_entries=2)
     for shift in range(3):
-        x, y = _toy(4)
+        x, y = red_task(4)
         cache.features(extractor, (x + shift, y), batch_size=4, verbose=0,
                        fingerprint=fingerprints.fingerprint((x + shift, y)))
     assert cache.info()["entries"] == 2
@@ -212,7 +205,7 @@ def test_an_unknown_length_pipeline_spills_once_past_half_the_budget():
     folder pipeline: it drops unreadable files), with no second full copy."""
     from tl_keras.training.feature_cache import compute_features
 
-    x, y = _toy(64)
+    x, y = red_task(64)
     data = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(8)
     assert int(data.cardinality()) == int(tf.data.UNKNOWN_CARDINALITY)
     extractor = _model().feature_model()
@@ -235,7 +228,7 @@ def test_an_unknown_length_pipeline_spills_once_past_half_the_budget():
 def test_the_cache_key_covers_layer_configurations(cache):
     """Two extractors with the same weights that compute different things (a
     Rescaling scale) never share features."""
-    x, y = _toy(8)
+    x, y = red_task(8)
 
     def extractor(scale):
         inputs = keras.Input((32, 32, 3))
@@ -253,6 +246,6 @@ def test_the_cache_key_covers_layer_configurations(cache):
 def test_fit_two_phase_leaves_nothing_in_the_process_cache():
     from tl_keras.training.feature_cache import default_feature_cache
 
-    x, y = _toy()
+    x, y = red_task()
     tlk.fit_two_phase(_model(), (x, y), epochs=1, fine_tune_epochs=0, verbose=0)
     assert default_feature_cache().info()["entries"] == 0
