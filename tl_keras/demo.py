@@ -17,7 +17,9 @@ import time
 import keras
 import numpy as np
 
+import tl_keras as tlk
 from tl_keras.log import say
+from tl_keras.plots import plot_history
 
 SOURCE_CLASSES = ("disk", "square", "triangle", "plus", "diamond", "h_stripes",
                   "v_stripes", "checker")
@@ -160,8 +162,6 @@ def run_demo(output_dir="saved_models", *, source_per_class=750, target_per_clas
     Returns:
         A dict with the accuracies, times and written paths.
     """
-    import tl_keras as tlk
-    from tl_keras.plots import plot_history
 
     size = 32
     say(f"== Problem B (source): {len(SOURCE_CLASSES)} procedurally drawn classes, "

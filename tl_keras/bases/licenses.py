@@ -18,6 +18,8 @@ import os
 
 import tensorflow as tf
 
+from tl_keras.bases.registry import get_entry
+
 UNKNOWN = "unknown: check before use"
 
 _KERAS_DOCS = ("Keras applications documentation (keras-team/keras, "
@@ -56,8 +58,6 @@ RESNET50 = {"license": "MIT",
 
 
 def _application_license(name):
-    from tl_keras.bases.registry import get_entry
-
     if name == "resnet50":
         return dict(RESNET50)
     builder = get_entry(name).builder

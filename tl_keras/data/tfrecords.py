@@ -19,6 +19,14 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.data import fingerprints
+from tl_keras.data.image_files import decode_rgb
+from tl_keras.data.image_files import resize_image
+from tl_keras.data.image_folder import scan_image_folder
+from tl_keras.data.image_folder import skipped_report
+from tl_keras.data.pipeline import cache_for
+from tl_keras.data.pipeline import finish
+from tl_keras.data.splits import SIDES
 from tl_keras.data.splits import hash_position
 from tl_keras.log import say
 
@@ -168,12 +176,6 @@ def parsed_records(files, validation_split, test_split, seed, side):
 def image_sides_from_tfrecords(pattern, *, image_size, batch_size, validation_split,
                                test_split, seed, resize, cache, shuffle, verbose):
     """`({side: dataset}, class_names)` for `tl_keras.image_dataset` from shards."""
-    from tl_keras.data import fingerprints
-    from tl_keras.data.image_files import decode_rgb
-    from tl_keras.data.image_files import resize_image
-    from tl_keras.data.pipeline import cache_for
-    from tl_keras.data.pipeline import finish
-    from tl_keras.data.splits import SIDES
 
     files = shard_files(pattern)
     class_names = shard_class_names(files, verbose)
@@ -224,8 +226,6 @@ def write_image_tfrecords(directory, output_dir, *, shards=4, verbose="auto"):
     >>> [p.rsplit("/", 1)[-1] for p in paths]
     ['data-00000-of-00002.tfrecord', 'data-00001-of-00002.tfrecord']
     """
-    from tl_keras.data.image_folder import scan_image_folder
-    from tl_keras.data.image_folder import skipped_report
 
     check_shards(shards)
     folder = scan_image_folder(directory)

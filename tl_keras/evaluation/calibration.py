@@ -21,6 +21,7 @@ from tl_keras.evaluation.scores import frozen_features
 from tl_keras.evaluation.scores import log_loss
 from tl_keras.evaluation.scores import two_columns
 from tl_keras.log import say
+from tl_keras.models.transfer_model import TransferModel
 
 KIND = "temperature_scaling"
 # Fewer validation examples than this fit a temperature to their own noise (11
@@ -168,8 +169,6 @@ def validation_logits(model, data, batch_size=32):
 
 
 def _output_layer(model):
-    from tl_keras.models.transfer_model import TransferModel
-
     if not isinstance(model, TransferModel):
         raise ValueError("Expected a tl_keras model (from build_model or build_text_model), "
                          "whose output layer calibration rescales. Received: "

@@ -5,10 +5,14 @@ import collections
 
 import numpy as np
 
+from tl_keras.data.image_dataset import image_dataset
+from tl_keras.data.image_folder import scan_image_folder
 from tl_keras.evaluation.scores import class_indices
 from tl_keras.evaluation.scores import frozen_features
 from tl_keras.evaluation.scores import two_columns
 from tl_keras.log import say
+from tl_keras.training.worker_loop import fit
+from tl_keras.training.worker_loop import predict
 
 LabelIssues = collections.namedtuple(
     "LabelIssues", "indices files given suggested self_confidence ranking probabilities")
@@ -70,8 +74,6 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
     """
     import keras
 
-    from tl_keras.training.worker_loop import fit
-    from tl_keras.training.worker_loop import predict
 
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ValueError(f"Expected `folds` to be an integer >= 2. Received: folds={folds!r}")
@@ -127,8 +129,6 @@ def _readable(model, data, batch_size):
     files; a dataset is checked to give its examples in the same order twice."""
     import tensorflow as tf
 
-    from tl_keras.data.image_dataset import image_dataset
-    from tl_keras.data.image_folder import scan_image_folder
 
     if isinstance(data, str):
         folder = scan_image_folder(data)

@@ -6,6 +6,12 @@ sigmoid unit for two classes) and its logits are handled alike.
 
 import numpy as np
 
+from tl_keras.data import fingerprints
+from tl_keras.log import no_retracing_warnings
+from tl_keras.training.feature_cache import FeatureCache
+from tl_keras.training.worker_loop import predict
+from tl_keras.training.worker_loop import predict_batch
+
 DEFAULT_BINS = 15
 
 
@@ -35,9 +41,6 @@ def labels_and_probabilities(model, data, batch_size=256):
     `data` is a batched `tf.data.Dataset` of `(inputs, labels)` (or with sample
     weights) or a tuple `(x, y)` of arrays; labels are class indices or one-hot.
     """
-    from tl_keras.log import no_retracing_warnings
-    from tl_keras.training.worker_loop import predict
-    from tl_keras.training.worker_loop import predict_batch
 
     check_labelled_data(data)
     if isinstance(data, (tuple, list)):
@@ -62,8 +65,6 @@ def frozen_features(model, data, batch_size=32):
     """`(features, labels)`: the feature vectors of a tl_keras model's frozen
     part on `data` (float32, in memory) and the labels as `data` holds them
     (None without labels), computed through a feature cache that keeps nothing."""
-    from tl_keras.data import fingerprints
-    from tl_keras.training.feature_cache import FeatureCache
 
     with FeatureCache(max_entries=0) as cache:  # within its budget; nothing kept
         features, _ = cache.features(

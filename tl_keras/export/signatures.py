@@ -15,6 +15,7 @@ import tensorflow as tf
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import decode_rgb
 from tl_keras.data.image_files import resize_image
+from tl_keras.io.layout import write_file
 from tl_keras.models.transfer_model import TransferModel
 
 IMAGE_SIGNATURES = ("serving_default", "serving_bytes", "classify", "features")
@@ -150,6 +151,5 @@ def mark_classify_method(saved_model_dir):
             meta_graph.signature_def["classify"].method_name = CLASSIFY_METHOD
             changed = True
     if changed:
-        from tl_keras.io.layout import write_file
 
         write_file(path, proto.SerializeToString())

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras import compat
 from tl_keras.log import no_retracing_warnings
 
 
@@ -203,7 +204,6 @@ def _compiled_call(model):
 
 def is_distributed(model):
     """Whether `model`'s variables are tf.distribute's (mirrored across replicas)."""
-    from tl_keras import compat
 
     return any(isinstance(compat.tf_variable(v), tf.distribute.DistributedValues)
                for v in model.weights[:1])
