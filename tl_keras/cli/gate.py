@@ -73,7 +73,26 @@ def shipped_metrics(model, train, val):
         values = model.evaluate(data, verbose=0, return_dict=True)
     metrics = {f"{part}_{key}": float(value) for key, value in values.items()}
     shown = ", ".join(f"{key} {value:.4f}" for key, value in sorted(values.items()))
+    count = _examples_up_to(data, FEW_EXAMPLES)
+    if count < FEW_EXAMPLES:  # "accuracy 1.0000" on one image says nothing
+        shown += (f" (on {count} example{'s' if count != 1 else ''}: too few to tell; "
+                  "hold out more with --validation-split or --validation-data)")
     return metrics, f"Result on the {name} data, with the weights exported: {shown}"
+
+
+FEW_EXAMPLES = 20  # below this, a figure is said to tell little
+
+
+def _examples_up_to(data, limit):
+    """How many examples `data` holds, counting no further than `limit`."""
+    if isinstance(data, (tuple, list)):
+        return min(len(data[0]), limit)
+    count = 0
+    for batch in data:
+        count += int(batch[0].shape[0])
+        if count >= limit:
+            break
+    return count
 
 
 def passes_the_gate(metrics, report, threshold, lines, command):
