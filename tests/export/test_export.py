@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tl_keras as tlk
+from tests.fixtures.images import make_folder
 from tests.fixtures.images import random_images
 from tests.fixtures.keras_free import serve_without_keras
 
@@ -143,3 +144,22 @@ def test_not_an_exported_model(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="Not an exported model"):
         tlk.load_base(str(tmp_path / "empty"))
+
+
+def test_an_export_as_the_readme_shows_it_records_the_training_data(tmp_path):
+    """Issue 34, row 8: `export_saved_model(model, dir, history=history)` (the README's
+    one screen) wrote `training_data: null`."""
+    make_folder(tmp_path / "pets", per_class=6)
+    train, val, class_names = tlk.image_dataset(str(tmp_path / "pets"), image_size=32,
+                                                validation_split=0.3, verbose=0)
+    model = tlk.build_model("mobilenet_v2", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3), class_names=class_names)
+    history = tlk.fit_two_phase(model, train, val, epochs=1, fine_tune_epochs=0, verbose=0)
+    path = tlk.export_saved_model(model, str(tmp_path / "out"),
+                                  card=tlk.ModelCard(history=history))
+    with open(os.path.join(path, "model_card.json")) as f:  # local: a tmp_path file
+        training = json.load(f)["training_data"]
+    assert training == history.training_data
+    assert sum(training["per_class"].values()) == training["examples"] == sum(
+        int(y.shape[0]) for _, y in train)
+    assert set(training["per_class"]) == {"cats", "dogs"} and training["fingerprint"]

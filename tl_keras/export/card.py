@@ -88,8 +88,7 @@ def model_card(model, export_dir, version, class_names, card, serving, *,
         "classes": class_names,
         "metrics": card_metrics,
         "test": card.test_report,
-        "training_data": None if card.training_data is None else
-        fingerprints.data_card(card.training_data, class_names),
+        "training_data": _training_data(card, class_names),
         "intended_use": card.intended_use,
         "limitations": card.limitations,
         "parameters": int(model.count_params()),
@@ -161,3 +160,11 @@ def _base_card(model):
     except ValueError:
         return None, []
     return {"name": base.name, "parameters": int(base.count_params())}, []
+
+
+def _training_data(card, class_names):
+    """The card's `training_data`: of the data given, else what the history of
+    `fit_two_phase` recorded of the data it trained on, else None."""
+    if card.training_data is not None:
+        return fingerprints.data_card(card.training_data, class_names)
+    return getattr(card.history, "training_data", None)

@@ -20,11 +20,15 @@ class TwoPhaseHistory:
             did not beat phase 1, whose weights the model keeps).
         kept_epoch: the epoch whose weights the model holds, or `None` when
             it holds the last epoch's.
+        training_data: what the model card says of the data it was trained
+            on (`{"fingerprint", "examples", "per_class"}`), or `None`: an
+            export given this history (`ModelCard(history=history)`) records it.
     """
 
-    def __init__(self, phase1, phase2=None, stops=(None, None)):
+    def __init__(self, phase1, phase2=None, stops=(None, None), training_data=None):
         self.phases = (phase1, phase2)
         self.stops = tuple(stops)
+        self.training_data = training_data
         first = phase1.history if phase1 is not None else {}
         second = phase2.history if phase2 is not None else {}
         n_first = _num_epochs(first)

@@ -15,8 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tl_keras.data.fingerprints import data_card
 from tl_keras.log import plural
 from tl_keras.log import say
+from tl_keras.models.parts import class_names_of
 from tl_keras.models.parts import get_base
 from tl_keras.training.backup import RunBackup
 from tl_keras.training.best_of_phases import keep_the_better_phase
@@ -157,7 +159,8 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
             run.backup.finish()
     if options["caching"].store is None:  # the process's cache: nothing stays behind
         plan.store.clear()
-    return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2))
+    return TwoPhaseHistory(phase1, phase2, stops=(stop1, stop2),
+                           training_data=data_card(train_data, class_names_of(model)))
 
 
 def _phase1(plan, run, model):
