@@ -182,3 +182,12 @@ def test_a_label_loads_the_version_it_points_at_and_a_retired_one_is_said(tmp_pa
     capsys.readouterr()
     tlk.load_base(f"{tmp_path}/cats/2")
     assert "Version 2 of 'cats' is retired" in capsys.readouterr().out
+
+
+def test_a_label_of_a_model_that_is_not_there_says_so(tmp_path, monkeypatch):
+    """Issue 34, row 21: `load_base("saved_models/cats@stable")` from another folder
+    said "no label 'stable'" instead of "no model here"."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"No model 'cats' in 'saved_models': that "
+                                         r"directory does not exist here \("):
+        tlk.load_base("saved_models/cats@stable")

@@ -98,6 +98,10 @@ def resolve_reference(path):
         return path
     name, _, label = last.partition("@")
     root = head or "."
+    if not tf.io.gfile.isdir(os.path.join(root, name)):
+        raise ValueError(f"No model {name!r} in {root!r}: that directory does not exist"
+                         f"{' here (' + os.getcwd() + ')' if '://' not in root else ''}. "
+                         f"Pass the library's path. Received: {path!r}")
     labels = library_state(root).get(name, {}).get("labels", {})
     if label not in labels:
         raise ValueError(f"Model {name!r} in {root!r} has no label {label!r}. Its labels: "
