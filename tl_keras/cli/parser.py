@@ -134,7 +134,8 @@ def build_parser(version="unknown"):
                            "or exported model directories")
     rank.add_argument("--method", default="logme", choices=["logme", "knn", "linear"])
     rank.add_argument("--weights", default="imagenet",
-                      help="weights of named bases: imagenet or none (default: imagenet)")
+                      help="weights of named bases: imagenet, none, or the path to a weights "
+                           "file (default: imagenet)")
     rank.add_argument("--image-size", type=_positive_int, default=224,
                       help="size the images are read at; a candidate with a fixed size "
                            "of its own (an export) gets them resized to it (default: 224)")
