@@ -61,9 +61,16 @@ def test_assert_accuracy_at_least_fails_the_run(tmp_path, capsys):
                    "--fine-tune-epochs", "0", "--export", str(tmp_path / "out"),
                    "--assert-accuracy-at-least", "1.0"])
     assert status == 1
-    assert "below --assert-accuracy-at-least 1.0: nothing was exported" in \
-        capsys.readouterr().err
-    assert not os.path.exists(tmp_path / "out")  # the gate comes before the export
+    captured = capsys.readouterr()
+    assert "below --assert-accuracy-at-least 1.0: nothing was exported" in captured.err
+    # The gate comes before the export: no version. Issue 34, row 14: what shows why
+    # (the curves, the confusion matrix) is kept beside, where TF Serving never looks.
+    [kept] = os.listdir(tmp_path / "out")
+    assert kept.startswith("gate-failed-") and not kept.isdigit()
+    assert sorted(os.listdir(tmp_path / "out" / kept)) == ["confusion_matrix.png",
+                                                          "training_curves.png"]
+    assert f"Training curves: {tmp_path / 'out' / kept / 'training_curves.png'}" in \
+        captured.out
 
 
 @pytest.mark.parametrize("args,message", [

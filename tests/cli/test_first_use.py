@@ -62,7 +62,7 @@ def test_train_names_the_export_after_the_dataset_and_takes_a_validation_folder(
     assert "Feature cache off (augmentation" in out  # the augmentation is in the model
     # Issue 34, row 10: "accuracy 1.0000" on a handful of images, no word of it.
     last = out.strip().splitlines()[-1]
-    assert last.startswith("Result on the validation data, with the weights exported: ")
+    assert last.startswith("Result on the validation data, with the final weights: ")
     assert "(on 4 examples: too few to tell; hold out more" in last
     loaded = keras.saving.load_model(
         str(tmp_path / "saved_models" / "pets" / "1" / "keras" / "model.keras"))

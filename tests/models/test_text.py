@@ -293,7 +293,7 @@ def test_cli_train_text(tmp_path, capsys):
     # which the card carries (evaluated, not read from the training log).
     assert (tmp_path / "out" / "1" / "training_curves.png").exists()
     last = out.strip().splitlines()[-1]
-    assert last.startswith("Result on the validation data, with the weights exported: ")
+    assert last.startswith("Result on the validation data, with the final weights: ")
     assert f"accuracy {card['metrics']['val_accuracy']:.4f}" in last
     # Row 11: predict takes texts (a text per line) for a text model.
     (tmp_path / "q.txt").write_text("good great movie\n\nawful bad plot\n")

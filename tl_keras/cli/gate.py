@@ -77,7 +77,7 @@ def shipped_metrics(model, train, val):
     if count < FEW_EXAMPLES:  # "accuracy 1.0000" on one image says nothing
         shown += (f" (on {count} example{'s' if count != 1 else ''}: too few to tell; "
                   "hold out more with --validation-split or --validation-data)")
-    return metrics, f"Result on the {name} data, with the weights exported: {shown}"
+    return metrics, f"Result on the {name} data, with the final weights: {shown}"
 
 
 FEW_EXAMPLES = 20  # below this, a figure is said to tell little

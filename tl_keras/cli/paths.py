@@ -3,6 +3,7 @@ TFRecord shards), its default export directory, and that directory made before t
 work."""
 
 import contextlib
+import datetime
 import os
 
 import tensorflow as tf
@@ -74,3 +75,10 @@ def check_output_paths(args):
     if summaries and tf.io.gfile.exists(summaries) and not tf.io.gfile.isdir(summaries):
         raise ValueError(f"--summaries-dir {summaries} is a file: TensorBoard writes a "
                          f"directory. Received: --summaries-dir {summaries}")
+
+
+def gate_failed_dir(export_dir):
+    """Where a run that failed its gate keeps its curves: `EXPORT/gate-failed-<time>`,
+    a name TF Serving ignores (not an integer) and no version ever takes."""
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    return os.path.join(export_dir, f"gate-failed-{stamp}")

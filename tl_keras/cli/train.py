@@ -17,6 +17,7 @@ from tl_keras.cli.paths import check_output_paths
 from tl_keras.cli.paths import data_class_names
 from tl_keras.cli.paths import default_export_dir
 from tl_keras.cli.paths import export_dir_for_the_run
+from tl_keras.cli.paths import gate_failed_dir
 from tl_keras.io.cluster import is_chief
 from tl_keras.io.cluster import task
 from tl_keras.io.layout import check_export_dir
@@ -95,23 +96,31 @@ def train(args):
         )
         path, result = gated_export(model, (train, val, test), args, export_dir, history,
                                     "train")
-        if path is None:
-            return 1  # nothing exported
+        if path is None:  # nothing exported; what shows why is kept beside
+            if is_chief():
+                _write_figures(gate_failed_dir(export_dir), model, history, val,
+                               class_names, args)
+            return 1
     if not is_chief():  # every worker takes part in the save; the chief's alone lands
         print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
         return 0
-    curves = os.path.join(path, "training_curves.png")
-    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
     print(f"Exported to {path} (classes: {', '.join(class_names)})")
-    print(f"Training curves: {curves}")
-    if val is not None:
-
-        matrix = os.path.join(path, "confusion_matrix.png")
-        plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
-        print(f"Confusion matrix (validation): {matrix}")
+    _write_figures(path, model, history, val, class_names, args)
     _extra_outputs(model, class_names, args)
     print("\n".join(result))
     return 0
+
+
+def _write_figures(directory, model, history, val, class_names, args):
+    """The training curves and, with validation data, the confusion matrix."""
+    tf.io.gfile.makedirs(directory)
+    curves = os.path.join(directory, "training_curves.png")
+    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
+    print(f"Training curves: {curves}")
+    if val is not None:
+        matrix = os.path.join(directory, "confusion_matrix.png")
+        plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
+        print(f"Confusion matrix (validation): {matrix}")
 
 
 def _check_head_and_optimizer(args):
