@@ -107,6 +107,38 @@ def test_a_model_built_in_a_mirrored_scope_trains_like_one_device():
     assert done.stdout.split() == ["SAME", "auto", "SAME", "False"]
 
 
+_REPRO = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+import tl_keras as tlk
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+x = np.random.default_rng(0).uniform(0, 255, (64, 32, 32, 3)).astype("float32")
+y = np.arange(64) % 2
+x[y == 1, ..., 0] = 255
+with strategy.scope():
+    model = tlk.build_model("mobilenet_v2", num_classes=2, weights=None,
+                            input_shape=(32, 32, 3))
+before = [w.numpy().copy() for w in model.head.weights]
+history = tlk.fit_two_phase(model, (x, y), (x[:16], y[:16]), epochs=2, fine_tune_epochs=2,
+                            verbose=0)  # no strategy passed: the model's own is used
+changed = any(not np.array_equal(a, w.numpy()) for a, w in zip(before, model.head.weights))
+print(len(history.epoch), changed)
+"""
+
+
+def test_the_issue_repro_a_mobilenet_built_in_a_mirrored_scope_trains():
+    """Issue 34, row 28: mobilenet_v2 at 32 px, 64 examples, two logical CPUs, built
+    in a MirroredStrategy scope: "You must feed a value for placeholder tensor" in the
+    cached head's multi-step fit, and, trained outside the scope, a TypeError."""
+    done = subprocess.run([sys.executable, "-c", _REPRO], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-2:] == ["4", "True"]
+
+
 def test_only_the_chief_writes(tmp_path, monkeypatch):
     workers = {"worker": ["localhost:1", "localhost:2"]}
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": workers,

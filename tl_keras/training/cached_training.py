@@ -208,7 +208,13 @@ def steps_per_call(steps, most):
     """Training steps per compiled call: all of an epoch's `steps` when they are at
     most `most`, else the largest divisor of `steps` up to `most` (Keras's progress
     bar counts in calls: 25/50, 50/50 rather than 32/50, 64/50), unless that is
-    under a quarter of `most`."""
+    under a quarter of `most`. One under a strategy of several replicas: Keras's
+    multi-step loop fails there ("You must feed a value for placeholder tensor"
+    in `multi_step_on_iterator` with two or more steps per call, seen with Keras
+    3.15 on TensorFlow 2.20)."""
+    if tf.distribute.has_strategy() and \
+            tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        return 1
     if steps <= most:
         return max(1, steps)
     divisor = next(d for d in range(most, 0, -1) if steps % d == 0)

@@ -60,6 +60,16 @@ def multi_worker_strategy():
 _MULTI_WORKER = None
 
 
+def strategy_of(model):
+    """The strategy whose scope `model`'s variables were created in (a model built
+    in `with strategy.scope():`), or None for ordinary variables."""
+    for weight in model.weights:
+        variable = compat.tf_variable(weight)
+        if isinstance(variable, tf.distribute.DistributedValues):
+            return variable.distribute_strategy
+    return None
+
+
 def built_in_scope(model, strategy):
     """Whether every variable of `model` was created in `strategy`'s scope."""
     return all(strategy.extended.variable_created_in_scope(compat.tf_variable(v))

@@ -27,6 +27,7 @@ from tl_keras.training.cached_training import fine_tune_on_activations
 from tl_keras.training.cached_training import train_head_on_features
 from tl_keras.training.cached_training import unknown_length_is_expected
 from tl_keras.training.distribution import get_strategy
+from tl_keras.training.distribution import strategy_of
 from tl_keras.training.distribution import trained_under
 from tl_keras.training.freezing import unfreeze_base
 from tl_keras.training.history import TwoPhaseHistory
@@ -128,7 +129,10 @@ def fit_two_phase(model, train_data, validation_data=None, *, epochs=None,
     options = resolve_options({"fine_tuning": fine_tuning, "caching": caching,
                                "speed": speed, "distribution": distribution}, deprecated)
     distribution = options.pop("distribution")
-    strategy = get_strategy(distribution.strategy)
+    # The strategy asked for, else the one the model was built under (its variables
+    # are mirrored: compiling and training outside that scope fails).
+    strategy = get_strategy(distribution.strategy) or (
+        strategy_of(model) if isinstance(model, keras.Model) else None)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         train_data = shard_for_worker(train_data, strategy, batch_size)  # each its share
     with trained_under(model, strategy) as trained:
