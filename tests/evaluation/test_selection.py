@@ -12,6 +12,7 @@ from tests.fixtures.images import colour_task
 from tests.fixtures.images import weights_by_path
 from tests.fixtures.images import write_image_folders
 from tl_keras.cli import main
+from tl_keras.selection import ranking
 from tl_keras.selection.transferability import knn_accuracy
 from tl_keras.selection.transferability import linear_probe_accuracy
 from tl_keras.selection.transferability import logme
@@ -56,7 +57,12 @@ def test_rank_bases_puts_a_useful_base_above_a_blind_one(method, capsys):
     assert ranking[0]["feature_dim"] == 8 and ranking[0]["method"] == method
     table = tlk.format_ranking(ranking)
     assert table.splitlines()[1].split()[:2] == ["1", "useful"]
-    assert "useful: " + method in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "useful: " + method in out
+    # Issue 34, row 2: 12 examples a class is too few for the scores to be trusted.
+    caution = "12 examples in the smallest class (under 30)"
+    assert all(r["caution"] == caution for r in ranking)
+    assert f"Ranking caution: {caution}." in out and table.endswith(f"Caution: {caution}.")
     with pytest.raises(ValueError, match=r"Unknown method.*Received: method='leep'"):
         tlk.rank_bases((images, labels), ["mobilenet"], method="leep")
 
@@ -110,6 +116,17 @@ def test_cli_rank_prints_a_table_and_a_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("mobilenet_v3_small") == 2 and "rank  base" in out  # line + table
     assert (tmp_path / "rank.png").stat().st_size > 0
+
+
+def test_feature_sizes_far_apart_are_a_caution_for_logme_not_for_knn():
+    """Issue 34, row 2: LogME and the linear probe ranked a small CNN above MobileNet on
+    the digits, against trained heads; feature sizes 4x apart make them unreliable."""
+    records = [{"feature_dim": 64}, {"feature_dim": 1280}]
+    labels = np.arange(200) % 2
+    assert ranking._caution(records, labels, "logme") == (
+        "feature sizes from 64 to 1280, which logme scores unevenly (knn does not)")
+    assert ranking._caution(records, labels, "knn") is None
+    assert ranking._caution(records[:1], labels, "linear") is None
 
 
 def test_an_unknown_base_name_is_refused_before_any_base_is_scored(capsys):

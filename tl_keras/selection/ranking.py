@@ -11,6 +11,7 @@ from tl_keras.bases import load_base
 from tl_keras.bases import source_of
 from tl_keras.bases.registry import is_registered
 from tl_keras.data import fingerprints
+from tl_keras.evaluation.scores import class_indices
 from tl_keras.log import say
 from tl_keras.models.build import build_model
 from tl_keras.selection.transferability import SCORES
@@ -47,8 +48,10 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
 
     Returns:
         A list of records (dicts), best first: `name`, `score`, `method`,
-        `feature_dim`, `parameters`, `seconds`. `format_ranking` prints them
-        as a table; `tl_keras.plots.plot_ranking` draws them.
+        `feature_dim`, `parameters`, `seconds`, and `caution`: why the scores
+        may not order the bases as trained heads would (few examples a class,
+        feature sizes far apart), or None. A line says it. `format_ranking`
+        prints them as a table; `tl_keras.plots.plot_ranking` draws them.
 
     Raises:
         ValueError: an unknown `method`, no candidates, or unlabelled data.
@@ -73,7 +76,7 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
     shape = input_shape or _image_shape(data)
     store = feature_cache or default_feature_cache()
     fingerprint = fingerprints.fingerprint(data)
-    records = []
+    records, labels_seen = [], None
     for candidate in candidates:
         label, base = candidate if isinstance(candidate, tuple) else (None, candidate)
         start = time.perf_counter()
@@ -93,12 +96,37 @@ def rank_bases(data, candidates, *, method="logme", input_shape=None, weights="i
             raise ValueError("Expected labelled data: (images, labels). Received: data "
                              "without labels")
         score = SCORES[method](features.x.reshape(len(features.x), -1), features.y)
+        labels_seen = features.y
         records.append({"name": label, "score": score, "method": method,
                         "feature_dim": int(np.prod(features.x.shape[1:])),
                         "parameters": int(base.count_params()),
                         "seconds": time.perf_counter() - start})
         say(f"{label}: {method} {score:.4f} ({records[-1]['seconds']:.1f} s)", verbose)
+    caution = _caution(records, labels_seen, method)
+    if caution:
+        say(f"Ranking caution: {caution}. The order may not be the trained heads' "
+            "(train the top two with fit_two_phase to choose).", verbose)
+    for record in records:
+        record["caution"] = caution
     return sorted(records, key=lambda record: record["score"], reverse=True)
+
+
+FEW_PER_CLASS = 30  # below this, the estimates of a linear fit are noisy
+FEATURE_SIZE_RATIO = 4  # LogME and the linear probe favour the wider features beyond it
+
+
+def _caution(records, labels, method):
+    """Why these scores may mislead, in words, or None."""
+    reasons = []
+    counts = np.bincount(class_indices(labels)) if labels is not None else []
+    smallest = int(min(c for c in counts if c)) if len(counts) else 0
+    if len(counts) and smallest < FEW_PER_CLASS:
+        reasons.append(f"{smallest} examples in the smallest class (under {FEW_PER_CLASS})")
+    dims = [record["feature_dim"] for record in records]
+    if method != "knn" and len(dims) > 1 and max(dims) > FEATURE_SIZE_RATIO * min(dims):
+        reasons.append(f"feature sizes from {min(dims)} to {max(dims)}, which {method} "
+                       "scores unevenly (knn does not)")
+    return "; ".join(reasons) or None
 
 
 def _at_size(extractor, shape):
@@ -138,8 +166,10 @@ def format_ranking(records):
               f"{r['parameters']:,}", f"{r['seconds']:.1f}")
              for i, r in enumerate(records, start=1)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-                     for row in rows)
+    table = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                      for row in rows)
+    caution = records[0].get("caution") if records else None
+    return table + (f"\nCaution: {caution}." if caution else "")
 
 
 def _image_shape(data):
