@@ -107,7 +107,8 @@ def _check_environment():
 
     compat.check_versions()  # a clear error (older) or one warning (newer)
     _ready = True
-    register_serializables()
+    for module in _SERIALIZABLES:  # registered with Keras as they are imported
+        _importlib.import_module(module)
 
 
 def register_serializables():
@@ -115,8 +116,6 @@ def register_serializables():
     `keras.saving.load_model` reads a `.keras` file holding them. Using any
     tl_keras name does it; call it alone before `load_model` otherwise."""
     _check_environment()
-    for module in _SERIALIZABLES:
-        _importlib.import_module(module)
 
 
 def __getattr__(name):

@@ -2,6 +2,11 @@
 
 import argparse
 
+from tl_keras.cli.arguments import augmentation_spec
+from tl_keras.cli.arguments import encoding
+from tl_keras.cli.arguments import fraction
+from tl_keras.cli.arguments import positive_int
+
 
 def build_parser(version="unknown"):
     """The argument parser of `tl-keras` and its subcommands.
@@ -32,7 +37,7 @@ def build_parser(version="unknown"):
                             "directory)")
     train.add_argument("--weights", default="imagenet",
                        help="imagenet, none, or the path to a weights file (default: imagenet)")
-    train.add_argument("--image-size", type=_positive_int, default=None,
+    train.add_argument("--image-size", type=positive_int, default=None,
                        help="square input size in pixels (default: the base's own)")
     train.add_argument("--epochs", type=int, default=None,
                        help="phase 1 epochs (default: until the validation loss stops "
@@ -56,7 +61,7 @@ def build_parser(version="unknown"):
     train.add_argument("--validation-data", default=None,
                        help="a folder of class subfolders to validate on (instead of "
                             "splitting --data)")
-    train.add_argument("--augmentation", default=None, type=_augmentation_spec,
+    train.add_argument("--augmentation", default=None, type=augmentation_spec,
                        help="random changes in training (the base then runs every epoch): "
                             "default (flip,rotation=0.1,zoom=0.1), or a list of flip, "
                             "rotation, zoom, shift, brightness, contrast with factors, "
@@ -79,13 +84,13 @@ def build_parser(version="unknown"):
                       help="the CSV column holding the texts (default: text)")
     text.add_argument("--label-column", default="label",
                       help="the CSV column holding the labels (default: label)")
-    text.add_argument("--encoding", default="utf-8", type=_encoding,
+    text.add_argument("--encoding", default="utf-8", type=encoding,
                       help="the files' text encoding (default: utf-8)")
     text.add_argument("--encoder", default="conv", choices=["conv", "average", "bilstm"],
                       help="what reads the word vectors of a text (default: conv)")
-    text.add_argument("--max-tokens", type=_positive_int, default=20000,
+    text.add_argument("--max-tokens", type=positive_int, default=20000,
                       help="the vocabulary's size at most (default: 20000)")
-    text.add_argument("--sequence-length", type=_positive_int, default=200,
+    text.add_argument("--sequence-length", type=positive_int, default=200,
                       help="tokens read of each text (default: 200)")
     text.add_argument("--epochs", type=int, default=None,
                       help="phase 1 epochs (default: as for train)")
@@ -112,7 +117,7 @@ def build_parser(version="unknown"):
                          help="image files (JPEG, PNG, GIF, BMP, WebP) or folders of them; "
                               "for a text model, text files (a text per line) or - for "
                               "standard input")
-    predict.add_argument("--top", type=_positive_int, default=3,
+    predict.add_argument("--top", type=positive_int, default=3,
                          help="classes to show, 1 or more (default: 3)")
 
     check = commands.add_parser(
@@ -136,7 +141,7 @@ def build_parser(version="unknown"):
     rank.add_argument("--weights", default="imagenet",
                       help="weights of named bases: imagenet, none, or the path to a weights "
                            "file (default: imagenet)")
-    rank.add_argument("--image-size", type=_positive_int, default=224,
+    rank.add_argument("--image-size", type=positive_int, default=224,
                       help="size the images are read at; a candidate with a fixed size "
                            "of its own (an export) gets them resized to it (default: 224)")
     rank.add_argument("--alpha", type=float, default=None,
@@ -151,14 +156,14 @@ def build_parser(version="unknown"):
                             "text table or folder) as TFRecord shards")
     records.add_argument("data", help="a folder with one subfolder of images per class")
     records.add_argument("output", help="where the shards and labels.txt go (gs:// too)")
-    records.add_argument("--shards", type=_positive_int, default=4,
+    records.add_argument("--shards", type=positive_int, default=4,
                          help="how many TFRecord files (default: 4)")
     records.add_argument("--text", action="store_true",
                          help="the data are texts (a CSV or TSV table, or a folder of "
                               ".txt files per class), as train-text reads them")
     records.add_argument("--text-column", default="text", help="with --text")
     records.add_argument("--label-column", default="label", help="with --text")
-    records.add_argument("--encoding", default="utf-8", type=_encoding, help="with --text")
+    records.add_argument("--encoding", default="utf-8", type=encoding, help="with --text")
 
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
@@ -187,7 +192,7 @@ def _add_library_commands(commands):
                              help="the library's root (default: saved_models)")
         if action in ("show", "approve", "promote", "retire"):
             command.add_argument("name", help="the model's directory name")
-            command.add_argument("version", type=_positive_int, help="the version")
+            command.add_argument("version", type=positive_int, help="the version")
         if action == "approve":
             command.add_argument("--by", required=True, help="who approves")
             command.add_argument("--why", required=True, help="what was checked")
@@ -217,7 +222,7 @@ def _add_evaluation_options(command, what):
                          help="what the model is for, in words (the card's intended_use)")
     command.add_argument("--limitations", default=None,
                          help="what it is not for, or known weaknesses (the card's)")
-    command.add_argument("--assert-accuracy-at-least", type=_fraction, default=None,
+    command.add_argument("--assert-accuracy-at-least", type=fraction, default=None,
                          help="a fraction in [0, 1] (0.95, not 95): exit non-zero, "
                               "exporting nothing, when the accuracy of the weights that "
                               "would ship is lower: on the test data when there is one, "
@@ -247,16 +252,6 @@ def _add_make_image_classifier_options(command):
                          help="also write the class names here, one per line")
 
 
-def _augmentation_spec(value):
-    from tl_keras.models.heads import augmentation_from_spec  # imports Keras: only when used
-
-    try:
-        augmentation_from_spec(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return value
-
-
 def _add_speed_options(command):
     """Phase 2's schedule, mixed precision and XLA, shared by both train commands."""
     command.add_argument("--fine-tune-schedule", default="cosine",
@@ -279,38 +274,3 @@ def _add_speed_options(command):
     command.add_argument("--backup-dir", default=None,
                          help="save the run at the end of each epoch; the same command "
                               "run again after an interruption resumes it")
-
-
-def _positive_int(text):
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer of at least 1. Received: {text!r}")
-    return value
-
-
-def _fraction(text):
-    """An argparse type: a number in [0, 1] (an accuracy: 0.95, not 95)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction in [0, 1] (0.95 for 95%). Received: {text!r}")
-    return value
-
-
-def _encoding(text):
-    """An argparse type: a text encoding Python knows (`utf-8`, `latin-1`, ...)."""
-    import codecs
-
-    try:
-        return codecs.lookup(text).name
-    except LookupError:
-        raise argparse.ArgumentTypeError(
-            f"expected a text encoding such as utf-8 or latin-1. Received: {text!r}") from None
