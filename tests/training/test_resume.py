@@ -101,3 +101,69 @@ def test_a_backup_on_another_filesystem_resumes_and_is_removed_at_the_end(capsys
     assert f"Resuming from the backup in {backup}: phase 1" in capsys.readouterr().out
     assert len(history.history["loss"]) == 4
     assert not tf.io.gfile.exists(backup)  # a finished run removes its backup
+
+
+@pytest.mark.parametrize("interrupted_after", [1, 5], ids=["phase_1", "phase_2"])
+def test_a_resumed_run_continues_with_the_optimizer_state_it_was_interrupted_with(
+        interrupted_after, tmp_path, caplog):
+    """Issue 34 row 7: a resumed `build_model` run (the feature cache in phase 1,
+    the top of MobileNetV2 in phase 2) starts from the optimizer's saved moments
+    and step count, and Keras's "Skipping variable loading for optimizer" warning,
+    which read as if it restored none, is not shown."""
+    import logging
+    import warnings
+
+    import keras
+    import numpy as np
+
+    import tl_keras as tlk
+    from tests.fixtures.images import random_images
+
+    class Interrupted(Exception):
+        pass
+
+    class InterruptAfter(keras.callbacks.Callback):
+        """Records the optimizer after epoch `epoch`, then stops the run once
+        that epoch's backup is written (at the next epoch's start)."""
+
+        def __init__(self, epoch):
+            super().__init__()
+            self.epoch = epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == self.epoch:
+                self.state = [np.array(v) for v in self.model.optimizer.variables]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == self.epoch + 1:
+                raise Interrupted()
+
+    class FirstStep(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if not hasattr(self, "state"):
+                self.state = [np.array(v) for v in self.model.optimizer.variables]
+
+    images, labels = random_images(32, size=32), np.array([0, 1] * 16)
+    images[labels == 1, ..., 0] += 60
+
+    def run(callback):
+        model = tlk.build_model("mobilenet_v2", num_classes=2, weights=None,
+                                input_shape=(32, 32, 3))
+        return tlk.fit_two_phase(model, (images, labels), (images, labels), epochs=4,
+                                 fine_tune_epochs=3, batch_size=8, callbacks=[callback],
+                                 distribution=tlk.Distribution(backup_dir=tmp_path / "b"))
+
+    interrupt = InterruptAfter(interrupted_after)
+    with pytest.raises(Interrupted):
+        run(interrupt)
+    first_step = FirstStep()
+    with warnings.catch_warnings(record=True) as caught, \
+            caplog.at_level(logging.INFO, logger="tl_keras"):
+        warnings.simplefilter("always")
+        run(first_step)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert "with the optimizer's state" in caplog.text
+    assert len(first_step.state) == len(interrupt.state) > 2  # moments, not only a step
+    assert int(first_step.state[0]) == int(interrupt.state[0]) > 0  # the step count
+    for resumed, saved in zip(first_step.state, interrupt.state):
+        np.testing.assert_allclose(resumed, saved)

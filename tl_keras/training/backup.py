@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -78,10 +79,12 @@ class RunBackup:
         """Loads the saved weights into the model, saying where the run resumes."""
         if not self.resuming:
             return
-        self.model.load_weights(os.path.join(self.directory, WEIGHTS))
+        _load_weights(self.model, os.path.join(self.directory, WEIGHTS))
         phase = 2 if self.phase1_done() else 1
+        optimizer = "" if self.phase1_done() and not self.epochs_done(2) else \
+            ", with the optimizer's state"
         say(f"Resuming from the backup in {self.directory}: phase {phase}, after epoch "
-            f"{self.epochs_done(1) + self.epochs_done(2)}.", verbose)
+            f"{self.epochs_done(1) + self.epochs_done(2)}{optimizer}.", verbose)
 
     def callback(self, phase, first_epoch):
         """The callback that backs the run up at the end of each epoch of `phase`."""
@@ -111,7 +114,7 @@ class RunBackup:
         if not best or not tf.io.gfile.exists(path):
             return None
         current = self.model.get_weights()
-        self.model.load_weights(path)  # `trained` shares its layers with the model
+        _load_weights(self.model, path)  # `trained` shares its layers with the model
         weights = trained.get_weights()
         self.model.set_weights(current)
         return best["loss"], best["epoch"], weights, initial_epoch - 1 - best["epoch"]
@@ -183,10 +186,14 @@ class RunBackup:
         with tf.io.gfile.GFile(path, "rb") as f, np.load(io.BytesIO(f.read())) as saved:
             values = [saved[f"v{i}"] for i in range(len(saved.files))]
         variables = optimizer.variables
-        if len(values) == len(variables) and all(
-                tuple(v.shape) == tuple(value.shape) for v, value in zip(variables, values)):
-            for variable, value in zip(variables, values):
-                variable.assign(value)
+        if len(values) != len(variables) or any(
+                tuple(v.shape) != tuple(value.shape) for v, value in zip(variables, values)):
+            say(f"The optimizer's state in {path} is of another optimizer "
+                f"({len(values)} variables, this one has {len(variables)}); it starts "
+                "afresh.")
+            return
+        for variable, value in zip(variables, values):
+            variable.assign(value)
 
 
 class _EpochBackup(keras.callbacks.Callback):
@@ -219,6 +226,17 @@ def _signature(model):
     shapes = json.dumps([list(v.shape) for v in model.weights])
     digest = hashlib.sha1(shapes.encode()).hexdigest()[:12]
     return f"{type(model).__name__}, {len(model.weights)} weights ({digest})"
+
+
+def _load_weights(model, path):
+    """`model.load_weights(path)` without Keras's warning that it skipped the
+    optimizer: the weights file holds the optimizer of the model when it was
+    saved (built for the head, the top or the model), which the model about to
+    resume has not built yet. The optimizer's state is restored on its own, from
+    `optimizer.npz`, by `restore_optimizer` when the phase's fit begins."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)
 
 
 def _replace(write, path):
