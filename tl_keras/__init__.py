@@ -32,8 +32,9 @@ from tl_keras.version import __version__  # noqa: F401
 
 _PUBLIC = {
     "Caching": "tl_keras.training.options",
-    "DownloadError": "tl_keras.errors",
     "Distribution": "tl_keras.training.options",
+    "DownloadError": "tl_keras.errors",
+    "Embeddings": "tl_keras.unlabelled.embeddings",
     "FeatureCache": "tl_keras.training.feature_cache",
     "FineTuning": "tl_keras.training.options",
     "GateError": "tl_keras.errors",
@@ -43,21 +44,27 @@ _PUBLIC = {
     "Preprocessing": "tl_keras.layers.preprocessing",
     "PretrainedBase": "tl_keras.bases",
     "ServingOptions": "tl_keras.export.options",
+    "SimilarityIndex": "tl_keras.unlabelled.similarity",
     "Speed": "tl_keras.training.options",
     "TextClassifier": "tl_keras.models.text_classifier",
     "TransferModel": "tl_keras.models.transfer_model",
     "TwoPhaseHistory": "tl_keras.training.history",
     "adapt_batchnorm": "tl_keras.adaptation",
+    "audit_splits": "tl_keras.unlabelled.split_audit",
     "build_model": "tl_keras.models.build",
     "build_text_model": "tl_keras.models.text",
     "calibrate": "tl_keras.evaluation.calibration",
     "check_export": "tl_keras.export.check",
     "check_gate": "tl_keras.export.gate",
+    "cluster": "tl_keras.unlabelled.clusters",
+    "embed": "tl_keras.unlabelled.embed",
     "evaluate_classifier": "tl_keras.evaluation.classifier_report",
     "export_saved_model": "tl_keras.export.saved_model",
     "export_tflite": "tl_keras.export.tflite",
     "extract_features": "tl_keras.training.features",
+    "find_duplicates": "tl_keras.unlabelled.duplicates",
     "find_label_issues": "tl_keras.evaluation.label_issues",
+    "find_outliers": "tl_keras.unlabelled.outliers",
     "fit_two_phase": "tl_keras.training.two_phase",
     "format_models": "tl_keras.library",
     "format_ranking": "tl_keras.selection.ranking",
@@ -77,7 +84,7 @@ _PUBLIC = {
     "unregister_base": "tl_keras.bases",
 }
 # Public submodules, imported on first use (matplotlib only when a plot is drawn).
-_SUBMODULES = ("cli", "demo", "library", "log", "plots")
+_SUBMODULES = ("cli", "demo", "library", "log", "plots", "unlabelled")
 # The modules that register serializable classes with Keras (`.keras` loading).
 _SERIALIZABLES = ("tl_keras.layers.hub_layer", "tl_keras.layers.new_words",
                   "tl_keras.layers.preprocessing", "tl_keras.layers.text_preprocessor",

@@ -1,0 +1,208 @@
+"""Transfer without labels: embeddings, duplicates, leaks, clusters, outliers, search."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import tl_keras as tlk
+from tests.fixtures.collections import blobs
+from tests.fixtures.collections import edited
+from tests.fixtures.collections import pattern
+from tests.fixtures.collections import write_jpeg
+from tests.fixtures.text import WORDS
+from tests.fixtures.text import word_vectors
+from tl_keras.data.image_files import load_images
+
+SIZE = 64  # MobileNetV2 at 32 px ends in a 1x1 map: a crop moves all of it
+
+
+@pytest.fixture(scope="module")
+def base():
+    """The default base (weights=None offline; seeded, so its features are the
+    same every run)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return tlk.load_base("mobilenet_v2", weights=None, input_shape=(SIZE, SIZE, 3))
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """40 distinct images in two class folders, 4 of them with an edited copy
+    (resized to 80%, re-saved at JPEG quality 50) and one copied byte for
+    byte; the planted pairs by file name."""
+    root = tmp_path_factory.mktemp("collection") / "photos"
+    planted = []
+    for i in range(40):
+        name = f"{'ab'[i % 2]}/{i:02d}.jpg"
+        write_jpeg(str(root / name), pattern(i))
+        if i in (3, 10, 17, 24):
+            copy = f"{'ab'[i % 2]}/{i:02d}_edited.jpg"
+            write_jpeg(str(root / copy), edited(pattern(i), seed=i, brighter=False))
+            planted.append((name, copy))
+    shutil.copy(root / "a/30.jpg", root / "b/30_copy.jpg")
+    planted.append(("a/30.jpg", "b/30_copy.jpg"))
+    return str(root), planted
+
+
+def _relative(root, pairs):
+    return {tuple(sorted(os.path.relpath(p, root) for p in pair[:2])) for pair in pairs}
+
+
+# === embed ===
+
+def test_embed_a_folder_gives_the_model_s_features_with_paths_and_classes(base, photos):
+    root, _ = photos
+    emb = tlk.embed(base, root, verbose=0)
+    assert emb.class_names == ["a", "b"]
+    assert len(emb) == 45 and emb.ids[0] == os.path.join(root, "a", "00.jpg")
+    assert emb.label_names()[emb.ids.index(os.path.join(root, "b", "30_copy.jpg"))] == "b"
+    expected = tlk.extract_features(base, load_images(emb.ids[:5], (SIZE, SIZE)), verbose=0)
+    np.testing.assert_allclose(emb.vectors[:5], expected, rtol=1e-4, atol=1e-5)
+    assert emb.base["name"] == "mobilenet_v2" and emb.dimension == 1280
+
+
+def test_embed_arrays_texts_and_a_flat_folder_and_saved_anywhere(base, photos, tmp_path):
+    images = load_images([os.path.join(photos[0], "a", "00.jpg")] * 3, (SIZE, SIZE))
+    emb = tlk.embed(base, images, verbose=0)
+    assert emb.ids == [0, 1, 2] and emb.labels is None
+    flat = tmp_path / "flat"
+    shutil.copytree(os.path.join(photos[0], "a"), flat)
+    assert tlk.embed(base, str(flat), verbose=0).labels is None
+    path = "ram://tl_keras_tests/emb.npz"
+    emb.save(path)
+    loaded = tlk.Embeddings.load(path)
+    np.testing.assert_array_equal(loaded.vectors, emb.vectors)
+    assert loaded.ids == emb.ids and loaded.base == emb.base
+
+    texts = ["good movie", "bad plot", "great fun"]
+    model = tlk.build_text_model((WORDS, word_vectors()), 2, texts=texts, sequence_length=6)
+    sentences = tlk.embed(model, texts, verbose=0)
+    assert sentences.ids == texts and len(sentences.vectors) == 3
+
+
+def test_embed_names_the_files_it_skips_and_refuses_what_it_cannot_read(base, tmp_path,
+                                                                        caplog):
+    folder = tmp_path / "mixed"
+    write_jpeg(str(folder / "good.jpg"), pattern(0))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    with caplog.at_level("INFO", logger="tl_keras"):
+        emb = tlk.embed(base, str(folder))
+    assert len(emb) == 1 and "broken.jpg" in caplog.text
+    with pytest.raises(ValueError, match="No such file or folder"):
+        tlk.embed(base, str(tmp_path / "nope"), verbose=0)
+    with pytest.raises(ValueError, match="Expected a folder, a list of image files"):
+        tlk.embed(base, [1, 2], verbose=0)
+    with pytest.raises(ValueError, match="Expected one id per vector"):
+        tlk.Embeddings(np.ones((2, 3)), ids=[0])
+
+
+# === find_duplicates and audit_splits ===
+
+def test_find_duplicates_finds_the_planted_copies_and_nothing_else(base, photos):
+    root, planted = photos
+    report = tlk.find_duplicates(root, base=base, weights=None, verbose=0)
+    assert _relative(root, report.pairs) == {tuple(sorted(p)) for p in planted}
+    assert all(len(group) == 2 for group in report.groups) and len(report.groups) == 5
+    assert _relative(root, [g for g in report.identical]) == {("a/30.jpg", "b/30_copy.jpg")}
+    assert 0 < report.threshold < 1
+
+
+def test_byte_identical_files_are_found_whatever_the_threshold(base, photos):
+    root, _ = photos
+    report = tlk.find_duplicates(tlk.embed(base, root, verbose=0), threshold=1.0, verbose=0)
+    assert _relative(root, report.pairs) == {("a/30.jpg", "b/30_copy.jpg")}
+    with pytest.raises(ValueError, match="Received: threshold=2"):
+        tlk.find_duplicates(root, base=base, threshold=2, verbose=0)
+
+
+def test_audit_splits_reports_a_planted_leak_and_a_conflict(base, tmp_path):
+    train, validation = tmp_path / "train", tmp_path / "validation"
+    for i in range(24):
+        write_jpeg(str(train / "ab"[i % 2] / f"{i}.jpg"), pattern(i))
+    for i in range(24, 36):
+        write_jpeg(str(validation / "ab"[i % 2] / f"{i}.jpg"), pattern(i))
+    # 4 is in train/a: a copy in validation leaks; 6 is in train/a: a copy in b conflicts.
+    write_jpeg(str(validation / "a" / "leak.jpg"), edited(pattern(4), 1, brighter=False))
+    write_jpeg(str(train / "b" / "conflict.jpg"), edited(pattern(6), 2, brighter=False))
+    audit = tlk.audit_splits(str(train), str(validation), base=base, verbose=0)
+    assert [(os.path.relpath(a, tmp_path), os.path.relpath(b, tmp_path))
+            for a, b, _ in audit.leaks] == [("train/a/4.jpg", "validation/a/leak.jpg")]
+    assert [(os.path.basename(a), ca, os.path.basename(b), cb)
+            for a, ca, b, cb, _ in audit.conflicts] == [("6.jpg", "a", "conflict.jpg", "b")]
+    assert audit.counts == {"train": 25, "validation": 13}
+
+
+# === cluster ===
+
+def test_cluster_chooses_k_and_recovers_the_groups():
+    vectors, truth = blobs()
+    emb = tlk.Embeddings(vectors, ids=[f"item{i}" for i in range(len(vectors))])
+    report = tlk.cluster(emb, verbose=0)
+    assert report.chosen == "eigengap" and report.k == 3
+    assert report.sizes == [60, 50, 40]  # numbered by size, as the blobs are
+    np.testing.assert_array_equal(report.labels, truth)
+    assert all(truth[int(example[0][4:])] == c for c, example in enumerate(report.examples))
+    assert report.members(2) == [f"item{i}" for i in range(110, 150)]
+    assert tlk.cluster(emb, k=2, verbose=0).k == 2
+    with pytest.raises(ValueError, match="Received: k=1"):
+        tlk.cluster(emb, k=1, verbose=0)
+
+
+def test_cluster_does_better_than_k_means_on_groups_that_are_not_round():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(0)
+    angle = rng.uniform(0, np.pi, 200)
+    moons = np.concatenate([np.c_[np.cos(angle), np.sin(angle)],
+                            np.c_[1 - np.cos(angle), 0.5 - np.sin(angle)]])
+    moons += rng.normal(scale=0.05, size=moons.shape)
+    truth = np.repeat([0, 1], 200)
+    # Cosine graphs see directions: the moons, lifted off the origin.
+    vectors = np.c_[moons, np.full(400, 3.0)]
+    report = tlk.cluster(tlk.Embeddings(vectors, ids=range(400)), k=2, verbose=0)
+    plain = KMeans(2, n_init=10, random_state=0).fit_predict(vectors)
+    assert adjusted_rand_score(truth, report.labels) > 0.9 > adjusted_rand_score(truth, plain)
+
+
+# === find_outliers ===
+
+def test_a_group_of_intruders_ranks_first_where_a_near_neighbour_score_misses_it():
+    rng = np.random.default_rng(0)
+    bulk = rng.normal(size=(400, 64)) + 4  # a diffuse collection
+    group = rng.normal(size=(15, 64)) * 0.05 + rng.normal(size=64) * 3  # tight, elsewhere
+    singles = rng.normal(size=(5, 64)) * 4
+    vectors = np.concatenate([bulk, group, singles])
+    report = tlk.find_outliers(tlk.Embeddings(vectors, ids=range(420)), verbose=0)
+    assert set(report.ids[:20]) == set(range(400, 420))
+    assert np.all(np.diff(report.scores) <= 0)
+    # What a 5-nearest-neighbour distance makes of the same data: the group hides.
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    knn = 1 - np.sort(similarity, axis=1)[:, -5]
+    assert len(set(np.argsort(-knn)[:20]) & set(range(400, 415))) < 5
+    with pytest.raises(ValueError, match="Received: group_fraction=0.7"):
+        tlk.find_outliers(tlk.Embeddings(vectors, ids=range(420)), group_fraction=0.7)
+
+
+# === SimilarityIndex ===
+
+def test_similarity_search_finds_the_edited_copy_first(base, photos):
+    root, planted = photos
+    emb = tlk.embed(base, root, verbose=0)
+    index = tlk.SimilarityIndex(emb)
+    originals = [os.path.join(root, a) for a, _ in planted[:4]]
+    queries = emb.subset([emb.ids.index(p) for p in originals])
+    ids, scores = index.search(queries, k=2)
+    assert ids.shape == scores.shape == (4, 2)
+    assert list(ids[:, 0]) == originals  # itself, then its copy
+    assert [os.path.relpath(i, root) for i in ids[:, 1]] == [b for _, b in planted[:4]]
+    assert np.all(scores[:, 0] >= scores[:, 1])
+    with pytest.raises(ValueError, match="from the same base"):
+        index.search(np.ones((1, 7)), k=1)
+    with pytest.raises(ValueError, match=r"Expected `k` in \[1, 45\]"):
+        index.search(queries, k=46)
