@@ -76,6 +76,7 @@ _PUBLIC = {
     "load_base": "tl_keras.bases",
     "load_word_vectors": "tl_keras.models.vectors",
     "rank_bases": "tl_keras.selection.ranking",
+    "propagate_labels": "tl_keras.unlabelled.propagation",
     "register_base": "tl_keras.bases",
     "text_dataset": "tl_keras.data.text_dataset",
     "trust": "tl_keras.io.safe_loading",

@@ -206,3 +206,64 @@ def test_similarity_search_finds_the_edited_copy_first(base, photos):
         index.search(np.ones((1, 7)), k=1)
     with pytest.raises(ValueError, match=r"Expected `k` in \[1, 45\]"):
         index.search(queries, k=46)
+
+
+# === propagate_labels ===
+
+def test_a_few_labels_spread_at_least_as_well_as_a_head_on_them_alone():
+    from sklearn.linear_model import LogisticRegression
+
+    # Two elongated groups: a head on two labels a class cuts across them.
+    rng = np.random.default_rng(1)
+    stretch = np.r_[8.0, np.full(15, 0.4)]
+    apart = np.r_[0, 2.5, np.zeros(14)]
+    vectors = np.concatenate([rng.normal(size=(150, 16)) * stretch + apart,
+                              rng.normal(size=(150, 16)) * stretch - apart])
+    vectors += np.r_[0, 0, 6.0, np.zeros(13)]  # off the origin: cosine sees the groups
+    truth = np.repeat([0, 1], 150)
+    few = np.full(300, -1)
+    chosen = [0, 1, 2, 150, 151, 152]
+    few[chosen] = truth[chosen]
+    emb = tlk.Embeddings(vectors, ids=range(300))
+    report = tlk.propagate_labels(emb, few, verbose=0)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    head = LogisticRegression(C=10.0, max_iter=2000).fit(unit[chosen], truth[chosen])
+    unknown = few < 0
+    ours = np.mean(report.labels[unknown] == truth[unknown])
+    alone = np.mean(head.predict(unit[unknown]) == truth[unknown])
+    assert ours >= alone and ours > 0.9
+    assert set(report.scores) == {"ensemble", "head", "spreading", "clusters"}
+    assert report.method == "ensemble"  # not clearly below the head
+    np.testing.assert_array_equal(report.labels[chosen], truth[chosen])  # known kept
+    assert np.all(report.confidence[chosen] == 1.0) and np.all(report.confidence <= 1.0)
+
+
+def test_the_head_is_used_when_the_groups_do_not_follow_the_classes():
+    # Two far-apart groups; the classes cut across both (a weak axis, in noise).
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(200, 16))
+    vectors[:, 0] += np.repeat([6.0, -6.0], 100)
+    vectors[:, 1] += np.tile(np.repeat([1.0, -1.0], 50), 2)
+    vectors[:, 2] += 10.0
+    truth = np.tile(np.repeat([0, 1], 50), 2)
+    few = np.full(200, -1)
+    chosen = rng.choice(200, 60, replace=False)
+    few[chosen] = truth[chosen]
+    emb = tlk.Embeddings(vectors, ids=range(200))
+    report = tlk.propagate_labels(emb, few, verbose=0)
+    assert report.scores["ensemble"] < report.scores["head"] - 0.1
+    assert report.method == "head"
+    ensemble = tlk.propagate_labels(emb, few, method="ensemble", verbose=0)
+    assert np.mean(report.labels == truth) > np.mean(ensemble.labels == truth) + 0.05
+
+
+def test_propagate_labels_refuses_labels_it_cannot_use():
+    emb = tlk.Embeddings(np.random.default_rng(0).normal(size=(10, 4)), ids=range(10))
+    with pytest.raises(ValueError, match="at least two classes"):
+        tlk.propagate_labels(emb, np.r_[[0, 0], np.full(8, -1)], verbose=0)
+    with pytest.raises(ValueError, match="aligned with the items"):
+        tlk.propagate_labels(emb, np.zeros(3, dtype=int), verbose=0)
+    with pytest.raises(ValueError, match="at least 2 known items of each class"):
+        tlk.propagate_labels(emb, np.r_[[0, 0, 1], np.full(7, -1)], verbose=0)
+    with pytest.raises(ValueError, match="Unknown method"):
+        tlk.propagate_labels(emb, np.r_[[0, 1], np.full(8, -1)], method="magic")

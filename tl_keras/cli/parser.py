@@ -61,6 +61,9 @@ def build_parser(version="unknown"):
     train.add_argument("--validation-data", default=None,
                        help="a folder of class subfolders to validate on (instead of "
                             "splitting --data)")
+    train.add_argument("--no-audit", action="store_true",
+                       help="skip the split audit before training (near-duplicates "
+                            "across the splits, one image under two classes)")
     train.add_argument("--augmentation", default=None, type=augmentation_spec,
                        help="random changes in training (the base then runs every epoch): "
                             "default (flip,rotation=0.1,zoom=0.1), or a list of flip, "

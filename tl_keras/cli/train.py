@@ -10,6 +10,7 @@ import tl_keras as tlk
 from tl_keras.bases.registry import get_entry
 from tl_keras.bases.registry import is_registered
 from tl_keras.bases.registry import list_bases
+from tl_keras.cli.audit import audit_before_training
 from tl_keras.cli.gate import check_test_split
 from tl_keras.cli.gate import gated_export
 from tl_keras.cli.gate import split_sides
@@ -34,6 +35,7 @@ def train(args):
 
     Checks every argument, the class folders and the export directory before any
     work; builds the model on `--base` at the image size said in the first line;
+    audits the splits (leaks and conflicts, in a line; `--no-audit` skips it);
     trains both phases; evaluates the weights that would ship and applies
     `--assert-accuracy-at-least` to them; then exports (TF Serving's versioned
     layout, with the card, the training curves and, with validation data, the
@@ -78,6 +80,7 @@ def train(args):
         augmentation=args.augmentation, dropout=args.dropout, l2=args.l2, **kwargs,
     )
     _compile_as_asked(model, args)
+    audit_before_training(args, model, split, test_split, class_names)
     train, val, test, class_names = split_sides(tlk.image_dataset(
         args.data, image_size=(size, size), batch_size=args.batch_size,
         validation_split=split, test_split=test_split))

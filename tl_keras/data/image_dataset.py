@@ -15,6 +15,7 @@ from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
 from tl_keras.data.image_files import decode_rgb
 from tl_keras.data.image_files import resize_image
+from tl_keras.data.image_folder import hash_sides
 from tl_keras.data.image_folder import scan_image_folder
 from tl_keras.data.image_folder import skipped_report
 from tl_keras.data.lost_files import ScannedFiles
@@ -24,7 +25,6 @@ from tl_keras.data.pipeline import finish
 from tl_keras.data.splits import SIDES
 from tl_keras.data.splits import check_splits
 from tl_keras.data.splits import empty_side_error
-from tl_keras.data.splits import split_by_hash
 from tl_keras.data.splits import split_by_order
 from tl_keras.data.tfds import load_tfds
 from tl_keras.data.tfrecords import image_sides_from_tfrecords
@@ -147,8 +147,7 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, test
     if folder.skipped:
         say(skipped_report(directory, folder.skipped,
                            len(folder.paths) + len(folder.skipped)), verbose)
-    relative = [os.path.relpath(path, directory).replace(os.sep, "/") for path in folder.paths]
-    indices = split_by_hash(relative, validation_split, test_split, seed)
+    indices = hash_sides(directory, folder.paths, validation_split, test_split, seed)
     found = (f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
              f"{directory}")
     if validation_split or test_split:  # said, never silent

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tl_keras.data.image_files import IMAGE_EXTENSIONS
 from tl_keras.data.image_files import image_problem
 from tl_keras.data.image_files import unsupported_format
+from tl_keras.data.splits import split_by_hash
 
 ImageFolder = collections.namedtuple("ImageFolder", "paths labels class_names skipped")
 
@@ -103,6 +104,13 @@ def scan_image_folder(directory):
                 f"skipped: see the report above). Received: source={directory!r}"
             )
     return ImageFolder(paths, labels, class_names, skipped)
+
+
+def hash_sides(directory, paths, validation_split, test_split, seed):
+    """`{side: [indices]}` of `paths` (files under `directory`), by the stable
+    hash of each path relative to `directory`: the split `image_dataset` makes."""
+    relative = [os.path.relpath(path, directory).replace(os.sep, "/") for path in paths]
+    return split_by_hash(relative, validation_split, test_split, seed)
 
 
 def scan_files(paths):
