@@ -99,6 +99,39 @@ def test_embed_names_the_files_it_skips_and_refuses_what_it_cannot_read(base, tm
         tlk.Embeddings(np.ones((2, 3)), ids=[0])
 
 
+def test_embed_tfrecords_keeps_each_record_s_name_and_class_and_names_what_it_lost(
+        base, photos, tmp_path, caplog):
+    import tensorflow as tf
+
+    from tl_keras.data.tfrecords import bytes_feature
+    from tl_keras.data.tfrecords import int64_feature
+    from tl_keras.data.tfrecords import write_image_tfrecords
+
+    root, _ = photos
+    write_image_tfrecords(root, str(tmp_path / "shards"), shards=2, verbose=0)
+    emb = tlk.embed(base, str(tmp_path / "shards" / "*.tfrecord"), verbose=0)
+    folder = tlk.embed(base, root, verbose=0)
+    by_name = {os.path.relpath(p, root): v for p, v in zip(folder.ids, folder.vectors)}
+    assert sorted(emb.ids) == sorted(by_name) and emb.class_names == ["a", "b"]
+    for name, vector, label in zip(emb.ids, emb.vectors, emb.label_names()):
+        np.testing.assert_allclose(vector, by_name[name], rtol=1e-4, atol=1e-5)
+        assert label == name.split("/")[0]
+    # A record whose bytes are not an image: dropped, named, no other id moved.
+    good = tf.io.read_file(os.path.join(root, "a", "00.jpg")).numpy()
+    with tf.io.TFRecordWriter(str(tmp_path / "mixed.tfrecord")) as writer:
+        for name, data in (("first.jpg", good), ("broken.jpg", b"\xff\xd8garbage"),
+                           ("last.jpg", good)):
+            example = tf.train.Example(features=tf.train.Features(feature={
+                "image/encoded": bytes_feature(data), "image/class/label": int64_feature(0),
+                "image/filename": bytes_feature(name.encode())}))
+            writer.write(example.SerializeToString())
+    with caplog.at_level("INFO", logger="tl_keras"):
+        mixed = tlk.embed(base, str(tmp_path / "mixed.tfrecord"))
+    assert mixed.ids == ["first.jpg", "last.jpg"]
+    assert "Skipped 1 of 3 images that failed to decode: broken.jpg" in caplog.text
+    np.testing.assert_allclose(mixed.vectors[1], by_name["a/00.jpg"], rtol=1e-4, atol=1e-5)
+
+
 # === find_duplicates and audit_splits ===
 
 def test_find_duplicates_finds_the_planted_copies_and_nothing_else(base, photos):

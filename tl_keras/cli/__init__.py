@@ -8,11 +8,13 @@
     tl-keras models [--root saved_models]
     tl-keras rank --data DIR --bases A,B
     tl-keras to-tfrecord --data DIR --output DIR
+    tl-keras cluster DATA --out DIR [--k K]
+    tl-keras explore DATA --out DIR [--validation-data DIR]
     tl-keras library list|show|approve|promote|retire|log|serving-config
     tl-keras demo
 
 One module per command group (`train`, `predict`, `inspect`, `data`,
-`library`), imported when its command runs: `--help` and `--version` import
+`library`, `explore`), imported when its command runs: `--help` and `--version` import
 the parser alone (neither TensorFlow nor Keras), and TensorFlow's C++ log level
 is set before TensorFlow loads, so the command's output is ours alone.
 """
@@ -28,7 +30,9 @@ from tl_keras.version import __version__
 COMMANDS = {
     "bases": ("inspect", "bases"),
     "check": ("inspect", "check"),
+    "cluster": ("explore", "cluster_command"),
     "demo": ("data", "demo"),
+    "explore": ("explore", "explore_command"),
     "library": ("library", "library_command"),
     "models": ("inspect", "models"),
     "predict": ("predict", "predict"),

@@ -6,6 +6,7 @@ from tl_keras.cli.arguments import augmentation_spec
 from tl_keras.cli.arguments import encoding
 from tl_keras.cli.arguments import fraction
 from tl_keras.cli.arguments import positive_int
+from tl_keras.cli.unlabelled_parser import add_unlabelled_commands
 
 
 def build_parser(version="unknown"):
@@ -171,6 +172,7 @@ def build_parser(version="unknown"):
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")
+    add_unlabelled_commands(commands)
     return parser
 
 

@@ -6,9 +6,11 @@ state, works headless); in Jupyter and Colab it shows as an image.
 - charts (`curves.py`): `plot_history`, `plot_confusion_matrix`, `plot_ranking`;
   `plot_reliability` (`reliability.py`);
 - image grids (`grids.py`): `show_batch`, `show_augmentation`,
-  `show_predictions`, `show_top_losses`; `show_label_issues` (`label_issues.py`).
+  `show_predictions`, `show_top_losses`; `show_label_issues` (`label_issues.py`);
+  `show_clusters` (`clusters.py`), a contact sheet of `tl_keras.cluster`'s clusters.
 """
 
+from tl_keras.plots.clusters import show_clusters
 from tl_keras.plots.curves import confusion_matrix
 from tl_keras.plots.curves import plot_confusion_matrix
 from tl_keras.plots.curves import plot_history
@@ -23,6 +25,6 @@ from tl_keras.plots.reliability import plot_reliability
 __all__ = [
     "confusion_matrix", "plot_confusion_matrix", "plot_history", "plot_ranking",
     "plot_reliability",
-    "show_augmentation", "show_batch", "show_label_issues", "show_predictions",
-    "show_top_losses",
+    "show_augmentation", "show_batch", "show_clusters", "show_label_issues",
+    "show_predictions", "show_top_losses",
 ]

@@ -15,7 +15,7 @@ from tl_keras.unlabelled.neighbours import top_neighbours
 
 NEIGHBOURS = 10
 MAX_K = 20
-EXAMPLES = 5  # items nearest each centre in the report
+EXAMPLES = 8  # items nearest each centre in the report
 
 
 @dataclasses.dataclass

@@ -1,8 +1,9 @@
 """`embed`: a collection through a frozen base, as `Embeddings`.
 
 Data may be a folder of images (flat, or with class subfolders, whose names
-become the items' labels), a list of image files, an array of images, a
-list of texts (for a text model), or a batched `tf.data.Dataset`. Images
+become the items' labels), a list of image files, TFRecord shards (a glob or
+a directory), an array of images, a list of texts (for a text model), or a
+batched `tf.data.Dataset`. Images
 are decoded and resized as `tl_keras.image_dataset` does (the same
 `decode_rgb` and `resize_image`), so the vectors are those the model sees.
 """
@@ -17,10 +18,7 @@ from tl_keras.bases import identity_of
 from tl_keras.bases import load_base
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import check_resize
-from tl_keras.data.image_files import decode_rgb
-from tl_keras.data.image_files import resize_image
-from tl_keras.data.image_folder import scan_files
-from tl_keras.data.image_folder import skipped_report
+from tl_keras.data.tfrecords import is_tfrecord_source
 from tl_keras.log import no_retracing_warnings
 from tl_keras.log import say
 from tl_keras.models.text_classifier import TextClassifier
@@ -28,6 +26,9 @@ from tl_keras.models.transfer_model import TransferModel
 from tl_keras.training.feature_cache import FeatureCache
 from tl_keras.training.features import feature_extractor
 from tl_keras.unlabelled.embeddings import Embeddings
+from tl_keras.unlabelled.sources import ImageSource
+from tl_keras.unlabelled.sources import image_files
+from tl_keras.unlabelled.sources import image_records
 
 DEFAULT_BASE = "mobilenet_v2"
 DEFAULT_IMAGE_SIZE = 224
@@ -45,7 +46,9 @@ def embed(model_or_base, data, *, weights="imagenet", alpha=None, image_size=Non
             `tl_keras.build_model` / `build_text_model` (the vectors are what
             its head sees: a text model's sentence vectors).
         data: a folder of images (flat, or class subfolders: their names
-            become `labels`), a list of image files, images `[n, h, w, 3]` in
+            become `labels`), a list of image files, TFRecord shards (a glob
+            or a directory, as `tl-keras to-tfrecord` writes them), images
+            `[n, h, w, 3]` in
             [0, 255], a list of texts (for a text model), or a batched
             `tf.data.Dataset` of inputs (or `(inputs, labels)`).
         weights: for a `model_or_base` that is loaded here. Defaults to
@@ -66,7 +69,8 @@ def embed(model_or_base, data, *, weights="imagenet", alpha=None, image_size=Non
 
     Returns:
         An `Embeddings`: `vectors` `[n, d]`, `ids` (file paths for files,
-        row numbers for arrays and datasets, the texts for texts),
+        records' `image/filename` for TFRecords, row numbers for arrays and
+        datasets, the texts for texts),
         `labels`/`class_names` where the data had classes, and `base`.
 
     Raises:
@@ -86,11 +90,15 @@ def embed(model_or_base, data, *, weights="imagenet", alpha=None, image_size=Non
                                                image_size=image_size, resize=resize,
                                                batch_size=batch_size, verbose=verbose)
     cache = cache if cache is not None else FeatureCache(max_entries=0)
+    source = inputs if isinstance(inputs, ImageSource) else None
     with no_retracing_warnings():  # a new extractor per call: its own predict function
-        features, _ = cache.features(extractor, inputs, fingerprint=None,
-                                     batch_size=batch_size, verbose=verbose)
+        features, _ = cache.features(extractor, source.dataset if source else inputs,
+                                     fingerprint=None, batch_size=batch_size,
+                                     verbose=verbose)
     vectors = np.array(features.x, dtype="float32")
-    if labels is None and features.y is not None and np.asarray(features.y).ndim == 1:
+    if source is not None:  # the items that decoded, by their positions
+        ids, labels = _read_items(source, np.asarray(features.y, dtype="int64"), verbose)
+    elif labels is None and features.y is not None and np.asarray(features.y).ndim == 1:
         labels = np.asarray(features.y, dtype="int64")
     if ids is None:
         ids = list(range(len(vectors)))
@@ -113,6 +121,18 @@ def as_embeddings(data_or_embeddings, *, base=None, **options):
             os.fspath(data_or_embeddings).endswith(".npz"):
         return Embeddings.load(data_or_embeddings)
     return embed(base if base is not None else DEFAULT_BASE, data_or_embeddings, **options)
+
+
+def _read_items(source, positions, verbose):
+    """The ids and labels of the items at `positions`; the others (images that
+    failed to decode) said by name."""
+    lost = sorted(set(range(len(source.ids))) - set(positions.tolist()))
+    if lost:
+        names = ", ".join(str(source.ids[i]) for i in lost[:10])
+        say(f"Skipped {len(lost)} of {len(source.ids)} images that failed to decode: "
+            f"{names}{', ...' if len(lost) > 10 else ''}.", verbose)
+    labels = None if source.labels is None else source.labels[positions]
+    return [source.ids[i] for i in positions], labels
 
 
 def _model(model_or_base, *, weights, alpha, image_size):
@@ -151,29 +171,13 @@ def _inputs(data, extractor, *, is_text, image_size, resize, batch_size, verbose
                          f"{type(data).__name__}")
     if is_text:
         return np.asarray(items, dtype=str), list(items), None, None
-    return _image_files(items, extractor, image_size=image_size, resize=resize,
-                        batch_size=batch_size, verbose=verbose)
-
-
-def _image_files(items, extractor, *, image_size, resize, batch_size, verbose):
-    readable, skipped, missing = scan_files(items)
-    if missing:
-        raise ValueError(f"No such file or folder: {', '.join(missing[:5])}. "
-                         f"Received: data={items[:5]!r}")
-    if skipped:
-        say(skipped_report(os.path.commonpath(items) if len(items) > 1 else items[0],
-                           skipped, len(readable) + len(skipped)), verbose)
-    if not readable:
-        raise ValueError(f"Found no readable image in {', '.join(items[:5])}. "
-                         f"Received: data={items[:5]!r}")
     size = _input_size(extractor, image_size)
-    labels, class_names = _folder_labels(readable, items)
-    paths = tf.data.Dataset.from_tensor_slices(readable)
-    images = paths.map(lambda p: resize_image(decode_rgb(tf.io.read_file(p), size), size,
-                                              resize),
-                       num_parallel_calls=tf.data.AUTOTUNE)
-    return (images.batch(batch_size).prefetch(tf.data.AUTOTUNE), readable, labels,
-            class_names)
+    if len(items) == 1 and is_tfrecord_source(items[0]):
+        source = image_records(items[0], size, resize=resize, batch_size=batch_size)
+    else:
+        source = image_files(items, size, resize=resize, batch_size=batch_size,
+                             verbose=verbose)
+    return source, source.ids, source.labels, source.class_names
 
 
 def _input_size(extractor, image_size):
@@ -182,19 +186,3 @@ def _input_size(extractor, image_size):
         return (int(height), int(width))
     size = _size(image_size) if image_size is not None else DEFAULT_IMAGE_SIZE
     return (size, size)
-
-
-def _folder_labels(paths, items):
-    """Labels from class subfolders, when one folder was given and every image
-    sits in a subfolder of it; else `(None, None)` (a flat folder, or files)."""
-    if len(items) != 1 or not tf.io.gfile.isdir(items[0]):
-        return None, None
-    root = items[0]
-    folders = [os.path.relpath(p, root).split(os.sep)[0] for p in paths]
-    if any(os.path.relpath(p, root) == f for p, f in zip(paths, folders)):
-        return None, None  # images directly in the folder: no classes
-    class_names = sorted(set(folders))
-    if len(class_names) < 2:
-        return None, None
-    index = {name: i for i, name in enumerate(class_names)}
-    return np.array([index[f] for f in folders], dtype="int64"), class_names
