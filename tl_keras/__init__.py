@@ -60,6 +60,7 @@ _PUBLIC = {
     "embed": "tl_keras.unlabelled.embed",
     "evaluate_classifier": "tl_keras.evaluation.classifier_report",
     "export_saved_model": "tl_keras.export.saved_model",
+    "export_similarity": "tl_keras.unlabelled.similarity_export",
     "export_tflite": "tl_keras.export.tflite",
     "extract_features": "tl_keras.training.features",
     "find_duplicates": "tl_keras.unlabelled.duplicates",

@@ -26,10 +26,11 @@ NOTEBOOK_DIR = os.path.join(REPO_ROOT, "notebooks")
 NOTEBOOKS = sorted(glob.glob(os.path.join(NOTEBOOK_DIR, "*.ipynb")))
 
 
-def test_the_five_notebooks_are_there_and_stripped():
+def test_the_six_notebooks_are_there_and_stripped():
     names = [os.path.basename(n) for n in NOTEBOOKS]
     assert names == ["01_image_classifier.ipynb", "02_tf_hub.ipynb", "03_text.ipynb",
-                     "04_serving.ipynb", "05_model_library.ipynb"]
+                     "04_serving.ipynb", "05_model_library.ipynb",
+                     "06_explore_a_folder.ipynb"]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -228,3 +229,19 @@ def test_05_model_library(local, tmp_path):
     assert "versions: 1" in text and 'name: "task_b"' in text  # models.config
     assert "Not served (no approved version): {'task_a':" in text
     assert "Base weights license:" in text and "task_b@stable is task_b_v1" in text
+
+
+def test_06_explore_a_folder(local, tmp_path):
+    nb = _run("06_explore_a_folder.ipynb",
+              dict(FOLDER=local["images"], TRAIN_FOLDER=local["images_b"], WEIGHTS=None,
+                   IMAGE_SIZE=32, LABELS_PER_CLASS=3), str(tmp_path / "work"))
+    text = _text(nb)
+    assert "<Embeddings: 30 items, dimension 1280, base='mobilenet_v2'>" in text
+    assert "The planted copy found: True" in text
+    assert "Split audit (20 train, 30 validation)" in text
+    assert "cluster  " in text and "image/png" in text  # the table and the sheet
+    assert "propagate_labels: " in text and "a head on the few alone: " in text
+    assert "Open " in text and "index.html" in text
+    work = tmp_path / "work"
+    assert (work / "explore_report" / "index.html").exists()
+    assert (work / "embeddings.npz").exists()

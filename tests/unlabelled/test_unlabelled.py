@@ -300,3 +300,35 @@ def test_propagate_labels_refuses_labels_it_cannot_use():
         tlk.propagate_labels(emb, np.r_[[0, 0, 1], np.full(7, -1)], verbose=0)
     with pytest.raises(ValueError, match="Unknown method"):
         tlk.propagate_labels(emb, np.r_[[0, 1], np.full(8, -1)], method="magic")
+
+
+def test_the_similarity_export_serves_the_same_top_k_without_keras(base, photos, tmp_path):
+    from tl_keras.export.check import run_keras_free
+
+    root, planted = photos
+    emb = tlk.embed(base, root, verbose=0)
+    index = tlk.SimilarityIndex(emb)
+    path = tlk.export_similarity(index, base, str(tmp_path / "similar"), k=3, verbose=0)
+    assert path.endswith(os.path.join("similar", "1"))
+    files = [os.path.join(root, a) for a, _ in planted[:3]]
+    images = load_images(files, (SIZE, SIZE))
+    np.save(tmp_path / "images.npy", images)
+    work = tmp_path / "probe"
+    work.mkdir()
+    served = run_keras_free(path, {
+        "serving_default": {"images": ("npy", str(tmp_path / "images.npy"))},
+        "serving_bytes": {"image_bytes": ("bytes_files", files)}}, str(work))
+    assert served["imported"] == []  # no keras, tl_keras, tf_keras or tensorflow_hub
+    ids, scores = index.search(emb.subset([emb.ids.index(f) for f in files]), k=3)
+    assert served["outputs"]["serving_default"]["ids"] == ids.tolist()
+    np.testing.assert_allclose(served["outputs"]["serving_default"]["scores"], scores,
+                               atol=1e-4)
+    # From the JPEG bytes, decoded and resized in the graph: the same neighbours.
+    assert [row[:2] for row in served["outputs"]["serving_bytes"]["ids"]] == \
+        [row[:2] for row in ids.tolist()]
+    report = tlk.check_export(path, verbose=False)
+    assert report.ok, str(report)
+    with pytest.raises(ValueError, match="pass the base that embedded them"):
+        tlk.export_similarity(index, tlk.load_base("mobilenet", weights=None, alpha=0.25,
+                                                   input_shape=(SIZE, SIZE, 3)),
+                              str(tmp_path / "other"), verbose=0)

@@ -21,5 +21,6 @@ from tl_keras.unlabelled.outliers import find_outliers  # noqa: F401
 from tl_keras.unlabelled.propagation import PropagationReport  # noqa: F401
 from tl_keras.unlabelled.propagation import propagate_labels  # noqa: F401
 from tl_keras.unlabelled.similarity import SimilarityIndex  # noqa: F401
+from tl_keras.unlabelled.similarity_export import export_similarity  # noqa: F401
 from tl_keras.unlabelled.split_audit import SplitAudit  # noqa: F401
 from tl_keras.unlabelled.split_audit import audit_splits  # noqa: F401
