@@ -53,3 +53,18 @@ def test_an_export_inherits_its_first_base_license_and_a_model_of_your_own_has_n
     identity["lineage"][0]["base"] = {"name": "resnet50"}  # a card older than licenses
     assert license_of(identity)["license"] == UNKNOWN
     assert license_of({"source": "keras.Model", "name": "mine"})["license"] == UNKNOWN
+
+
+def test_word_vectors_are_named_as_such_not_as_a_model_of_your_own():
+    """Issue 34 row 23: a text model's card called GloVe 'a model of your own'."""
+    glove = license_of({"source": "word_vectors", "name": "embedding",
+                        "handle": "/data/glove.twitter.27B.25d.txt"})
+    assert glove["license"] == "PDDL-1.0" and "GloVe" in glove["source"]
+    other = license_of({"source": "word_vectors", "name": "embedding",
+                        "handle": "vectors/cc.fr.300.vec"})
+    assert other["license"] == UNKNOWN
+    assert other["source"] == ("the word vectors in vectors/cc.fr.300.vec: see where they "
+                               "came from")
+    arrays = license_of({"source": "word_vectors", "name": "embedding", "handle": None})
+    assert "word vectors given as arrays" in arrays["source"]
+    assert "your own" not in arrays["source"]

@@ -53,6 +53,7 @@ def _relative(root, pairs):
 
 # === embed ===
 
+@pytest.mark.compat
 def test_embed_a_folder_gives_the_model_s_features_with_paths_and_classes(base, photos):
     root, _ = photos
     emb = tlk.embed(base, root, verbose=0)
@@ -302,6 +303,8 @@ def test_propagate_labels_refuses_labels_it_cannot_use():
         tlk.propagate_labels(emb, np.r_[[0, 1], np.full(8, -1)], method="magic")
 
 
+@pytest.mark.slow  # exports, then loads it in a subprocess
+@pytest.mark.compat  # ExportArchive tracking a tf.Module, in every corner of the window
 def test_the_similarity_export_serves_the_same_top_k_without_keras(base, photos, tmp_path):
     from tl_keras.export.check import run_keras_free
 

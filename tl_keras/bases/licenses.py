@@ -121,4 +121,17 @@ def license_of(identity):
             return dict(inherited, source=f"inherited from the base of {name}: "
                                           f"{inherited.get('source')}")
         return {"license": UNKNOWN, "source": f"the export {handle}: its card names none"}
+    if source == "word_vectors":
+        return _word_vectors_license(handle)
     return {"license": UNKNOWN, "source": f"a model of your own ({name})"}
+
+
+def _word_vectors_license(handle):
+    """Word vectors: GloVe's files by their name (Stanford states the Public Domain
+    Dedication and License v1.0 for them), else unknown, saying where they came from."""
+    if handle and "glove" in os.path.basename(os.fspath(handle)).lower():
+        return {"license": "PDDL-1.0",
+                "source": f"GloVe word vectors ({handle}): Stanford's GloVe page states "
+                          "the Public Domain Dedication and License v1.0"}
+    where = f"the word vectors in {handle}" if handle else "word vectors given as arrays"
+    return {"license": UNKNOWN, "source": f"{where}: see where they came from"}

@@ -123,6 +123,9 @@ def build_parser(version="unknown"):
                               "standard input")
     predict.add_argument("--top", type=positive_int, default=3,
                          help="classes to show, 1 or more (default: 3)")
+    predict.add_argument("--format", default="text", choices=["text", "json", "csv"],
+                         help="text lines, one JSON object a line, or a CSV table with a "
+                              "header (json and csv on standard output alone)")
 
     check = commands.add_parser(
         "check", help="check an export before shipping it to TF Serving (exit 1 on failure)")

@@ -1,5 +1,13 @@
-"""`tl-keras predict`: an exported model's top classes for images or texts."""
+"""`tl-keras predict`: an exported model's top classes for images or texts.
 
+`--format text` (the default) prints `INPUT: class score, ...` lines;
+`--format json` one JSON object a line (`{"input", "classes", "scores"}`) and
+`--format csv` a table (`input,class_1,score_1,...`), both on standard output
+alone, with the `Model: ...` line on standard error, for a script to read.
+"""
+
+import csv
+import json
 import sys
 
 import numpy as np
@@ -41,17 +49,18 @@ def predict(args):
               "exports).")
     height, width = serve.structured_input_signature[1]["images"].shape[1:3]
     resize = layout.read_model_card(version_dir).get("resize", DEFAULT_RESIZE)
-    print(f"Model: {version_dir}")
+    write = _writer(args)
+    print(f"Model: {version_dir}", file=sys.stdout if args.format == "text" else sys.stderr)
     for start in range(0, len(paths), 32):
         batch = paths[start:start + 32]
         outputs = serve(images=tf.constant(load_images(batch, (height, width), resize)))
         for index, path in enumerate(batch):
-            print(f"{path}: {_ranked(outputs, index, args.top)}")
+            write(path, *_top(outputs, index, args.top))
     return 0
 
 
-def _ranked(outputs, index, top):
-    """`"cat 0.910, dog 0.090"`: the top classes of one example of a signature's outputs."""
+def _top(outputs, index, top):
+    """`(classes, scores)`: the top classes of one example of a signature's outputs."""
     if "classes" in outputs:
         classes = [c.decode() for c in outputs["classes"][index].numpy()[:top]]
         scores = outputs["scores"][index].numpy()[:top]
@@ -59,7 +68,28 @@ def _ranked(outputs, index, top):
         probabilities = outputs["probabilities"][index].numpy()
         order = np.argsort(-probabilities)[:top]
         classes, scores = [str(i) for i in order], probabilities[order]
-    return ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
+    return classes, [float(score) for score in scores]
+
+
+def _writer(args):
+    """A function `(input, classes, scores)` that prints one result in `--format`."""
+    if args.format == "json":
+        return lambda item, classes, scores: print(json.dumps(
+            {"input": item, "classes": classes, "scores": [round(s, 6) for s in scores]}))
+    if args.format == "csv":
+        table = csv.writer(sys.stdout, lineterminator="\n")
+        header = ["input"] + [f"{kind}_{rank}" for rank in range(1, args.top + 1)
+                              for kind in ("class", "score")]
+        table.writerow(header)
+        return lambda item, classes, scores: table.writerow(
+            [item] + [v for pair in zip(classes, (f"{s:.6f}" for s in scores)) for v in pair])
+
+    def text(item, classes, scores):
+        shown = item if len(item) <= 60 or tf.io.gfile.exists(item) else item[:57] + "..."
+        ranked = ", ".join(f"{name} {score:.3f}" for name, score in zip(classes, scores))
+        print(f"{shown}: {ranked}")
+
+    return text
 
 
 def _predict_texts(serve, version_dir, args):
@@ -85,13 +115,14 @@ def _predict_texts(serve, version_dir, args):
         print("tl-keras predict: error: no text in the files given (a text per line)",
               file=sys.stderr)
         return 1
-    print(f"Model: {version_dir} (texts)")
+    write = _writer(args)
+    print(f"Model: {version_dir} (texts)",
+          file=sys.stdout if args.format == "text" else sys.stderr)
     for start in range(0, len(texts), 32):
         batch = texts[start:start + 32]
         outputs = serve(texts=tf.constant(batch))
         for index, text in enumerate(batch):
-            shown = text if len(text) <= 60 else text[:57] + "..."
-            print(f"{shown}: {_ranked(outputs, index, args.top)}")
+            write(text, *_top(outputs, index, args.top))
     return 0
 
 
