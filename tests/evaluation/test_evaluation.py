@@ -1,6 +1,7 @@
 """Issue 23: a test split nothing reads, calibrated probabilities, and the figures
 of the weights that ship (card, CLI line, gate)."""
 
+import csv
 import json
 import os
 import re
@@ -260,7 +261,8 @@ def test_label_issues_rank_planted_flips_first(tmp_path, capsys):
     before = [w.copy() for w in model.get_weights()]
     issues = tlk.find_label_issues(model, (x, noisy), folds=3, epochs=40, learning_rate=1e-2,
                                    batch_size=16)
-    assert "Label issues:" in capsys.readouterr().out
+    line = capsys.readouterr().out
+    assert "Label issues:" in line and " of 90 examples look mislabelled" in line
     assert set(issues.ranking[:len(flips)]) == flips  # the flips are the most suspect
     # Flagged: where another class's probability reaches its class's threshold.
     assert 3 <= len(issues.indices) and set(issues.indices) <= flips
@@ -287,6 +289,17 @@ def test_label_issues_name_the_files_of_a_folder_and_refuse_a_shuffled_dataset(t
                                    learning_rate=1e-2, batch_size=16, verbose=0)
     flagged = {int(os.path.basename(path)[:3]) for path in issues.files}
     assert 3 <= len(flagged) and flagged <= flips
+    # Issue 34 row 22: class names beside the indices, and a CSV for a labeller.
+    assert issues.given_names == [["b", "g", "r"][i] for i in issues.given]
+    assert issues.suggested_names == [["b", "g", "r"][i] for i in issues.suggested]
+    issues.to_csv(tmp_path / "issues.csv")
+    with open(tmp_path / "issues.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["file"] for r in rows] == issues.files
+    assert [(r["given"], r["suggested"]) for r in rows] == list(
+        zip(issues.given_names, issues.suggested_names))
+    assert rows[0]["rank"] == "1" and float(rows[0]["confidence_in_given"]) == \
+        pytest.approx(issues.self_confidence[0], abs=1e-4)
     train, _, _ = tlk.image_dataset(str(tmp_path / "data"), image_size=8, verbose=0,
                                     validation_split=0, batch_size=4)
     with pytest.raises(ValueError, match="not shuffled"):

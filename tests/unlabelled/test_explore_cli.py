@@ -131,3 +131,24 @@ def test_cluster_writes_a_folder_per_cluster_from_tfrecords_and_refuses_a_full_o
         assert len(list(csv.DictReader(f))) == 24
     assert main(["cluster", str(tmp_path / "shards"), "--out", str(out)] + FLAGS) == 2
     assert "exists and is not an empty directory" in capsys.readouterr().err
+
+
+def test_label_issues_names_a_planted_mislabel_and_writes_the_csv(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for colour, channel in (("red", 0), ("blue", 2)):
+        for i in range(12):
+            image = rng.integers(0, 60, (64, 64, 3)).astype("uint8")
+            image[..., channel] += 180
+            write_jpeg(str(tmp_path / "data" / colour / f"{colour}_{i}.jpg"), image)
+    shutil.move(tmp_path / "data" / "red" / "red_3.jpg", tmp_path / "data" / "blue")
+    out = tmp_path / "review" / "issues.csv"
+    assert main(["label-issues", str(tmp_path / "data"), "--out", str(out), "--folds", "3"]
+                + FLAGS) == 0
+    printed = capsys.readouterr().out
+    assert "red_3.jpg: filed under blue, looks like red" in printed
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert os.path.basename(rows[0]["file"]) == "red_3.jpg"
+    assert (rows[0]["given"], rows[0]["suggested"]) == ("blue", "red")
+    assert main(["label-issues", str(tmp_path / "data"), "--out", str(tmp_path)] + FLAGS) == 2
+    assert "is a directory" in capsys.readouterr().err

@@ -10,6 +10,7 @@
     tl-keras to-tfrecord --data DIR --output DIR
     tl-keras cluster DATA --out DIR [--k K]
     tl-keras explore DATA --out DIR [--validation-data DIR]
+    tl-keras label-issues DATA --out issues.csv
     tl-keras library list|show|approve|promote|retire|log|serving-config
     tl-keras demo
 
@@ -33,6 +34,7 @@ COMMANDS = {
     "cluster": ("explore", "cluster_command"),
     "demo": ("data", "demo"),
     "explore": ("explore", "explore_command"),
+    "label-issues": ("explore", "label_issues_command"),
     "library": ("library", "library_command"),
     "models": ("inspect", "models"),
     "predict": ("predict", "predict"),

@@ -1,4 +1,5 @@
-"""`tl-keras cluster` and `tl-keras explore`: a collection before it has labels."""
+"""`tl-keras cluster`, `explore` and `label-issues`: a collection before it has labels,
+and labels that look wrong."""
 
 import csv
 import io
@@ -7,6 +8,7 @@ import os
 import tensorflow as tf
 
 import tl_keras as tlk
+from tl_keras.cli.paths import data_class_names
 from tl_keras.cli.train import alpha_for
 from tl_keras.data.tfrecords import ENCODED
 from tl_keras.data.tfrecords import FILENAME
@@ -79,6 +81,34 @@ def explore_command(args):
                               audit=audit,
                               read=lambda items: dict(_item_bytes(args.data, items)))
     print(f"Open {page} in a browser (no server needed); the CSVs are beside it.")
+    return 0
+
+
+def label_issues_command(args):
+    """`tl-keras label-issues DATA --out FILE.csv`: the images whose class folder
+    looks wrong, most likely first, from `tl_keras.find_label_issues` on a fresh
+    head over `--base`'s frozen features. Returns the exit status."""
+    out = args.out
+    if tf.io.gfile.isdir(out):
+        raise ValueError(f"--out {out} is a directory: pass a file name (such as "
+                         f"{os.path.join(out, 'label_issues.csv')}). Received: --out {out}")
+    if args.folds < 2:
+        raise ValueError(f"Expected --folds of 2 or more. Received: --folds {args.folds}")
+    class_names = data_class_names(args.data)
+    weights = None if args.weights.lower() == "none" else args.weights
+    kwargs = alpha_for([args.base], args.alpha, "base")[args.base]
+    shape = None if args.image_size is None else (args.image_size, args.image_size, 3)
+    model = tlk.build_model(args.base, num_classes=len(class_names), weights=weights,
+                            input_shape=shape, class_names=class_names, **kwargs)
+    issues = tlk.find_label_issues(model, args.data, folds=args.folds)
+    folder = os.path.dirname(out)
+    if folder:
+        tf.io.gfile.makedirs(folder)
+    issues.to_csv(out)
+    for rank in range(min(10, len(issues.indices))):
+        print(f"  {issues.files[rank]}: filed under {issues.given_names[rank]}, looks like "
+              f"{issues.suggested_names[rank]} (p={1 - issues.self_confidence[rank]:.2f})")
+    print(f"Wrote {len(issues.indices)} rows to {out}, most likely mislabelled first.")
     return 0
 
 

@@ -6,7 +6,7 @@ from tl_keras.cli.arguments import augmentation_spec
 from tl_keras.cli.arguments import encoding
 from tl_keras.cli.arguments import fraction
 from tl_keras.cli.arguments import positive_int
-from tl_keras.cli.unlabelled_parser import add_unlabelled_commands
+from tl_keras.cli.collection_parser import add_collection_commands
 
 
 def build_parser(version="unknown"):
@@ -175,7 +175,7 @@ def build_parser(version="unknown"):
     demo = commands.add_parser("demo", help="the offline transfer-learning demo")
     demo.add_argument("--output", default="saved_models",
                       help="where the demo's models and plot go (default: saved_models)")
-    add_unlabelled_commands(commands)
+    add_collection_commands(commands)
     return parser
 
 

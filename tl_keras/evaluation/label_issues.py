@@ -2,8 +2,11 @@
 out-of-fold predictions of the head, on the frozen base's cached features."""
 
 import collections
+import csv
+import io
 
 import numpy as np
+import tensorflow as tf
 
 from tl_keras.data.image_dataset import image_dataset
 from tl_keras.data.image_folder import scan_image_folder
@@ -14,18 +17,46 @@ from tl_keras.log import say
 from tl_keras.training.worker_loop import fit
 from tl_keras.training.worker_loop import predict
 
-LabelIssues = collections.namedtuple(
-    "LabelIssues", "indices files given suggested self_confidence ranking probabilities")
-LabelIssues.__doc__ = """What `find_label_issues` found.
+# Each fold's head takes at least this many optimizer steps: on 24 images an epoch is
+# one step, and 30 of them left the heads near their start (nothing flagged).
+MIN_STEPS = 300
 
-- `indices`: the examples flagged as likely mislabelled, most likely first.
-- `files`: their file paths (a folder source), else None.
-- `given`, `suggested`: their labels as given and the class the held-out head
-  believes (class indices).
-- `self_confidence`: the held-out probability of their given label.
-- `ranking`: every example, most suspect first (by self-confidence).
-- `probabilities`: the out-of-fold probabilities of every example, `[n, classes]`.
-"""
+_FIELDS = ("indices files given suggested self_confidence ranking probabilities "
+           "given_names suggested_names")
+
+
+class LabelIssues(collections.namedtuple("LabelIssues", _FIELDS)):
+    """What `find_label_issues` found.
+
+    - `indices`: the examples flagged as likely mislabelled, most likely first.
+    - `files`: their file paths (a folder source), else None.
+    - `given`, `suggested`: their labels as given and the class the held-out head
+      believes (class indices); `given_names`, `suggested_names`: the same as
+      class names, when the model has them (else None).
+    - `self_confidence`: the held-out probability of their given label.
+    - `ranking`: every example, most suspect first (by self-confidence).
+    - `probabilities`: the out-of-fold probabilities of every example,
+      `[n, classes]`.
+    """
+
+    __slots__ = ()
+
+    def to_csv(self, path):
+        """Writes the flagged examples, most likely mislabelled first, as a CSV a
+        labeller can work through (any `tf.io.gfile` path): `rank`, `index`,
+        `file`, `given`, `suggested`, `confidence_in_given`."""
+        buffer = io.StringIO()
+        table = csv.writer(buffer, lineterminator="\n")
+        table.writerow(["rank", "index", "file", "given", "suggested",
+                        "confidence_in_given"])
+        given = self.given_names or self.given.tolist()
+        suggested = self.suggested_names or self.suggested.tolist()
+        for rank, index in enumerate(self.indices.tolist()):
+            table.writerow([rank + 1, index, self.files[rank] if self.files else "",
+                            given[rank], suggested[rank],
+                            f"{self.self_confidence[rank]:.4f}"])
+        with tf.io.gfile.GFile(str(path), "w") as f:
+            f.write(buffer.getvalue())
 
 
 def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, batch_size=32,
@@ -49,7 +80,8 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
             `tf.data.Dataset` that is not shuffled (indices follow its order),
             or a tuple `(x, y)`.
         folds: the number of folds, at least 2. Defaults to `5`.
-        epochs: epochs of each fold's head. Defaults to `30`.
+        epochs: epochs of each fold's head, more on small data: at least
+            `MIN_STEPS` (300) optimizer steps. Defaults to `30`.
         learning_rate: Adam's, for each fold's head. Defaults to `1e-3`.
         batch_size: of the feature pass and the heads. Defaults to `32`.
         seed: of the folds and the heads. Defaults to `0`.
@@ -68,15 +100,17 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
 
     >>> issues = tl_keras.find_label_issues(model, "flower_photos", folds=3,
     ...                                     epochs=2)
-    Label issues: ... of 15 training examples look mislabelled ...
+    Label issues: ... of 15 examples in flower_photos look mislabelled ...
     >>> len(issues.ranking)
     15
+    >>> issues.to_csv("label_issues.csv")  # for a labeller: file, given, suggested
     """
     import keras
 
 
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ValueError(f"Expected `folds` to be an integer >= 2. Received: folds={folds!r}")
+    data_source = data if isinstance(data, str) else None  # a folder: all of it is read
     files, data = _readable(model, data, batch_size)
     x, labels = frozen_features(model, data, batch_size)
     y = class_indices(labels)
@@ -89,6 +123,8 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
     if len(y) < folds:
         raise ValueError(f"Expected at least {folds} examples for {folds} folds. "
                          f"Received: {len(y)} examples")
+    steps = -(-(len(y) - len(y) // folds) // batch_size)  # a fold's batches an epoch
+    epochs = max(epochs, -(-MIN_STEPS // max(steps, 1)))
     probabilities = np.zeros((len(y), classes))
     order = np.random.default_rng(seed).permutation(len(y))
     for fold, held in enumerate(np.array_split(order, folds)):
@@ -99,14 +135,16 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
         fit(head, x=x[kept], y=_targets(y[kept], model), epochs=epochs,
             batch_size=batch_size, verbose=0)
         probabilities[held] = two_columns(predict(head, x[held]))
-    issues = _confident_learning(probabilities, y, files)
-    say(f"Label issues: {len(issues.indices):,} of {len(y):,} training examples look "
+    issues = _confident_learning(probabilities, y, files,
+                                 getattr(model, "class_names", None))
+    where = f" in {data_source}" if data_source else ""
+    say(f"Label issues: {len(issues.indices):,} of {len(y):,} examples{where} look "
         f"mislabelled (held-out predictions of {folds} heads; the confident-learning "
         "rule).", verbose)
     return issues
 
 
-def _confident_learning(probabilities, y, files):
+def _confident_learning(probabilities, y, files, class_names=None):
     classes = probabilities.shape[1]
     thresholds = np.array([probabilities[y == j, j].mean() if (y == j).any() else 1.0
                            for j in range(classes)])
@@ -121,15 +159,21 @@ def _confident_learning(probabilities, y, files):
         indices=flagged, files=[files[i] for i in flagged] if files is not None else None,
         given=y[flagged], suggested=believed[flagged],
         self_confidence=self_confidence[flagged], ranking=ranking,
-        probabilities=probabilities)
+        probabilities=probabilities,
+        given_names=_names(y[flagged], class_names),
+        suggested_names=_names(believed[flagged], class_names))
+
+
+def _names(indices, class_names):
+    """The class names of `indices`, or None when the model has none."""
+    if not class_names or max(indices.tolist(), default=0) >= len(class_names):
+        return None
+    return [list(class_names)[i] for i in indices.tolist()]
 
 
 def _readable(model, data, batch_size):
     """`(file paths or None, data)`: a folder becomes an unshuffled pipeline of its
     files; a dataset is checked to give its examples in the same order twice."""
-    import tensorflow as tf
-
-
     if isinstance(data, str):
         folder = scan_image_folder(data)
         names = getattr(model, "class_names", None)

@@ -1,10 +1,11 @@
-"""The arguments of `tl-keras cluster` and `tl-keras explore` (no labels needed)."""
+"""The arguments of the commands that look at a collection: `cluster` and `explore`
+(no labels needed), and `label-issues` (labels that look wrong)."""
 
 from tl_keras.cli.arguments import positive_int
 
 
-def add_unlabelled_commands(commands):
-    """Adds `cluster` and `explore` to the subparsers `commands`."""
+def add_collection_commands(commands):
+    """Adds `cluster`, `explore` and `label-issues` to the subparsers `commands`."""
     cluster = commands.add_parser(
         "cluster", help="group a folder of images by what a frozen base sees, one folder "
                         "per cluster (rename them to classes, then train on them)")
@@ -28,10 +29,21 @@ def add_unlabelled_commands(commands):
     explore.add_argument("--test-data", default=None,
                          help="a test folder, audited for leaks the same way")
 
+    issues = commands.add_parser(
+        "label-issues", help="images whose class folder looks wrong (held-out heads on the "
+                             "frozen base's features), as a CSV for a labeller")
+    _add_data_and_base(issues)
+    issues.add_argument("--out", required=True,
+                        help="the CSV to write: rank, file, given, suggested, "
+                             "confidence_in_given")
+    issues.add_argument("--folds", type=positive_int, default=5,
+                        help="held-out folds, 2 or more (default: 5)")
+
 
 def _add_data_and_base(command):
-    command.add_argument("data", help="a folder of images (flat, or class folders), or "
-                                      "TFRecord shards (a glob or a directory)")
+    command.add_argument("data", help="a folder of images (flat, or class folders; "
+                                      "label-issues: class folders), or TFRecord shards "
+                                      "(a glob or a directory)")
     command.add_argument("--base", default="mobilenet_v2",
                          help="the frozen base that sees the images: a name from "
                               "`tl-keras bases`, an exported model, a TF Hub handle or a "
