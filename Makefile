@@ -37,7 +37,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,hub,kerashub,serving]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,hub,kerashub,serving,faiss]"
 	touch $(STAMP)
 
 clean:

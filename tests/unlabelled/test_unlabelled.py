@@ -335,3 +335,51 @@ def test_the_similarity_export_serves_the_same_top_k_without_keras(base, photos,
         tlk.export_similarity(index, tlk.load_base("mobilenet", weights=None, alpha=0.25,
                                                    input_shape=(SIZE, SIZE, 3)),
                               str(tmp_path / "other"), verbose=0)
+
+
+# === The approximate index (faiss) ===
+
+def _planted_pairs(count=3000, dimension=64, pairs=40, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(count, dimension)).astype("float32")
+    sources = rng.choice(count, pairs, replace=False)
+    copies = vectors[sources] + rng.normal(scale=0.1, size=(pairs, dimension))
+    truth = {(int(s), count + i) for i, s in enumerate(sources)}
+    return np.concatenate([vectors, copies]).astype("float32"), truth
+
+
+def test_approximate_search_finds_what_exact_search_finds():
+    pytest.importorskip("faiss", reason="the faiss extra (make install has it)")
+    vectors, truth = _planted_pairs()
+    emb = tlk.Embeddings(vectors, ids=range(len(vectors)))
+    exact = tlk.find_duplicates(emb, search="exact", verbose=0)
+    approximate = tlk.find_duplicates(emb, search="approximate", verbose=0)
+    assert approximate.search == "approximate" and exact.search == "exact"
+    assert {tuple(sorted(p[:2])) for p in exact.pairs} == truth
+    assert {tuple(sorted(p[:2])) for p in approximate.pairs} == truth
+    assert approximate.threshold == pytest.approx(exact.threshold, abs=1e-4)
+    queries = emb.subset(range(100))
+    exact_ids, _ = tlk.SimilarityIndex(emb).search(queries, k=10)
+    approximate_ids, _ = tlk.SimilarityIndex(emb, approximate=True).search(queries, k=10)
+    recall = np.mean([len(set(a) & set(b)) / 10
+                      for a, b in zip(exact_ids.tolist(), approximate_ids.tolist())])
+    assert recall > 0.9 and list(approximate_ids[:, 0]) == list(range(100))
+
+
+def test_without_faiss_the_approximate_search_names_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_faiss(name, *args, **kwargs):
+        if name == "faiss":
+            raise ImportError("No module named 'faiss'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_faiss)
+    emb = tlk.Embeddings(np.random.default_rng(0).normal(size=(30, 8)), ids=range(30))
+    with pytest.raises(ImportError, match=r"pip install 'tl_keras\[faiss\]'"):
+        tlk.find_duplicates(emb, search="approximate", verbose=0)
+    assert tlk.find_duplicates(emb, verbose=0).search == "exact"  # auto: exact here
+    with pytest.raises(ValueError, match="Received: search='fast'"):
+        tlk.find_duplicates(emb, search="fast", verbose=0)

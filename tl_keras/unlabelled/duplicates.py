@@ -8,6 +8,10 @@ import tensorflow as tf
 
 from tl_keras.log import plural
 from tl_keras.log import say
+from tl_keras.unlabelled.approximate import EXACT_LIMIT
+from tl_keras.unlabelled.approximate import ApproximateIndex
+from tl_keras.unlabelled.approximate import approximate_pairs_above
+from tl_keras.unlabelled.approximate import is_available
 from tl_keras.unlabelled.embed import as_embeddings
 from tl_keras.unlabelled.neighbours import Whitening
 from tl_keras.unlabelled.neighbours import auto_threshold
@@ -30,12 +34,14 @@ class DuplicateReport:
             files have similarity 1.0.
         threshold: the similarity a pair had to reach (whitened cosine).
         identical: groups of byte-identical files (a subset of `groups`).
+        search: `"exact"`, or `"approximate"` (faiss's HNSW index).
     """
 
     groups: list
     pairs: list
     threshold: float
     identical: list = dataclasses.field(default_factory=list)
+    search: str = "exact"
 
     def summary(self):
         duplicates = sum(len(g) - 1 for g in self.groups)
@@ -45,14 +51,16 @@ class DuplicateReport:
                 f"{self.threshold:.3f}.")
 
 
-def find_duplicates(data_or_embeddings, *, threshold="auto", base=None, verbose="auto",
-                    **embed_options):
+def find_duplicates(data_or_embeddings, *, threshold="auto", search="auto", base=None,
+                    verbose="auto", **embed_options):
     """Finds near-duplicate items: the same photo edited, resized or re-encoded.
 
     Similarity is the cosine of the whitened features (`Whitening`: PCA
     whitening fitted on the collection, with shrinkage), which separates an
     edited copy from a merely similar photo far better than the raw
-    features' cosine. Search is exact, in blocks of bounded memory.
+    features' cosine. Search is exact, in blocks of bounded memory, up to 10⁵
+    items; beyond, an approximate HNSW index from faiss (the `faiss` extra)
+    when it is installed.
 
     `threshold="auto"` chooses from the data: for each item, its similarity to
     its nearest other item. Most items' nearest neighbour is a different
@@ -72,6 +80,9 @@ def find_duplicates(data_or_embeddings, *, threshold="auto", base=None, verbose=
             they were saved to, or data as `tl_keras.embed` takes it.
         threshold: `"auto"`, or a whitened cosine similarity in (-1, 1].
             Defaults to `"auto"`.
+        search: `"exact"`, `"approximate"` (faiss: each item's 50 nearest are
+            compared), or `"auto"`: exact up to 10⁵ items, approximate beyond
+            where faiss is installed. Defaults to `"auto"`.
         base: for data: anything `tl_keras.embed` takes. Defaults to `None`
             (`"mobilenet_v2"`).
         verbose: one line with what it found (`0` hides it). Defaults to
@@ -90,10 +101,20 @@ def find_duplicates(data_or_embeddings, *, threshold="auto", base=None, verbose=
     ([], True)
     """
     check_threshold(threshold)
+    if search not in ("auto", "exact", "approximate"):
+        raise ValueError("Expected `search` to be 'auto', 'exact' or 'approximate'. "
+                         f"Received: search={search!r}")
     emb = as_embeddings(data_or_embeddings, base=base, verbose=verbose, **embed_options)
     space = Whitening(emb.vectors)(emb.vectors)
-    threshold = chosen_threshold(space, threshold)
-    pairs = [(i, j, s) for i, j, s in pairs_above(space, threshold)]
+    search = _search_of(search, len(space), verbose)
+    if search == "approximate":
+        index = ApproximateIndex(space)
+        nearest = index.search(space, 1, exclude_self=True)[1][:, 0]
+        threshold = chosen_threshold(space, threshold, nearest=nearest)
+        pairs = approximate_pairs_above(space, threshold, index)
+    else:
+        threshold = chosen_threshold(space, threshold)
+        pairs = pairs_above(space, threshold)
     identical = identical_files(emb.ids)
     pairs = merged_pairs(pairs, identical)
     groups = connected_groups(len(emb), pairs)
@@ -101,7 +122,8 @@ def find_duplicates(data_or_embeddings, *, threshold="auto", base=None, verbose=
         groups=[[emb.ids[i] for i in g] for g in groups],
         pairs=[(emb.ids[i], emb.ids[j], round(float(s), 6)) for i, j, s in pairs],
         threshold=float(threshold),
-        identical=[[emb.ids[i] for i in g] for g in connected_groups(len(emb), identical)])
+        identical=[[emb.ids[i] for i in g] for g in connected_groups(len(emb), identical)],
+        search=search)
     say(report.summary(), verbose)
     return report
 
@@ -115,14 +137,28 @@ def check_threshold(threshold):
                          f"Received: threshold={threshold!r}")
 
 
-def chosen_threshold(space, threshold):
-    """`threshold`, or the automatic one for the normalized vectors `space`."""
+def chosen_threshold(space, threshold, nearest=None):
+    """`threshold`, or the automatic one for the normalized vectors `space`
+    (`nearest`: each item's similarity to its nearest other, when known)."""
     if threshold != "auto":
         return float(threshold)
     if len(space) < 3:
         return 0.95  # no background to measure: only very close pairs
-    _, nearest = top_neighbours(space, space, 1, exclude_self=True)
-    return auto_threshold(nearest[:, 0], AUTO_MARGIN)
+    if nearest is None:
+        nearest = top_neighbours(space, space, 1, exclude_self=True)[1][:, 0]
+    return auto_threshold(nearest, AUTO_MARGIN)
+
+
+def _search_of(search, count, verbose):
+    if search != "auto":
+        return search
+    if count <= EXACT_LIMIT:
+        return "exact"
+    if is_available():
+        return "approximate"
+    say(f"Exact search over {count:,} items (install faiss, pip install "
+        "'tl_keras[faiss]', for the approximate index beyond 100,000).", verbose)
+    return "exact"
 
 
 def identical_files(ids):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tl_keras.unlabelled.approximate import ApproximateIndex
 from tl_keras.unlabelled.embeddings import Embeddings
 from tl_keras.unlabelled.neighbours import Whitening
 from tl_keras.unlabelled.neighbours import top_neighbours
@@ -13,11 +14,14 @@ class SimilarityIndex:
     Similarity is the whitened cosine of `tl_keras.find_duplicates`
     (the whitening fitted on the indexed items and applied to the queries);
     `whiten=False` searches by the raw features' cosine. The search runs in
-    blocks of bounded memory, exact up to ~10⁵ items on a CPU.
+    blocks of bounded memory, exact up to ~10⁵ items on a CPU; beyond,
+    `approximate=True` builds faiss's HNSW index (the `faiss` extra).
 
     Args:
         embeddings: `Embeddings` of the items to search (from `tl_keras.embed`).
         whiten: search in the whitened space. Defaults to `True`.
+        approximate: search an approximate HNSW index (faiss) instead of
+            exactly. Defaults to `False`.
 
     Example:
 
@@ -28,7 +32,7 @@ class SimilarityIndex:
     ((2, 3), (2, 3))
     """
 
-    def __init__(self, embeddings, whiten=True):
+    def __init__(self, embeddings, whiten=True, approximate=False):
         if not isinstance(embeddings, Embeddings):
             raise ValueError("Expected Embeddings (from tl_keras.embed). Received: "
                              f"embeddings of type {type(embeddings).__name__}")
@@ -36,6 +40,7 @@ class SimilarityIndex:
         self.space = Whitening(embeddings.vectors) if whiten else Whitening(
             embeddings.vectors[:0])
         self._index = self.space(embeddings.vectors)
+        self.approximate = ApproximateIndex(self._index) if approximate else None
 
     def __len__(self):
         return len(self.embeddings)
@@ -61,7 +66,9 @@ class SimilarityIndex:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or \
                 not 1 <= k <= len(self):
             raise ValueError(f"Expected `k` in [1, {len(self)}]. Received: k={k!r}")
-        positions, scores = top_neighbours(self.space(vectors), self._index, k)
+        queries = self.space(vectors)
+        positions, scores = (self.approximate.search(queries, k) if self.approximate
+                             else top_neighbours(queries, self._index, k))
         ids = np.empty(positions.shape, dtype=object)
         for row, found in enumerate(positions):
             ids[row] = [self.embeddings.ids[p] for p in found]
