@@ -131,6 +131,13 @@ def test_cluster_writes_a_folder_per_cluster_from_tfrecords_and_refuses_a_full_o
         assert len(list(csv.DictReader(f))) == 24
     assert main(["cluster", str(tmp_path / "shards"), "--out", str(out)] + FLAGS) == 2
     assert "exists and is not an empty directory" in capsys.readouterr().err
+    # explore reads the shards' images for its thumbnails too
+    assert main(["explore", str(tmp_path / "shards"), "--out", str(tmp_path / "page")]
+                + FLAGS) == 0
+    with open(tmp_path / "page" / "outliers.csv") as f:
+        assert len(list(csv.DictReader(f))) == 24
+    thumbnails = os.listdir(tmp_path / "page" / "thumbnails")
+    assert len(thumbnails) >= 16  # the clusters' examples and the outliers shown
 
 
 def test_label_issues_names_a_planted_mislabel_and_writes_the_csv(tmp_path, capsys):
