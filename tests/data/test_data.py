@@ -293,3 +293,17 @@ def test_the_validation_split_of_a_folder_is_said_and_zero_reads_it_whole(tmp_pa
     whole, none, _ = tlk.image_dataset(str(data), image_size=32, validation_split=0)
     assert none is None and sum(len(y) for _, y in whole) == 20
     assert f"Found 20 images in 2 classes in {data}, all read." in capsys.readouterr().out
+
+
+def test_texts_get_the_found_line_that_images_get(tmp_path, caplog):
+    """Issue 34 row 20: images said "Found N images in K classes"; texts said nothing."""
+    table = tmp_path / "reviews.csv"
+    rows = [f"text {i},{'pos' if i % 2 else 'neg'}" for i in range(40)]
+    table.write_text("text,label\n" + "\n".join(rows) + "\n")
+    with caplog.at_level("INFO", logger="tl_keras"):
+        train, val, names = tlk.text_dataset(str(table), validation_split=0.25)
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Found"))
+    held = sum(len(batch[0]) for batch in val)
+    assert line == (f"Found 40 texts in 2 classes in {table}: {40 - held} for training, "
+                    f"{held} held out for validation (validation_split=0.25; 0 reads the "
+                    "data whole).")

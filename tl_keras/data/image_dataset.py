@@ -25,6 +25,7 @@ from tl_keras.data.pipeline import finish
 from tl_keras.data.splits import SIDES
 from tl_keras.data.splits import check_splits
 from tl_keras.data.splits import empty_side_error
+from tl_keras.data.splits import found_line
 from tl_keras.data.splits import split_by_order
 from tl_keras.data.tfds import load_tfds
 from tl_keras.data.tfrecords import image_sides_from_tfrecords
@@ -148,19 +149,8 @@ def _from_directory(directory, *, image_size, batch_size, validation_split, test
         say(skipped_report(directory, folder.skipped,
                            len(folder.paths) + len(folder.skipped)), verbose)
     indices = hash_sides(directory, folder.paths, validation_split, test_split, seed)
-    found = (f"Found {len(folder.paths)} images in {len(folder.class_names)} classes in "
-             f"{directory}")
-    if validation_split or test_split:  # said, never silent
-        held = [f"{len(indices['train'])} for training"]
-        if validation_split:
-            held.append(f"{len(indices['validation'])} held out for validation "
-                        f"(validation_split={validation_split}; 0 reads the folder whole)")
-        if test_split:
-            held.append(f"{len(indices['test'])} held out for the test "
-                        f"(test_split={test_split}; nothing in training reads them)")
-        say(f"{found}: {', '.join(held)}.", verbose)
-    else:
-        say(f"{found}, all read.", verbose)
+    say(found_line(len(folder.paths), "images", len(folder.class_names), directory, indices,
+                   validation_split, test_split), verbose)  # said, never silent
     for side, share in (("validation", validation_split), ("test", test_split)):
         if share and not indices[side]:
             raise empty_side_error(side, share, len(folder.paths), "images", repr(directory))

@@ -61,6 +61,23 @@ def split_by_order(count, validation_split, test_split=0.0, seed=0):
             order[:0], "train": order[n_val:count - n_test]}
 
 
+def found_line(count, what, classes, where, indices, validation_split, test_split):
+    """`"Found 300 images in 3 classes in DIR: 240 for training, 60 held out for
+    validation (...)."`: what a source holds and how it was split, said once."""
+    found = f"Found {count} {what} in {classes} classes in {where}"
+    if not (validation_split or test_split):
+        return f"{found}, all read."
+    held = [f"{len(indices['train'])} for training"]
+    whole = "the folder" if what == "images" else "the data"
+    if validation_split:
+        held.append(f"{len(indices['validation'])} held out for validation "
+                    f"(validation_split={validation_split}; 0 reads {whole} whole)")
+    if test_split:
+        held.append(f"{len(indices['test'])} held out for the test "
+                    f"(test_split={test_split}; nothing in training reads them)")
+    return f"{found}: {', '.join(held)}."
+
+
 def empty_side_error(side, share, count, what, source):
     """The error for a share that leaves its side empty."""
     name = f"{side}_split" if side == "test" else "validation_split"

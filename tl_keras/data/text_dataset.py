@@ -4,6 +4,7 @@ Every pipeline yields batches of `(texts, labels)`: strings and integer labels.
 """
 
 import hashlib
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -13,11 +14,13 @@ from tl_keras.data.image_dataset import with_sides
 from tl_keras.data.splits import SIDES
 from tl_keras.data.splits import check_splits
 from tl_keras.data.splits import empty_side_error
+from tl_keras.data.splits import found_line
 from tl_keras.data.splits import split_by_hash
 from tl_keras.data.text_files import read_texts
 from tl_keras.data.text_tfrecords import text_sides_from_tfrecords
 from tl_keras.data.tfds import load_tfds
 from tl_keras.data.tfrecords import is_tfrecord_source
+from tl_keras.log import say
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -104,7 +107,9 @@ def text_dataset(source, *, text_column="text", label_column="label", batch_size
         delimiter=delimiter, header=header, verbose=verbose)
     keys = keys or texts
     indices = split_by_hash(keys, validation_split, test_split, seed)
-    where = source if isinstance(source, str) else "(arrays)"
+    where = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "(arrays)"
+    say(found_line(len(texts), "texts", len(class_names), where, indices, validation_split,
+                   test_split), verbose)
     for side, share in (("validation", validation_split), ("test", test_split)):
         if share and not indices[side]:
             raise empty_side_error(side, share, len(texts), "texts", where)
