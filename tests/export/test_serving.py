@@ -305,6 +305,12 @@ def test_tflite_matches_the_keras_model(model, tmp_path, quantize, tolerance):
                              quantize=quantize)
     with open(str(tmp_path / "pets.labels.txt")) as f:
         assert f.read().splitlines() == CLASSES
+    # Issue 34 row 23: what the client must do to an image, shipped beside the model.
+    with open(str(tmp_path / "pets.input.json")) as f:
+        expected = json.load(f)
+    assert expected["image_size"] == list(model.input_shape[1:3])
+    assert expected["resize"] == "crop" and "central crop" in expected["resize_means"]
+    assert expected["pixel_range"] == [0, 255] and expected["class_names"] == CLASSES
     interpreter = tf.lite.Interpreter(model_path=path)
     runner = interpreter.get_signature_runner("serving_default")
     images = random_images(2, seed=9)
