@@ -178,6 +178,12 @@ def test_cli_reports_and_gates_on_the_test_split(tmp_path, capsys):
     assert "held out for the test (test_split=0.25" in out
     test_line = [line for line in out.splitlines() if line.startswith("Test (")]
     assert len(test_line) == 1 and "nothing in training or selection read" in test_line[0]
+    # Issue 34 row 25: the test split's figures beside the export, one line each.
+    for name, what in (("confusion_matrix_test.png", "Confusion matrix (test)"),
+                       ("reliability_test.png", "Reliability diagram (test)"),
+                       ("predictions_test.png", "Test images, mistakes first")):
+        assert (tmp_path / "out" / "1" / name).stat().st_size > 1000
+        assert f"{what}: {tmp_path / 'out' / '1' / name}" in out
     with open(tmp_path / "out" / "1" / "model_card.json") as f:  # local: a tmp_path file
         card = json.load(f)
     expected = sum(side_of(f"{c}/{i}.png", 0.2, 0.25) == "test"

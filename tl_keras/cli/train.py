@@ -11,6 +11,7 @@ from tl_keras.bases.registry import get_entry
 from tl_keras.bases.registry import is_registered
 from tl_keras.bases.registry import list_bases
 from tl_keras.cli.audit import audit_before_training
+from tl_keras.cli.figures import write_figures
 from tl_keras.cli.gate import check_test_split
 from tl_keras.cli.gate import gated_export
 from tl_keras.cli.gate import split_sides
@@ -22,7 +23,6 @@ from tl_keras.cli.paths import gate_failed_dir
 from tl_keras.io.cluster import is_chief
 from tl_keras.io.cluster import task
 from tl_keras.io.layout import check_export_dir
-from tl_keras.plots import plot_confusion_matrix
 from tl_keras.plots import plot_history
 from tl_keras.training.losses import SparseCrossentropyWithSmoothing
 from tl_keras.training.options import Distribution
@@ -101,29 +101,17 @@ def train(args):
                                     "train")
         if path is None:  # nothing exported; what shows why is kept beside
             if is_chief():
-                _write_figures(gate_failed_dir(export_dir), model, history, val,
-                               class_names, args)
+                write_figures(gate_failed_dir(export_dir), model, history, val, test,
+                              class_names, args.data)
             return 1
     if not is_chief():  # every worker takes part in the save; the chief's alone lands
         print(f"Trained as {'/'.join(map(str, task()))}: the chief exported to {export_dir}.")
         return 0
     print(f"Exported to {path} (classes: {', '.join(class_names)})")
-    _write_figures(path, model, history, val, class_names, args)
+    write_figures(path, model, history, val, test, class_names, args.data)
     _extra_outputs(model, class_names, args)
     print("\n".join(result))
     return 0
-
-
-def _write_figures(directory, model, history, val, class_names, args):
-    """The training curves and, with validation data, the confusion matrix."""
-    tf.io.gfile.makedirs(directory)
-    curves = os.path.join(directory, "training_curves.png")
-    plot_history(history, title=f"{model.name} on {args.data}").savefig(curves, dpi=100)
-    print(f"Training curves: {curves}")
-    if val is not None:
-        matrix = os.path.join(directory, "confusion_matrix.png")
-        plot_confusion_matrix(model, val, class_names).savefig(matrix, dpi=100)
-        print(f"Confusion matrix (validation): {matrix}")
 
 
 def _check_head_and_optimizer(args):
