@@ -14,7 +14,9 @@ A user warning goes through `warnings` (shown once per place), not here.
 
 import contextlib
 import logging
+import os
 import sys
+import tempfile
 
 LOGGER_NAME = "tl_keras"
 
@@ -55,6 +57,38 @@ def say(message, verbose="auto"):
     if verbose in (0, False):
         return
     logger.info(message)
+
+
+@contextlib.contextmanager
+def native_lines_held():
+    """Holds what native code (TensorFlow's C++, the TFLite converter's absl
+    logging, which `TF_CPP_MIN_LOG_LEVEL` does not reach) writes to standard
+    error while the block runs, when TensorFlow's lines were asked away
+    (`TF_CPP_MIN_LOG_LEVEL` of 2 or more, as `tl-keras` sets it without
+    `--verbose`). When the block fails, what was held is written out after
+    all, so no error loses its explanation. Otherwise it does nothing."""
+    try:
+        quiet = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")) >= 2
+    except ValueError:
+        quiet = False
+    if not quiet:
+        yield
+        return
+    stderr = 2  # native code writes to the descriptor, whatever sys.stderr is now
+    sys.stderr.flush()
+    saved = os.dup(stderr)
+    with tempfile.TemporaryFile() as held:  # local: this process's own scratch file
+        os.dup2(held.fileno(), stderr)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, stderr)
+            held.seek(0)
+            os.write(stderr, held.read())
+            raise
+        finally:
+            os.dup2(saved, stderr)
+            os.close(saved)
 
 
 def quiet_tensorflow():

@@ -32,6 +32,38 @@ def test_the_cli_prints_nothing_of_tensorflow():
     assert "resnet50" in done.stdout
 
 
+@pytest.mark.slow
+def test_a_tflite_output_prints_nothing_of_the_converter(tmp_path):
+    """Issue 34 row 19: the TFLite converter's absl lines (`Ignored output_format`,
+    `MLIR V1 optimization pass is not enabled`) reached standard error, past
+    TF_CPP_MIN_LOG_LEVEL."""
+    data = write_image_folders(tmp_path / "colours", per_class=3)
+    done = _run_cli("train", "--data", str(data), "--base", "mobilenet_v3_small",
+                    "--weights", "none", "--image-size", "32", "--epochs", "1",
+                    "--fine-tune-epochs", "0", "--export", str(tmp_path / "out"),
+                    "--tflite-output", str(tmp_path / "colours.tflite"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""
+    assert "TFLite: " in done.stdout and (tmp_path / "colours.tflite").stat().st_size > 0
+
+
+def test_native_lines_are_held_unless_the_block_fails(capfd, monkeypatch):
+    from tl_keras.log import native_lines_held
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    with native_lines_held():
+        os.write(2, b"a native line\n")
+    assert "a native line" not in capfd.readouterr().err
+    with pytest.raises(RuntimeError), native_lines_held():
+        os.write(2, b"why it failed\n")
+        raise RuntimeError("conversion failed")
+    assert "why it failed" in capfd.readouterr().err  # kept: it explains the error
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    with native_lines_held():
+        os.write(2, b"asked for\n")
+    assert "asked for" in capfd.readouterr().err
+
+
 def test_train_checks_outputs_and_epochs_before_any_work(tmp_path, capsys):
     data = write_image_folders(tmp_path / "colours", per_class=2)
     (tmp_path / "a_file").write_text("x")

@@ -10,6 +10,7 @@ import tensorflow as tf
 from tl_keras.data.image_files import DEFAULT_RESIZE
 from tl_keras.data.image_files import RESIZE_POLICIES
 from tl_keras.data.image_files import check_resize
+from tl_keras.log import native_lines_held
 from tl_keras.models.parts import class_names_of
 from tl_keras.models.transfer_model import check_class_names
 
@@ -76,7 +77,8 @@ def export_tflite(model, path, *, class_names=None, quantize=None, resize=DEFAUL
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
-        flatbuffer = converter.convert()
+        with native_lines_held():  # the converter's absl lines, without --verbose
+            flatbuffer = converter.convert()
     directory = os.path.dirname(path)
     if directory:
         tf.io.gfile.makedirs(directory)
