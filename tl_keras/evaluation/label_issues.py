@@ -80,8 +80,9 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
             `tf.data.Dataset` that is not shuffled (indices follow its order),
             or a tuple `(x, y)`.
         folds: the number of folds, at least 2. Defaults to `5`.
-        epochs: epochs of each fold's head, more on small data: at least
-            `MIN_STEPS` (300) optimizer steps. Defaults to `30`.
+        epochs: epochs of each fold's head; on small data each epoch goes
+            over the examples more than once, for at least `MIN_STEPS` (300)
+            optimizer steps in all. Defaults to `30`.
         learning_rate: Adam's, for each fold's head. Defaults to `1e-3`.
         batch_size: of the feature pass and the heads. Defaults to `32`.
         seed: of the folds and the heads. Defaults to `0`.
@@ -123,8 +124,11 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
     if len(y) < folds:
         raise ValueError(f"Expected at least {folds} examples for {folds} folds. "
                          f"Received: {len(y)} examples")
-    steps = -(-(len(y) - len(y) // folds) // batch_size)  # a fold's batches an epoch
-    epochs = max(epochs, -(-MIN_STEPS // max(steps, 1)))
+    # Small data: each epoch goes over the fold's examples `repeat` times (the same
+    # steps as more epochs, without an epoch's overhead each).
+    count = len(y) - len(y) // folds  # a fold's training examples, about
+    steps = -(-count // batch_size) * epochs
+    repeat = 1 if steps >= MIN_STEPS else -(-MIN_STEPS * batch_size // max(count * epochs, 1))
     probabilities = np.zeros((len(y), classes))
     order = np.random.default_rng(seed).permutation(len(y))
     for fold, held in enumerate(np.array_split(order, folds)):
@@ -132,6 +136,7 @@ def find_label_issues(model, data, *, folds=5, epochs=30, learning_rate=1e-3, ba
         kept = np.setdiff1d(order, held)
         head = keras.models.clone_model(model.head)
         head.compile(keras.optimizers.Adam(learning_rate), _loss(model))
+        kept = np.tile(kept, repeat)
         fit(head, x=x[kept], y=_targets(y[kept], model), epochs=epochs,
             batch_size=batch_size, verbose=0)
         probabilities[held] = two_columns(predict(head, x[held]))
